@@ -1,0 +1,260 @@
+"""The ``glyphpress`` command. Each command is a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
+from .errors import GlyphpressError
+from .io import Source, expand_inputs, read_source
+from .render import Rendered, count, default_jobs, render_to_dir
+from .tokens.vision import VISION_MODELS, vision_model
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Render long text into compact page images for vision-language models, "
+                       "with exact text/vision token accounting.")
+config_app = typer.Typer(no_args_is_help=True, help="Show, list and validate rendering configurations (θ).")
+app.add_typer(config_app, name="config")
+out_console = Console()
+err_console = Console(stderr=True)
+
+INPUTS_HELP = "Text files, folders (every file inside), or - for standard input."
+CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or a JSON file with the published Glyph keys."
+SET_HELP = "Override one θ key, e.g. --set dpi=96 --set newline-markup=marker (repeatable)."
+MODEL_HELP = f"Vision model whose image processor decides vision tokens: {', '.join(VISION_MODELS)} or a hub id."
+TOKENIZER_HELP = "Text tokenizer: qwen2.5 (default), qwen3.6, or a path to a tokenizer.json."
+
+
+def sample_text() -> str:
+    return (resources.files("glyphpress") / "samples" / "sample.txt").read_text(encoding="utf-8")
+
+
+def _load_cfg(config: Optional[str], sets: Optional[list[str]]) -> RenderConfig:
+    return load_config(config, sets or [])
+
+
+def _sources(inputs: list[str], sample: bool) -> list[str]:
+    if sample:
+        if inputs:
+            raise GlyphpressError("give either --sample or inputs, not both")
+        return [":sample:"]
+    if not inputs:
+        raise GlyphpressError("no input given (a file, a folder, - for stdin, or --sample)")
+    return expand_inputs(inputs)
+
+
+def _read(spec: str) -> Source:
+    if spec == ":sample:":
+        return Source("sample.txt", sample_text(), "utf-8")
+    return read_source(spec)
+
+
+def _out_name(spec: str) -> str:
+    if spec == ":sample:":
+        return "sample"
+    if spec == "-":
+        return "stdin"
+    name = re.sub(r"^(\.\.?/)+|^/+", "", spec).replace("/", "__").replace("\\", "__")
+    return re.sub(r"[^\w.\-]+", "_", name) or "input"
+
+
+def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) -> Table:
+    t = Table(show_edge=False)
+    for col in ("input", "pages", "characters", "text tokens", "vision tokens", "ρ"):
+        t.add_column(col, justify="left" if col == "input" else "right")
+    if dirs:
+        t.add_column("output")
+    for r in results:
+        row = [r.name, str(len(r.pages)), f"{r.characters:,}",
+               "-" if r.text_tokens is None else f"{r.text_tokens:,}", f"{r.vision_tokens:,}",
+               "-" if r.ratio is None else f"{r.ratio:.2f}"]
+        if dirs:
+            row.append(dirs.get(r.name, ""))
+        t.add_row(*row)
+    return t
+
+
+def _render_one(spec: str, out_dir: str, cfg: RenderConfig, model: Optional[str], tokenizer: Optional[str],
+                jobs: int, progress=None) -> Rendered:
+    src = _read(spec)
+    return render_to_dir(src.text, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=src.name,
+                         progress=progress)
+
+
+@app.command("render")
+def render_cmd(
+    inputs: list[str] = typer.Argument(None, help=INPUTS_HELP, show_default=False),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder (one sub-folder per input when there are several)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes to use (0: one per core)."),
+    sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
+) -> None:
+    """Render inputs to page images plus manifest.json, and print the token accounting."""
+    cfg = _load_cfg(config, set_)
+    vision_model(model)  # fail early on a bad name
+    specs = _sources(inputs or [], sample)
+    jobs = jobs if jobs > 0 else default_jobs()
+    results: list[Rendered] = []
+    dirs: dict[str, str] = {}
+    failures: list[str] = []
+    quiet = as_json or not err_console.is_terminal
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
+        if len(specs) == 1:
+            task = bar.add_task("rendering pages", total=None)
+            r = _render_one(specs[0], str(out), cfg, model, tokenizer, jobs,
+                            progress=lambda n: bar.update(task, completed=n))
+            results.append(r)
+            dirs[r.name] = str(out)
+        else:
+            task = bar.add_task("rendering documents", total=len(specs))
+            with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
+                futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1): s
+                        for s in specs}
+                for fut in as_completed(futs):
+                    spec = futs[fut]
+                    try:
+                        r = fut.result()
+                        results.append(r)
+                        dirs[r.name] = str(out / _out_name(spec))
+                    except GlyphpressError as e:
+                        failures.append(str(e))
+                        err_console.print(f"error: {e}", markup=False, highlight=False)
+                    bar.advance(task)
+            order = {("sample.txt" if s == ":sample:" else ("stdin" if s == "-" else s)): i for i, s in enumerate(specs)}
+            results.sort(key=lambda r: order.get(r.name, 0))
+    if as_json:
+        data = [dict(r.summary(), output=dirs[r.name], manifest=str(Path(dirs[r.name]) / "manifest.json"),
+                     timings=r.timings) for r in results]
+        out_console.print_json(json.dumps(data[0] if len(specs) == 1 and data else data))
+    else:
+        out_console.print(_summary_table(results, dirs))
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command("count")
+def count_cmd(
+    inputs: list[str] = typer.Argument(None, help=INPUTS_HELP, show_default=False),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
+    sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
+    per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
+) -> None:
+    """Token accounting only: pages, text tokens, vision tokens and ρ, without drawing images."""
+    cfg = _load_cfg(config, set_)
+    vision_model(model)
+    results = []
+    failures = 0
+    for spec in _sources(inputs or [], sample):
+        try:
+            src = _read(spec)
+            results.append(count(src.text, cfg, model=model, tokenizer=tokenizer, name=src.name))
+        except GlyphpressError as e:
+            if len(inputs or []) <= 1 and not sample:
+                raise
+            failures += 1
+            err_console.print(f"error: {e}", markup=False, highlight=False)
+    if as_json:
+        data = [dict(r.summary(), pages_detail=[
+            {"page": p.index + 1, "width": p.width, "height": p.height, "source_range": list(p.source_range),
+             "text_tokens": p.text_tokens, "vision_tokens": p.vision_tokens} for p in r.pages]) for r in results]
+        out_console.print_json(json.dumps(data[0] if len(data) == 1 else data))
+    else:
+        out_console.print(_summary_table(results))
+        if per_page:
+            for r in results:
+                t = Table(title=r.name, show_edge=False)
+                for col in ("page", "size", "characters", "text tokens", "vision tokens", "ρ"):
+                    t.add_column(col, justify="right")
+                for p in r.pages:
+                    a, b = p.source_range
+                    t.add_row(str(p.index + 1), f"{p.width}x{p.height}", f"{b - a:,}", f"{p.text_tokens:,}",
+                              f"{p.vision_tokens:,}", f"{(p.text_tokens or 0) / max(1, p.vision_tokens):.2f}")
+                out_console.print(t)
+    if failures:
+        raise typer.Exit(2)
+
+
+@config_app.command("show")
+def config_show(
+    name: str = typer.Argument("glyph-en", help=CONFIG_HELP),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+) -> None:
+    """Print a preset or config file as JSON with the published keys (plus extensions)."""
+    out_console.print_json(json.dumps(_load_cfg(name, set_).to_dict()))
+
+
+@config_app.command("list")
+def config_list() -> None:
+    """List the presets."""
+    for name, values in PRESETS.items():
+        changes = ", ".join(f"{k}={v}" for k, v in values.items())
+        out_console.print(f"{name}: {changes}", markup=False, highlight=False)
+
+
+@config_app.command("validate")
+def config_validate(file: Path = typer.Argument(..., help="A JSON config file.")) -> None:
+    """Check a config file: every key known, every value in range, the font file present."""
+    from .layout.fonts import resolve_font
+
+    cfg = load_config(str(file))
+    if cfg.font_path:
+        resolve_font(cfg.font_path)
+    extra = [k for k in cfg.to_dict() if k not in PUBLISHED_KEYS]
+    out_console.print(f"ok: {file} is a valid configuration ({len(PUBLISHED_KEYS)} published keys, "
+                      f"{len(extra)} extensions)", markup=False, highlight=False)
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the vision models whose token geometry is known."""
+    t = Table(show_edge=False)
+    for col in ("name", "patch", "merge", "min pixels", "max pixels", "tokens/image extra", "hub ids"):
+        t.add_column(col)
+    for m in VISION_MODELS.values():
+        t.add_row(m.name, str(m.patch_size), str(m.merge_size), f"{m.min_pixels:,}", f"{m.max_pixels:,}",
+                  str(m.special_tokens), ", ".join(m.hub_ids))
+    out_console.print(t)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"glyphpress {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except GlyphpressError as e:
+        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        sys.exit(130)

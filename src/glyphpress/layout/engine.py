@@ -1,0 +1,445 @@
+"""Layout: text -> lines -> pages of positioned glyphs, as pure geometry (no pixels).
+
+The engine works on arrays, not on characters one by one: a chunk of text becomes an array of
+code points, advances come from a dense table, break opportunities are a boolean mask, and the
+greedy line breaker jumps from line to line with binary searches.  Long texts stream through in
+chunks of about a million characters, so memory stays flat whatever the input length.
+
+Every line and page keeps the source character range it shows: page ranges partition the text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import RenderConfig
+from .chars import BREAK_SPACE, CJK, COMPLEX, HYPHEN, INVISIBLE, MARK, NO_END, NO_START, CharTable
+from .fonts import FontChain, font_chain
+
+CHUNK_CHARS = 1 << 20
+MIN_SIDE = 32  # no page side below this (VLM image processors reject tinier images)
+NEWLINE = 10
+MARKER_GID = 0  # glyph id of the visible newline marker
+_EPS = 1e-6
+
+
+def codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+
+
+def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + n)`` for each (s, n), without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = lengths > 0
+    starts, lengths = np.asarray(starts, dtype=np.int64)[keep], lengths[keep]
+    steps = np.ones(total, dtype=np.int64)
+    offsets = np.cumsum(lengths)[:-1]
+    steps[0] = starts[0]
+    steps[offsets] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+@dataclass
+class LineBlock:
+    """Lines laid out from one chunk, with their glyphs in CSR form (``gptr`` per line)."""
+
+    start: np.ndarray  # first source index (global)
+    vend: np.ndarray  # end of visible text, trailing spaces excluded
+    nxt: np.ndarray  # where the next line starts
+    para_first: np.ndarray
+    para_last: np.ndarray
+    para_id: np.ndarray
+    x0: np.ndarray  # px from the column's left edge to the line's text
+    width: np.ndarray  # px, as drawn (justified lines fill their measure)
+    gptr: np.ndarray
+    gx: np.ndarray  # px from the column's left edge
+    gid: np.ndarray
+    shaped: dict[int, str] = field(default_factory=dict)  # line -> text for the shaping path
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class PageLayout:
+    """One page as geometry. Coordinates are pixels before horizontal scale and cropping."""
+
+    index: int
+    source_range: tuple[int, int]
+    size: tuple[int, int]
+    line_base: np.ndarray  # baseline y of each line
+    line_left: np.ndarray  # x of each line's column
+    line_right: np.ndarray  # x where each line's text ends
+    gx: np.ndarray  # absolute x of each glyph's pen position
+    gid: np.ndarray
+    gline: np.ndarray  # line index (within the page) of each glyph
+    shaped: list[tuple[float, int, str]]  # (x, baseline, text) drawn by the shaping path
+    boxes: list[tuple[float, float, float, float]]  # paragraph boxes (x0, y0, x1, y1)
+    bottom: float  # lowest text pixel row (for cropping the last page)
+    last: bool = False
+
+
+class LayoutEngine:
+    """Turns text into pages for one θ. Reusable across texts; not thread-safe."""
+
+    def __init__(self, cfg: RenderConfig):
+        self.cfg = cfg
+        primary = cfg.font_path or cfg.font_family or "sans"
+        self.fonts = FontChain(font_chain(primary, cfg.fallback_fonts), cfg.px(cfg.font_size))
+        self.chars = CharTable()
+        self.newline = cfg.newline
+        self.marker_width = 0.0
+        if self.newline.text is not None:
+            self.marker_width = self.fonts.face(0).pil.getlength(self.newline.text) + cfg.px(cfg.letter_spacing)
+        self.gid_of = np.full(0x110000, -1, dtype=np.int32)
+        self.cp_of_gid: list[int] = [-1]  # gid 0 is the newline marker
+        p = cfg.px
+        self.page_w, self.page_h = cfg.page_px
+        self.pad = p(cfg.border_width + cfg.border_padding)
+        self.margin_x, self.margin_y = p(cfg.margin_x), p(cfg.margin_y)
+        content_w = self.page_w - 2 * self.margin_x
+        self.col_w = (content_w - (cfg.columns - 1) * p(cfg.column_gap)) / cfg.columns
+        self.col_h = self.page_h - 2 * self.margin_y
+        self.line_h = p(cfg.line_height)
+        face = self.fonts.face(0)
+        asc = face.pil.font.ascent
+        desc = face.pil.font.descent
+        self.ascent, self.descent = asc, -desc if desc < 0 else desc
+        # centre the font's ascent+descent box in the line box
+        self.baseline_offset = (self.line_h - (self.ascent + self.descent)) / 2 + self.ascent
+
+    # ---- per-character tables --------------------------------------------------------------
+    def _tables(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        flags = self.chars.lookup(cps)
+        self.fonts.prepare(cps)
+        adv = self.fonts.advance[cps]
+        adv[(flags & INVISIBLE) != 0] = 0.0
+        if self.cfg.letter_spacing:
+            adv = adv + np.where((flags & INVISIBLE) == 0, self.cfg.px(self.cfg.letter_spacing), 0.0)
+        tabs = cps == 9
+        if tabs.any():
+            adv[tabs] = self.fonts.advance[32] * self.cfg.tab_size if self.fonts.known[32] else \
+                self.fonts.face(0).advance_px(32) * self.cfg.tab_size
+        nl = cps == NEWLINE
+        if nl.any():
+            adv[nl] = self.marker_width
+        new = np.unique(cps[(self.gid_of[cps] < 0) & ((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl])
+        for cp in new.tolist():
+            self.gid_of[cp] = len(self.cp_of_gid)
+            self.cp_of_gid.append(cp)
+        return flags, adv
+
+    # ---- lines ------------------------------------------------------------------------------
+    def _avail(self, first: np.ndarray | bool) -> np.ndarray | float:
+        c, p = self.cfg, self.cfg.px
+        base = self.col_w - p(c.left_indent + c.right_indent) - 2 * self.pad
+        return base - np.where(first, p(c.first_line_indent), 0.0)
+
+    def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool, para_base: int) -> tuple[LineBlock, int, bool]:
+        """Lay out ``text[lo:hi]``. Returns the block and where/how the next chunk resumes.
+
+        ``closed`` says the chunk ends at a paragraph end; otherwise its last line is dropped and
+        the next chunk starts there, so greedy breaking is exactly as if there were no chunks.
+        """
+        cps = codepoints(text[lo:hi])
+        n = len(cps)
+        flags, adv = self._tables(cps)
+        cum = np.zeros(n + 1)
+        np.cumsum(adv, out=cum[1:])
+        is_nl = cps == NEWLINE
+        breaks_at_nl = self.newline.text is None
+        blank = (flags & BREAK_SPACE) != 0  # hangs at a line end, no ink
+        brk = blank if breaks_at_nl else blank | is_nl  # a line may break after it
+        # vis[p]: end of the visible text before position p (p = 0..n)
+        vis = np.zeros(n + 1, dtype=np.int64)
+        np.maximum.accumulate(np.where(blank, 0, np.arange(1, n + 1)), out=vis[1:])
+        # break opportunities: opp[p] means a line may end before position p (0 < p < n)
+        opp = np.zeros(n + 1, dtype=bool)
+        if n > 1:
+            prev, cur = flags[:-1], flags[1:]
+            starts_word = ~blank[1:]
+            o = brk[:-1] & starts_word
+            o |= ((prev | cur) & CJK != 0) & starts_word & (cur & NO_START == 0) & (prev & NO_END == 0)
+            o |= (prev & HYPHEN != 0) & starts_word & (cur & HYPHEN == 0) & np.r_[False, ~blank[:-2]]
+            o &= cur & MARK == 0
+            opp[1:n] = o
+        opp_pos = np.flatnonzero(opp)
+        opp_w = cum[vis[opp_pos]]
+
+        # paragraphs
+        if breaks_at_nl:
+            nls = np.flatnonzero(is_nl)
+            p_start = np.r_[0, nls + 1]
+            p_end = np.r_[nls, n]
+            if p_start[-1] == n and len(nls):  # ends with a newline: no empty paragraph after it
+                p_start, p_end = p_start[:-1], p_end[:-1]
+        else:
+            p_start, p_end = np.array([0]), np.array([n])
+        p_next = np.where(p_end < n, p_end + 1, n) if breaks_at_nl else p_end
+        p_first = np.ones(len(p_start), dtype=bool)
+        p_first[0] = first
+        p_vend = np.maximum(vis[p_end], p_start)
+        p_w = cum[p_vend] - cum[p_start]
+        fits = p_w <= self._avail(p_first) + _EPS
+
+        lines = [(p_start[fits], np.maximum(vis[p_end[fits]], p_start[fits]), p_next[fits], p_first[fits],
+                  np.ones(int(fits.sum()), dtype=bool), np.flatnonzero(fits))]
+        long_paras = np.flatnonzero(~fits)
+        if len(long_paras):
+            lines.append(self._break_paragraphs(long_paras, p_start, p_end, p_next, p_first, cum, vis,
+                                                opp_pos, opp_w, flags, adv))
+        cols = [np.concatenate(parts) for parts in zip(*lines)]
+        order = np.argsort(cols[0], kind="stable")
+        starts_a, vends_a, nexts_a, firsts_a, lasts_a, pids_a = (a[order] for a in cols)
+
+        resume, resume_first = hi, True
+        if not closed and len(starts_a) > 1:
+            resume, resume_first = lo + int(starts_a[-1]), bool(firsts_a[-1])
+            starts_a, vends_a, nexts_a = starts_a[:-1], vends_a[:-1], nexts_a[:-1]
+            firsts_a, lasts_a, pids_a = firsts_a[:-1], lasts_a[:-1], pids_a[:-1]
+        elif not closed:  # one line holds the whole chunk (zero-width runs): break it here
+            resume, resume_first = lo + int(nexts_a[-1]), False
+            lasts_a = lasts_a.copy()
+            lasts_a[-1] = False
+        block = self._place(text, lo, cps, flags, adv, cum, starts_a, vends_a, nexts_a, firsts_a,
+                            lasts_a, pids_a + para_base)
+        return block, resume, resume_first
+
+    def _break_paragraphs(self, paras, p_start, p_end, p_next, p_first, cum, vis, opp_pos, opp_w,
+                          flags, adv) -> tuple[np.ndarray, ...]:
+        """Greedy line breaking of the paragraphs that do not fit on one line."""
+        avail_first, avail_rest = float(self._avail(True)), float(self._avail(False))
+        n = len(flags)
+        out: list[tuple[int, int, int, bool, bool, int]] = []
+        for k in paras.tolist():
+            ps, pe, pn, first = int(p_start[k]), int(p_end[k]), int(p_next[k]), bool(p_first[k])
+            a0, b0 = np.searchsorted(opp_pos, [ps + 1, pe])
+            opp_l = opp_pos[a0:b0].tolist()
+            oppw_l = opp_w[a0:b0].tolist()
+            cum_l = cum[ps: pe + 1].tolist()  # indexed from ps
+            s = ps
+            while True:
+                avail = avail_first if first else avail_rest
+                ve = max(int(vis[pe]), s)
+                if cum_l[ve - ps] - cum_l[s - ps] <= avail + _EPS:
+                    out.append((s, ve, pn, first, True, k))
+                    break
+                target = cum_l[s - ps] + avail + _EPS
+                lo = bisect.bisect_right(opp_l, s)
+                j = bisect.bisect_right(oppw_l, target, lo=lo) - 1
+                if j >= lo:
+                    p = opp_l[j]
+                else:  # nothing fits: break the word anywhere (never before a mark)
+                    p = max(bisect.bisect_right(cum_l, target, lo=s - ps) - 1 + ps, s + 1)
+                    while p - 1 > s and p < n and flags[p] & MARK:
+                        p -= 1
+                    # zero-width characters past the measure stay on this line
+                    while p < pe and adv[p] == 0 and not flags[p] & BREAK_SPACE:
+                        p += 1
+                out.append((s, max(int(vis[p]), s), p, first, False, k))
+                s, first = p, False
+        cols = list(zip(*out))
+        return (np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64),
+                np.array(cols[2], dtype=np.int64), np.array(cols[3], dtype=bool),
+                np.array(cols[4], dtype=bool), np.array(cols[5], dtype=np.int64))
+
+    def _place(self, text, lo, cps, flags, adv, cum, s, ve, nx, first, last, pid) -> LineBlock:
+        """Alignment, justification and glyph positions for the lines of one chunk."""
+        c = self.cfg
+        avail = self._avail(first)
+        natural = cum[ve] - cum[s]
+        stretch = (cps == 32).astype(np.int64)
+        scum = np.zeros(len(cps) + 1, dtype=np.int64)
+        np.cumsum(stretch, out=scum[1:])
+        n_space = scum[ve] - scum[s]
+        slack = np.maximum(avail - natural, 0.0)
+        extra_space = np.zeros(len(s))
+        extra_char = np.zeros(len(s))
+        align = np.zeros(len(s))
+        if c.alignment == "JUSTIFY":
+            j = ~last
+            extra_space = np.where(j & (n_space > 0), slack / np.maximum(n_space, 1), 0.0)
+            n_gaps = ve - s - 1
+            extra_char = np.where(j & (n_space == 0) & (n_gaps > 0), slack / np.maximum(n_gaps, 1), 0.0)
+        elif c.alignment == "RIGHT":
+            align = slack
+        elif c.alignment == "CENTER":
+            align = slack / 2
+        indent = c.px(c.left_indent) + self.pad + np.where(first, c.px(c.first_line_indent), 0.0)
+        x0 = indent + align
+        width = natural + extra_space * n_space + extra_char * np.maximum(ve - s - 1, 0)
+
+        # glyphs: every visible character of every line
+        lens = ve - s
+        idx = ragged_arange(s, lens)
+        line_of = np.repeat(np.arange(len(s)), lens)
+        gid = np.where(cps[idx] == NEWLINE, MARKER_GID, self.gid_of[cps[idx]]) if len(idx) else \
+            np.zeros(0, dtype=np.int32)
+        drawn = gid >= 0
+        shaped: dict[int, str] = {}
+        complex_chars = (flags[idx] & COMPLEX) != 0
+        if complex_chars.any():
+            for ln in np.unique(line_of[complex_chars]).tolist():
+                shaped[ln] = text[lo + int(s[ln]): lo + int(ve[ln])]
+            drawn &= ~np.isin(line_of, list(shaped))
+        idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
+        ls = s[line_of]
+        gx = (x0[line_of] + (cum[idx] - cum[ls]) + extra_space[line_of] * (scum[idx] - scum[ls])
+              + extra_char[line_of] * (idx - ls))
+        gptr = np.zeros(len(s) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(line_of, minlength=len(s)), out=gptr[1:])
+        return LineBlock(s + lo, ve + lo, nx + lo, first, last, pid, x0, width, gptr, gx,
+                         gid.astype(np.int32), shaped)
+
+    def crop_size(self, page: PageLayout) -> tuple[int, int]:
+        """Pixel size of a page after auto-crop (before horizontal scale)."""
+        c = self.cfg
+        w, h = page.size
+        if c.auto_crop_width and len(page.line_right):
+            w = min(w, max(MIN_SIDE, int(math.ceil(page.line_right.max() + self.margin_x))))
+        if c.auto_crop_last_page and page.last:
+            h = min(h, max(MIN_SIDE, int(math.ceil(page.bottom + self.margin_y))))
+        return w, h
+
+    def image_size(self, page: PageLayout) -> tuple[int, int]:
+        """Final pixel size of a page image: auto-crop, then horizontal scale."""
+        w, h = self.crop_size(page)
+        if self.cfg.horizontal_scale != 1.0:
+            w = max(MIN_SIDE, round(w * self.cfg.horizontal_scale))
+        return w, h
+
+    # ---- pages ------------------------------------------------------------------------------
+    def pages(self, text: str) -> Iterator[PageLayout]:
+        """Stream the pages of ``text``; memory does not grow with its length."""
+        pag = _Paginator(self, len(text))
+        n = len(text)
+        pos, first, para_base = 0, True, 0
+        breaks_at_nl = self.newline.text is None
+        while pos < n:
+            hi = min(n, pos + CHUNK_CHARS)
+            if hi < n and breaks_at_nl:
+                cut = text.rfind("\n", pos + CHUNK_CHARS // 2, hi)
+                if cut != -1:
+                    hi = cut + 1
+            closed = hi == n or (breaks_at_nl and text[hi - 1] == "\n")
+            block, nxt, first = self.lines(text, pos, hi, first, closed, para_base)
+            if len(block):
+                para_base = int(block.para_id[-1]) + (1 if block.para_last[-1] else 0)
+            yield from pag.add(block)
+            pos = nxt
+        yield from pag.finish()
+
+
+class _Paginator:
+    """Assigns lines to columns and pages; emits a page as soon as it is complete."""
+
+    def __init__(self, eng: LayoutEngine, text_len: int):
+        self.e = eng
+        self.text_len = text_len
+        self.page = self.col = self.lines_before = 0
+        self.y = 0.0
+        # lines of the page being filled: (block, line indices, column, top y)
+        self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.pending_page = 0
+        c = eng.cfg
+        self.spaced = bool(c.space_before or c.space_after or eng.pad)
+        self.per_col = max(1, int(math.floor(eng.col_h / eng.line_h + _EPS)))
+
+    def _assign(self, b: LineBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Page, column and top y (within the column) of each line of ``b``."""
+        e, c = self.e, self.e.cfg
+        n = len(b)
+        if not self.spaced:  # every line is one line-height: pure arithmetic
+            g = self.lines_before + np.arange(n)
+            self.lines_before += n
+            page, rest = np.divmod(g, self.per_col * c.columns)
+            col, row = np.divmod(rest, self.per_col)
+            return page, col, row * e.line_h
+        page = np.empty(n, dtype=np.int64)
+        col = np.empty(n, dtype=np.int64)
+        top = np.empty(n)
+        sb, sa = c.px(c.space_before), c.px(c.space_after)
+        lh, pad, col_h = e.line_h, e.pad, e.col_h
+        for i, (pf, pl) in enumerate(zip(b.para_first.tolist(), b.para_last.tolist())):
+            before = (sb if pf and self.y > 0 else 0.0) + (pad if pf or self.y == 0 else 0.0)
+            if self.y > 0 and self.y + before + lh > col_h + _EPS:
+                self.col += 1
+                if self.col == c.columns:
+                    self.col, self.page = 0, self.page + 1
+                self.y, before = 0.0, pad
+            self.y += before
+            page[i], col[i], top[i] = self.page, self.col, self.y
+            self.y += lh + ((sa + pad) if pl else 0.0)
+        return page, col, top
+
+    def add(self, b: LineBlock) -> Iterator[PageLayout]:
+        if not len(b):
+            return
+        page, col, top = self._assign(b)
+        cuts = np.r_[0, np.flatnonzero(np.diff(page)) + 1, len(b)]
+        for a, z in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            if self.pending and int(page[a]) != self.pending_page:
+                yield self._emit(last=False)
+            self.pending_page = int(page[a])
+            self.pending.append((b, np.arange(a, z), col[a:z], top[a:z]))
+
+    def finish(self) -> Iterator[PageLayout]:
+        if self.pending:
+            yield self._emit(last=True)
+
+    def _emit(self, last: bool) -> PageLayout:
+        e, c = self.e, self.e.cfg
+        segs, self.pending = self.pending, []
+        base, left, right, gx, gid, gline = [], [], [], [], [], []
+        shaped: list[tuple[float, int, str]] = []
+        boxes: list[tuple[float, float, float, float]] = []
+        n_lines = 0
+        for b, sl, col, top in segs:
+            colx = e.margin_x + col * (e.col_w + c.px(c.column_gap))
+            bl = np.round(e.margin_y + top + e.baseline_offset).astype(np.int64)
+            base.append(bl)
+            left.append(colx)
+            right.append(colx + b.x0[sl] + b.width[sl])
+            g0, g1 = int(b.gptr[sl[0]]), int(b.gptr[sl[-1] + 1])
+            li = np.repeat(np.arange(len(sl)), np.diff(b.gptr[sl[0]: sl[-1] + 2]))
+            gx.append(b.gx[g0:g1] + colx[li])
+            gid.append(b.gid[g0:g1])
+            gline.append(li + n_lines)
+            for k, ln in enumerate(sl.tolist()):
+                if ln in b.shaped:
+                    shaped.append((float(colx[k] + b.x0[ln]), int(bl[k]), b.shaped[ln]))
+            boxes.extend(self._boxes(b, sl, colx, top))
+            n_lines += len(sl)
+        first_b, first_sl = segs[0][0], segs[0][1]
+        last_b, last_sl = segs[-1][0], segs[-1][1]
+        start = 0 if self.pending_page == 0 else int(first_b.start[first_sl[0]])
+        end = self.text_len if last else min(int(last_b.nxt[last_sl[-1]]), self.text_len)
+        base_a = np.concatenate(base)
+        return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), base_a,
+                          np.concatenate(left), np.concatenate(right), np.concatenate(gx),
+                          np.concatenate(gid), np.concatenate(gline), shaped, boxes,
+                          float(base_a.max()) + e.descent, last)
+
+    def _boxes(self, b: LineBlock, sl: np.ndarray, colx: np.ndarray, top: np.ndarray) -> list:
+        """Paragraph rectangles (background, border) of these lines, split at column changes."""
+        e, c = self.e, self.e.cfg
+        if not (c.border_width > 0 or c.para_bg_color.lower() != c.page_bg_color.lower()):
+            return []
+        out = []
+        pid = b.para_id[sl]
+        cuts = np.r_[0, np.flatnonzero((np.diff(pid) != 0) | (np.diff(colx) != 0)) + 1, len(sl)]
+        for a, z in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            x0 = float(colx[a]) + c.px(c.left_indent)
+            x1 = float(colx[a]) + e.col_w - c.px(c.right_indent)
+            y0 = e.margin_y + float(top[a]) - e.pad
+            y1 = e.margin_y + float(top[z - 1]) + e.line_h + e.pad
+            out.append((x0, y0, x1, y1))
+        return out

@@ -1,0 +1,198 @@
+"""Fonts: bundled open fonts, family names, and the fallback chain with exact advances."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageFont
+
+from ..errors import GlyphpressError
+
+_BUNDLED_DIR = Path(str(resources.files("glyphpress") / "fonts"))
+
+
+def _cjk_font_path() -> str | None:
+    try:
+        import cvttf_NotoSansCJK_Regular as pkg  # Noto Sans CJK (SIL OFL 1.1), from PyPI
+    except ImportError:
+        return None
+    return pkg.get_TTF_path()
+
+
+def bundled_fonts() -> dict[str, str]:
+    """Family name -> file, for the open fonts that the install provides."""
+    fonts = {
+        "DejaVu Sans": str(_BUNDLED_DIR / "DejaVuSans.ttf"),
+        "DejaVu Sans Bold": str(_BUNDLED_DIR / "DejaVuSans-Bold.ttf"),
+        "DejaVu Serif": str(_BUNDLED_DIR / "DejaVuSerif.ttf"),
+        "DejaVu Serif Bold": str(_BUNDLED_DIR / "DejaVuSerif-Bold.ttf"),
+        "DejaVu Sans Mono": str(_BUNDLED_DIR / "DejaVuSansMono.ttf"),
+        "DejaVu Sans Mono Bold": str(_BUNDLED_DIR / "DejaVuSansMono-Bold.ttf"),
+    }
+    cjk = _cjk_font_path()
+    if cjk:
+        fonts["Noto Sans CJK"] = cjk
+    return fonts
+
+
+# Generic family names and what they resolve to.
+GENERIC_FAMILIES = {"sans": "DejaVu Sans", "sans-serif": "DejaVu Sans", "serif": "DejaVu Serif",
+                    "mono": "DejaVu Sans Mono", "monospace": "DejaVu Sans Mono",
+                    "cjk": "Noto Sans CJK", "zh": "Noto Sans CJK", "ja": "Noto Sans CJK",
+                    "ko": "Noto Sans CJK"}
+# Tried after the user's fonts: Latin and symbols, CJK, then the rest of the bundled set.
+DEFAULT_FALLBACKS = ("DejaVu Sans", "Noto Sans CJK", "DejaVu Sans Mono", "DejaVu Serif")
+
+
+def resolve_font(spec: str) -> str:
+    """A font path (``file.ttc#2`` picks a face) or a family name -> ``path`` or ``path#index``."""
+    path_part = spec.rsplit("#", 1)[0] if "#" in spec else spec
+    if os.sep in spec or path_part.lower().endswith((".ttf", ".otf", ".ttc", ".otc")):
+        if not Path(path_part).expanduser().is_file():
+            raise GlyphpressError(f"font file not found: {path_part}")
+        return str(Path(path_part).expanduser()) + (spec[len(path_part):] if "#" in spec else "")
+    fonts = bundled_fonts()
+    name = GENERIC_FAMILIES.get(spec.strip().lower(), spec.strip())
+    for family, path in fonts.items():
+        if family.lower() == name.lower() or family.lower().replace(" ", "") == name.lower().replace(" ", ""):
+            return path
+    found = _fontconfig_match(name)
+    if found:
+        return found
+    known = ", ".join(list(GENERIC_FAMILIES)[:6] + list(fonts))
+    raise GlyphpressError(f"font family {spec!r} not found; use a .ttf/.otf path or one of: {known}")
+
+
+@functools.lru_cache(maxsize=64)
+def _fontconfig_match(name: str) -> str | None:
+    """A system font whose family matches exactly, through fontconfig where it is installed."""
+    if not shutil.which("fc-match"):
+        return None
+    try:
+        out = subprocess.run(["fc-match", "-f", "%{family}\t%{file}", name], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    family, _, file = out.partition("\t")
+    families = [f.strip().lower() for f in family.split(",")]
+    return file if file and name.lower() in families else None
+
+
+@dataclass
+class Face:
+    """One font face at one pixel size: coverage, design advances and a FreeType handle."""
+
+    spec: str
+    size_px: float
+    cmap: dict[int, str]
+    advances: dict[str, int]
+    units_per_em: int
+    notdef_advance: int
+    pil: ImageFont.FreeTypeFont
+
+    @property
+    def ascent_px(self) -> int:
+        return self.pil.getmetrics()[0]
+
+    @property
+    def descent_px(self) -> int:
+        return self.pil.getmetrics()[1]
+
+    def advance_px(self, cp: int) -> float:
+        name = self.cmap.get(cp)
+        units = self.advances.get(name, self.notdef_advance) if name else self.notdef_advance
+        return units * self.size_px / self.units_per_em
+
+
+@functools.lru_cache(maxsize=16)
+def _font_tables(spec: str) -> tuple[dict[int, str], dict[str, int], int, int]:
+    from fontTools.ttLib import TTFont, TTLibError
+
+    path, _, index = spec.partition("#")
+    try:
+        tt = TTFont(path, fontNumber=int(index or 0), lazy=True)
+        cmap = tt.getBestCmap() or {}
+        hmtx = tt["hmtx"].metrics
+        upem = tt["head"].unitsPerEm
+    except (OSError, TTLibError, KeyError, ValueError, AssertionError) as e:
+        raise GlyphpressError(f"cannot read font {path}: {e}") from None
+    advances = {name: adv for name, (adv, _lsb) in hmtx.items()}
+    notdef = advances.get(".notdef", upem // 2)
+    return dict(cmap), advances, int(upem), int(notdef)
+
+
+@functools.lru_cache(maxsize=64)
+def load_face(spec: str, size_px: float) -> Face:
+    cmap, advances, upem, notdef = _font_tables(spec)
+    path, _, index = spec.partition("#")
+    try:
+        pil = ImageFont.truetype(path, size=size_px, index=int(index or 0),
+                                 layout_engine=ImageFont.Layout.BASIC)
+    except OSError as e:
+        raise GlyphpressError(f"cannot open font {path}: {e}") from None
+    return Face(spec, size_px, cmap, advances, upem, notdef, pil)
+
+
+def font_chain(primary: str, fallbacks: tuple[str, ...] = ()) -> list[str]:
+    """Resolved, de-duplicated specs: the primary font, the user's fallbacks, the defaults."""
+    chain: list[str] = []
+    for spec in (primary, *fallbacks):
+        resolved = resolve_font(spec)
+        if resolved not in chain:
+            chain.append(resolved)
+    for name in DEFAULT_FALLBACKS:
+        try:
+            resolved = resolve_font(name)
+        except GlyphpressError:
+            continue  # e.g. the CJK font package is not installed
+        if resolved not in chain:
+            chain.append(resolved)
+    return chain
+
+
+class FontChain:
+    """Maps code points to (face, advance) along a fallback chain, memoised in dense tables."""
+
+    def __init__(self, specs: list[str], size_px: float):
+        self.specs = specs
+        self.size_px = size_px
+        self._faces: list[Face | None] = [None] * len(specs)
+        self._cmaps = [_font_tables(s)[0] for s in specs[:1]]  # others load on demand
+        n = 0x110000
+        self.face_of = np.zeros(n, dtype=np.int8)
+        self.advance = np.zeros(n, dtype=np.float64)
+        self.known = np.zeros(n, dtype=bool)
+
+    def face(self, i: int) -> Face:
+        f = self._faces[i]
+        if f is None:
+            f = self._faces[i] = load_face(self.specs[i], self.size_px)
+        return f
+
+    def cmap(self, i: int) -> dict[int, str]:
+        while len(self._cmaps) <= i:
+            self._cmaps.append(_font_tables(self.specs[len(self._cmaps)])[0])
+        return self._cmaps[i]
+
+    def prepare(self, cps: np.ndarray) -> None:
+        """Make sure every code point in ``cps`` has a face and an advance."""
+        todo = np.unique(cps[~self.known[cps]])
+        for cp in todo.tolist():
+            for i in range(len(self.specs)):
+                if cp in self.cmap(i):
+                    break
+            else:
+                i = 0  # nobody has it: the primary font's .notdef box
+            self.face_of[cp] = i
+            self.advance[cp] = self.face(i).advance_px(cp)
+            self.known[cp] = True
+
+    def covered(self, cp: int) -> bool:
+        return any(cp in self.cmap(i) for i in range(len(self.specs)))

@@ -1,0 +1,211 @@
+"""Raster: page geometry -> pixels.
+
+Glyphs are rasterised once per (glyph, quarter-pixel phase) by FreeType into an atlas whose
+columns are indexed like a bitmap font.  A page is then drawn line by line with one gather:
+each line's pixel columns map to atlas columns.  Neighbouring glyphs whose anti-aliased edges
+overlap go to different passes, combined with ``max``.  Fractional pen positions keep letter
+spacing even at 9 pt / 72 dpi.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageColor, ImageDraw, ImageFont, features
+
+from ..layout.engine import MARKER_GID, LayoutEngine, PageLayout, ragged_arange
+
+SUBPIXEL = 4  # pen-position phases per pixel
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return ImageColor.getrgb(color)[:3]
+
+
+class Rasterizer:
+    """Draws the pages of one LayoutEngine (same θ, same fonts)."""
+
+    def __init__(self, eng: LayoutEngine):
+        self.eng = eng
+        self.cfg = eng.cfg
+        faces = [eng.fonts.face(0)]  # fallback faces grow the atlas when they first appear
+        asc = max(f.ascent_px for f in faces)
+        desc = max(f.descent_px for f in faces)
+        self.baseline_row = asc + 2
+        self.height = self.baseline_row + desc + 2
+        # transposed atlas: one row of `height` bytes per pixel column, gathered as opaque items
+        self.atlas = np.zeros((1024, self.height), dtype=np.uint8)
+        self.atlas_used = 1  # column 0 stays blank
+        self.entry_col = np.full(1024, -1, dtype=np.int64)  # per gid*SUBPIXEL+phase
+        self.entry_off = np.zeros(1024, dtype=np.int64)
+        self.entry_w = np.zeros(1024, dtype=np.int64)
+        self.fg = _rgb(self.cfg.font_color)
+        self.bg = _rgb(self.cfg.page_bg_color)
+        nl = eng.newline
+        self.marker_rgb = _rgb(nl.color) if nl.color else self.fg
+        self.marker_layer = self.marker_rgb != self.fg
+        self._raqm = features.check_feature("raqm")
+        self._shaping_fonts: dict[str, ImageFont.FreeTypeFont] = {}
+
+    # ---- atlas ------------------------------------------------------------------------------
+    def _grow_rows(self, asc: int, desc: int) -> None:
+        """A taller font joined (a fallback face): make the atlas taller, keep the columns."""
+        top = max(0, asc + 2 - self.baseline_row)
+        bottom = max(0, self.baseline_row + top + desc + 2 - (self.height + top))
+        if top or bottom:
+            self.atlas = np.ascontiguousarray(np.pad(self.atlas, ((0, 0), (top, bottom))))
+            self.baseline_row += top
+            self.height += top + bottom
+
+    def _render_entries(self, keys: np.ndarray) -> None:
+        eng = self.eng
+        need = int(keys.max()) + 1
+        if need > len(self.entry_col):
+            size = max(need, 2 * len(self.entry_col))
+            for name in ("entry_col", "entry_off", "entry_w"):
+                arr = getattr(self, name)
+                grown = np.full(size, -1 if name == "entry_col" else 0, dtype=np.int64)
+                grown[: len(arr)] = arr
+                setattr(self, name, grown)
+        todo = np.unique(keys[self.entry_col[keys] < 0])
+        for key in todo.tolist():
+            gid, phase = divmod(key, SUBPIXEL)
+            if gid == MARKER_GID:
+                face, text = eng.fonts.face(0), eng.newline.text or " "
+            else:
+                cp = eng.cp_of_gid[gid]
+                face, text = eng.fonts.face(int(eng.fonts.face_of[cp])), chr(cp)
+            if face.ascent_px + 2 > self.baseline_row or face.descent_px + 2 > self.height - self.baseline_row:
+                self._grow_rows(face.ascent_px, face.descent_px)
+            pad = self.height
+            width = int(math.ceil(face.pil.getlength(text))) + 2 * pad
+            img = Image.new("L", (width, self.height), 0)
+            ImageDraw.Draw(img).text((pad + phase / SUBPIXEL, self.baseline_row), text, fill=255,
+                                     font=face.pil, anchor="ls")
+            bmp = np.asarray(img)
+            cols = np.flatnonzero(bmp.any(axis=0))
+            if len(cols) == 0:
+                self.entry_col[key], self.entry_off[key], self.entry_w[key] = 0, 0, 0
+                continue
+            lo, hi = int(cols[0]), int(cols[-1]) + 1
+            w = hi - lo
+            if self.atlas_used + w > self.atlas.shape[0]:
+                self.atlas = np.pad(self.atlas, ((0, max(w, self.atlas.shape[0])), (0, 0)))
+            self.atlas[self.atlas_used: self.atlas_used + w] = bmp[:, lo:hi].T
+            self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
+            self.atlas_used += w
+
+    # ---- coverage ---------------------------------------------------------------------------
+    def _coverage(self, page: PageLayout, sel: np.ndarray, cov: np.ndarray) -> None:
+        """Draw the selected glyphs of ``page`` into the coverage image ``cov`` (max blend)."""
+        if not sel.any():
+            return
+        gx, gid, gline = page.gx[sel], page.gid[sel].astype(np.int64), page.gline[sel]
+        ix = np.floor(gx).astype(np.int64)
+        phase = np.rint((gx - ix) * SUBPIXEL).astype(np.int64)
+        carry = phase == SUBPIXEL
+        ix[carry] += 1
+        phase[carry] = 0
+        keys = gid * SUBPIXEL + phase
+        self._render_entries(keys)
+        w = self.entry_w[keys]
+        keep = w > 0
+        c0, w, a0, gline = (ix + self.entry_off[keys])[keep], w[keep], self.entry_col[keys][keep], gline[keep]
+        if not len(c0) or (c0 + w).max() <= 0:
+            return
+        H, W = cov.shape
+        lines, row_of = np.unique(gline, return_inverse=True)
+        n_rows = len(lines)
+        width = min(W, int((c0 + w).max()))
+        # one gather draws every glyph; where anti-aliased edges of neighbours overlap, the later
+        # glyph wins the column in the map, and the earlier glyph's lost columns are max-ed back in
+        cols = ragged_arange(c0, w)
+        src = ragged_arange(a0, w)
+        rows = np.repeat(row_of, w)
+        ok = (cols >= 0) & (cols < width)
+        cols, src, rows = cols[ok], src[ok], rows[ok]
+        flat = rows * width + cols
+        colmap = np.zeros(n_rows * width, dtype=np.int32)
+        colmap[flat] = src
+        items = self.atlas.view(np.dtype((np.void, self.height))).reshape(-1)
+        strips = items.take(colmap).view(np.uint8).reshape(n_rows, width, self.height)
+        lost = colmap[flat] != src
+        if lost.any():
+            r, c, a = rows[lost], cols[lost], src[lost]
+            strips[r, c] = np.maximum(strips[r, c], self.atlas[a])
+        bases = page.line_base[lines]
+        h = self.height
+        for r, base in enumerate(bases.tolist()):
+            y0 = base - self.baseline_row
+            a, b = max(0, -y0), min(h, H - y0)
+            if b > a:
+                dst = cov[y0 + a: y0 + b, :width]
+                np.maximum(dst, strips[r, :, a:b].T, out=dst)
+
+    def _shaped(self, page: PageLayout, cov: np.ndarray) -> None:
+        """Lines in scripts that need shaping (Arabic, Hebrew, Indic...): FreeType + raqm."""
+        fonts = self.eng.fonts
+        for x, base, text in page.shaped:
+            spec = fonts.specs[0]
+            for ch in text:
+                if not ch.isspace() and fonts.covered(ord(ch)):
+                    fonts.prepare(np.array([ord(ch)]))
+                    spec = fonts.specs[int(fonts.face_of[ord(ch)])]
+                    break
+            font = self._shaping_fonts.get(spec)
+            if font is None:
+                path, _, index = spec.partition("#")
+                engine = ImageFont.Layout.RAQM if self._raqm else ImageFont.Layout.BASIC
+                font = ImageFont.truetype(path, size=fonts.size_px, index=int(index or 0), layout_engine=engine)
+                self._shaping_fonts[spec] = font
+            img = Image.fromarray(cov)
+            ImageDraw.Draw(img).text((x, base), text, fill=255, font=font, anchor="ls")
+            cov[:] = np.maximum(cov, np.asarray(img))
+
+    # ---- page -------------------------------------------------------------------------------
+    def draw(self, page: PageLayout) -> Image.Image:
+        """The page image, cropped and scaled as θ says."""
+        c = self.cfg
+        W, H = page.size
+        cov = np.zeros((H, W), dtype=np.uint8)
+        is_marker = page.gid == MARKER_GID
+        self._coverage(page, ~is_marker if self.marker_layer else np.ones(len(page.gid), bool), cov)
+        if page.shaped:
+            self._shaped(page, cov)
+        mcov = None
+        if self.marker_layer and is_marker.any():
+            mcov = np.zeros((H, W), dtype=np.uint8)
+            self._coverage(page, is_marker, mcov)
+        colours = [self.fg, self.bg, self.marker_rgb, _rgb(c.para_bg_color)]
+        gray = all(r == g == b for r, g, b in colours) and not (mcov is not None and self.marker_rgb != self.fg)
+        if gray and not page.boxes and self.bg == (255, 255, 255) and self.fg == (0, 0, 0) and mcov is None:
+            img = Image.fromarray(255 - cov)  # the common case: black on white
+        else:
+            img = self._composite(page, cov, mcov, gray)
+        cw, ch = self.eng.crop_size(page)
+        if (cw, ch) != (W, H):
+            img = img.crop((0, 0, cw, ch))
+        size = self.eng.image_size(page)
+        return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
+
+    def _composite(self, page: PageLayout, cov: np.ndarray, mcov: np.ndarray | None, gray: bool) -> Image.Image:
+        c = self.cfg
+        W, H = page.size
+        canvas = Image.new("RGB", (W, H), self.bg)
+        if page.boxes:
+            d = ImageDraw.Draw(canvas)
+            para_bg = _rgb(c.para_bg_color)
+            bw = c.px(c.border_width)
+            for x0, y0, x1, y1 in page.boxes:
+                d.rectangle((x0, y0, x1, y1), fill=para_bg)
+                if bw > 0:
+                    d.rectangle((x0, y0, x1, y1), outline=self.fg, width=max(1, round(bw)))
+        out = np.asarray(canvas).astype(np.uint16)
+        for layer, rgb in ((cov, self.fg), (mcov, self.marker_rgb)):
+            if layer is None:
+                continue
+            a = layer.astype(np.uint16)[..., None]
+            out = (out * (255 - a) + np.array(rgb, dtype=np.uint16) * a + 127) // 255
+        img = Image.fromarray(out.astype(np.uint8), "RGB")
+        return img.convert("L") if gray else img

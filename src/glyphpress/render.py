@@ -1,0 +1,291 @@
+"""The library API: render text into pages (in memory or to a folder) with full accounting."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from . import __version__, manifest
+from .config import RenderConfig, load_config
+from .errors import GlyphpressError
+from .io import check_text, normalize_newlines
+from .layout.engine import LayoutEngine, PageLayout
+from .raster.draw import Rasterizer
+from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
+from .tokens.vision import VisionModel, vision_model
+
+Progress = Callable[[int], None]  # called with the number of pages finished so far
+
+
+@dataclass
+class Page:
+    index: int  # 0-based
+    width: int
+    height: int
+    source_range: tuple[int, int]  # [start, end) in the (newline-normalised) text
+    vision_tokens: int  # positions in the VLM sequence, image wrapper tokens included
+    image_tokens: int  # the image's placeholder tokens alone
+    text_tokens: int | None = None  # tokens of this page's text on its own
+    image: Image.Image | None = None
+    file: str | None = None
+
+
+@dataclass
+class Rendered:
+    config: RenderConfig
+    model: VisionModel
+    tokenizer: str | None
+    text_tokens: int | None
+    characters: int
+    pages: list[Page]
+    timings: dict[str, float] = field(default_factory=dict)
+    name: str = "text"
+    sha256: str = ""
+
+    @property
+    def vision_tokens(self) -> int:
+        return sum(p.vision_tokens for p in self.pages)
+
+    @property
+    def ratio(self) -> float | None:
+        """ρ = text tokens / vision tokens."""
+        return None if self.text_tokens is None else self.text_tokens / max(1, self.vision_tokens)
+
+    def page_text(self, text: str, index: int) -> str:
+        a, b = self.pages[index].source_range
+        return text[a:b]
+
+    def manifest(self) -> dict[str, Any]:
+        m = self.model
+        return {
+            "schema": manifest.SCHEMA, "version": manifest.VERSION,
+            "created_by": f"glyphpress {__version__}",
+            "source": {"name": self.name, "characters": self.characters, "sha256": self.sha256},
+            "theta": self.config.to_dict(),
+            "pages": [{"file": p.file, "width": p.width, "height": p.height,
+                       "source_range": list(p.source_range), "text_tokens": p.text_tokens,
+                       "vision_tokens": p.vision_tokens, "image_tokens": p.image_tokens}
+                      for p in self.pages],
+            "totals": {"pages": len(self.pages), "characters": self.characters,
+                       "text_tokens": self.text_tokens, "vision_tokens": self.vision_tokens,
+                       "compression_ratio": None if self.ratio is None else round(self.ratio, 4),
+                       "tokenizer": self.tokenizer,
+                       "vision_model": {"name": m.name, "patch_size": m.patch_size,
+                                        "merge_size": m.merge_size, "min_pixels": m.min_pixels,
+                                        "max_pixels": m.max_pixels,
+                                        "special_tokens_per_image": m.special_tokens}},
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "pages": len(self.pages), "characters": self.characters,
+                "text_tokens": self.text_tokens, "vision_tokens": self.vision_tokens,
+                "compression_ratio": None if self.ratio is None else round(self.ratio, 3),
+                "tokenizer": self.tokenizer, "vision_model": self.model.name}
+
+
+def _config(config: RenderConfig | str | None) -> RenderConfig:
+    return config if isinstance(config, RenderConfig) else load_config(config)
+
+
+def encode_image(img: Image.Image, cfg: RenderConfig) -> bytes:
+    buf = io.BytesIO()
+    if cfg.image_format == "webp":
+        img.save(buf, "WEBP", lossless=True, quality=80, method=4)
+    else:
+        img.save(buf, "PNG", compress_level=cfg.png_compress_level)
+    return buf.getvalue()
+
+
+class Renderer:
+    """One θ's fonts, layout and atlas, reusable across documents (keep one per process)."""
+
+    def __init__(self, config: RenderConfig | str | None = None):
+        self.config = _config(config)
+        self.engine = LayoutEngine(self.config)
+        self.raster = Rasterizer(self.engine)
+
+    def layouts(self, text: str) -> Iterator[PageLayout]:
+        return self.engine.pages(text)
+
+    def pages(self, text: str, model: VisionModel, draw: bool = True,
+              stride: tuple[int, int] = (0, 1)) -> Iterator[tuple[Page, PageLayout]]:
+        """Pages in order; with ``stride=(k, n)`` only every n-th page from k is drawn and given."""
+        k, n = stride
+        for lay in self.layouts(text):
+            if lay.index % n != k:
+                continue
+            w, h = self.engine.image_size(lay)
+            page = Page(lay.index, w, h, lay.source_range, model.tokens(w, h), model.image_tokens(w, h))
+            if draw:
+                page.image = self.raster.draw(lay)
+            yield page, lay
+
+
+def _prepare(text: str) -> str:
+    if not isinstance(text, str):
+        raise GlyphpressError(f"text must be a str, got {type(text).__name__}")
+    text = normalize_newlines(text)
+    check_text(text)
+    return text
+
+
+def _account(text: str, pages: list[Page], tok: TextTokenizer | None, per_page: bool) -> int | None:
+    if tok is None:
+        return None
+    if per_page:
+        for p in pages:
+            p.text_tokens = len(tok.encode(text[p.source_range[0]: p.source_range[1]]))
+    return count_tokens(tok, text)
+
+
+def _finish(text, cfg, model, tok, pages, timings, name, per_page=True) -> Rendered:
+    t = time.perf_counter()
+    total = _account(text, pages, tok, per_page)
+    timings["tokenize_s"] = time.perf_counter() - t
+    return Rendered(cfg, model, tok.name if tok else None, total, len(text), pages, timings, name,
+                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def render(text: str, config: RenderConfig | str | None = None, *, model: str | VisionModel | None = None,
+           tokenizer: str | None = None, count_text: bool = True, jobs: int = 1,
+           renderer: Renderer | None = None, name: str = "text") -> Rendered:
+    """Render ``text`` into page images held in memory (nothing touches the disk)."""
+    text = _prepare(text)
+    cfg = renderer.config if renderer else _config(config)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer) if count_text else None
+    t0 = time.perf_counter()
+    if jobs > 1:
+        pages = _parallel(text, cfg, vm, jobs, out_dir=None)
+    else:
+        r = renderer or Renderer(cfg)
+        pages = [p for p, _ in r.pages(text, vm)]
+    timings = {"render_s": time.perf_counter() - t0}
+    return _finish(text, cfg, vm, tok, pages, timings, name)
+
+
+def count(text: str, config: RenderConfig | str | None = None, *, model: str | VisionModel | None = None,
+          tokenizer: str | None = None, name: str = "text") -> Rendered:
+    """Accounting only: layout decides the pages and their sizes; no pixels are drawn."""
+    text = _prepare(text)
+    cfg = _config(config)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer)
+    t0 = time.perf_counter()
+    pages = [p for p, _ in Renderer(cfg).pages(text, vm, draw=False)]
+    return _finish(text, cfg, vm, tok, pages, {"layout_s": time.perf_counter() - t0}, name)
+
+
+def render_to_dir(text: str, out_dir: str | Path, config: RenderConfig | str | None = None, *,
+                  model: str | VisionModel | None = None, tokenizer: str | None = None,
+                  count_text: bool = True, jobs: int = 1, name: str = "text",
+                  progress: Progress | None = None) -> Rendered:
+    """Render to ``out_dir/page_0001.png ...`` plus ``manifest.json``; pages stream to disk.
+
+    The manifest is written last and atomically; the old one is removed first.
+    """
+    text = _prepare(text)
+    cfg = _config(config)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer) if count_text else None
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise GlyphpressError(f"{out}: exists and is not a folder")
+    try:
+        manifest.begin(out)
+    except OSError as e:
+        raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
+    t0 = time.perf_counter()
+    if jobs > 1:
+        pages = _parallel(text, cfg, vm, jobs, out_dir=out, progress=progress)
+    else:
+        pages = []
+        for page, _ in Renderer(cfg).pages(text, vm):
+            _save_page(out, page, cfg)
+            pages.append(page)
+            if progress:
+                progress(len(pages))
+    timings = {"render_write_s": time.perf_counter() - t0}
+    result = _finish(text, cfg, vm, tok, pages, timings, name)
+    result.timings["total_s"] = time.perf_counter() - t0
+    manifest.finish(out, result.manifest())
+    return result
+
+
+def _save_page(out: Path, page: Page, cfg: RenderConfig) -> None:
+    assert page.image is not None
+    page.file = manifest.page_filename(page.index, cfg.image_format)
+    try:
+        manifest.write_page(out, page.file, encode_image(page.image, cfg))
+    except OSError as e:
+        raise GlyphpressError(f"{out}: cannot write page ({e.strerror})") from None
+    page.image = None
+
+
+# ---- several processes for one document ---------------------------------------------------
+def _worker(text: str, cfg: RenderConfig, vm: VisionModel, k: int, n: int, out_dir: str | None, q) -> None:
+    try:
+        for page, _ in Renderer(cfg).pages(text, vm, stride=(k, n)):
+            if out_dir is not None:
+                _save_page(Path(out_dir), page, cfg)
+            else:
+                img = page.image
+                page.image = None
+                page.file = (img.mode, img.size, img.tobytes())  # type: ignore[assignment]
+            q.put(("page", page))
+        q.put(("done", k))
+    except BaseException as e:  # reported to the parent, which raises it
+        q.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e)))
+
+
+def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
+              progress: Progress | None = None) -> list[Page]:
+    """Each process lays out the whole text (cheap) and draws and encodes every jobs-th page."""
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    q = ctx.Queue(maxsize=256)
+    procs = [ctx.Process(target=_worker, args=(text, cfg, vm, k, jobs, str(out_dir) if out_dir else None, q),
+                         daemon=True) for k in range(jobs)]
+    for p in procs:
+        p.start()
+    pages: list[Page] = []
+    done = 0
+    try:
+        while done < jobs:
+            try:
+                kind, payload = q.get(timeout=5)
+            except Exception:
+                if not any(p.is_alive() for p in procs):
+                    raise GlyphpressError("a render worker died unexpectedly") from None
+                continue
+            if kind == "page":
+                if out_dir is None:
+                    mode, size, raw = payload.file
+                    payload.image, payload.file = Image.frombytes(mode, size, raw), None
+                pages.append(payload)
+                if progress:
+                    progress(len(pages))
+            elif kind == "done":
+                done += 1
+            else:
+                raise GlyphpressError(payload)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+    pages.sort(key=lambda p: p.index)
+    return pages
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

