@@ -8,11 +8,17 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import __version__
@@ -37,11 +43,16 @@ MODEL_HELP = f"Vision model whose image processor decides vision tokens: {', '.j
 TOKENIZER_HELP = "Text tokenizer: qwen2.5 (default), qwen3.6, or a path to a tokenizer.json."
 
 
+def print_error(message: str) -> None:
+    """One line on stderr, never wrapped."""
+    print(f"error: {message}".replace("\n", " "), file=sys.stderr, flush=True)
+
+
 def sample_text() -> str:
     return (resources.files("glyphpress") / "samples" / "sample.txt").read_text(encoding="utf-8")
 
 
-def _load_cfg(config: Optional[str], sets: Optional[list[str]]) -> RenderConfig:
+def _load_cfg(config: str | None, sets: list[str] | None) -> RenderConfig:
     return load_config(config, sets or [])
 
 
@@ -86,7 +97,7 @@ def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) 
     return t
 
 
-def _render_one(spec: str, out_dir: str, cfg: RenderConfig, model: Optional[str], tokenizer: Optional[str],
+def _render_one(spec: str, out_dir: str, cfg: RenderConfig, model: str | None, tokenizer: str | None,
                 jobs: int, progress=None) -> Rendered:
     src = _read(spec)
     return render_to_dir(src.text, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=src.name,
@@ -96,11 +107,12 @@ def _render_one(spec: str, out_dir: str, cfg: RenderConfig, model: Optional[str]
 @app.command("render")
 def render_cmd(
     inputs: list[str] = typer.Argument(None, help=INPUTS_HELP, show_default=False),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder (one sub-folder per input when there are several)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
+    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    out: Path = typer.Option(Path("out"), "--out", "-o",
+                             help="Output folder (one sub-folder per input when there are several)."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes to use (0: one per core)."),
     sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -135,10 +147,10 @@ def render_cmd(
                         dirs[r.name] = str(out / _out_name(spec))
                     except GlyphpressError as e:
                         failures.append(str(e))
-                        err_console.print(f"error: {e}", markup=False, highlight=False)
+                        print_error(str(e))
                     bar.advance(task)
-            order = {("sample.txt" if s == ":sample:" else ("stdin" if s == "-" else s)): i for i, s in enumerate(specs)}
-            results.sort(key=lambda r: order.get(r.name, 0))
+            order = {str(out / _out_name(s)): i for i, s in enumerate(specs)}
+            results.sort(key=lambda r: order.get(dirs[r.name], 0))
     if as_json:
         data = [dict(r.summary(), output=dirs[r.name], manifest=str(Path(dirs[r.name]) / "manifest.json"),
                      timings=r.timings) for r in results]
@@ -152,10 +164,10 @@ def render_cmd(
 @app.command("count")
 def count_cmd(
     inputs: list[str] = typer.Argument(None, help=INPUTS_HELP, show_default=False),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
+    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
     sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
     per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -173,7 +185,7 @@ def count_cmd(
             if len(inputs or []) <= 1 and not sample:
                 raise
             failures += 1
-            err_console.print(f"error: {e}", markup=False, highlight=False)
+            print_error(str(e))
     if as_json:
         data = [dict(r.summary(), pages_detail=[
             {"page": p.index + 1, "width": p.width, "height": p.height, "source_range": list(p.source_range),
@@ -198,7 +210,7 @@ def count_cmd(
 @config_app.command("show")
 def config_show(
     name: str = typer.Argument("glyph-en", help=CONFIG_HELP),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
     """Print a preset or config file as JSON with the published keys (plus extensions)."""
     out_console.print_json(json.dumps(_load_cfg(name, set_).to_dict()))
@@ -253,7 +265,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except GlyphpressError as e:
-        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        print_error(str(e))
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)

@@ -35,7 +35,8 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             try:
                 return data.decode(enc), enc
             except UnicodeDecodeError as e:
-                raise InputError(f"{name}: starts with a {enc} byte-order mark but is not valid {enc} ({e.reason})") from None
+                raise InputError(f"{name}: starts with a {enc} byte-order mark but is not valid {enc} "
+                                 f"({e.reason})") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

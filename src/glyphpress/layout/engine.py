@@ -21,7 +21,7 @@ from ..config import RenderConfig
 from .chars import BREAK_SPACE, CJK, COMPLEX, HYPHEN, INVISIBLE, MARK, NO_END, NO_START, CharTable
 from .fonts import FontChain, font_chain
 
-CHUNK_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 18
 MIN_SIDE = 32  # no page side below this (VLM image processors reject tinier images)
 NEWLINE = 10
 MARKER_GID = 0  # glyph id of the visible newline marker
@@ -75,6 +75,8 @@ class PageLayout:
     index: int
     source_range: tuple[int, int]
     size: tuple[int, int]
+    line_start: np.ndarray  # source index where each line starts
+    line_end: np.ndarray  # source index where each line's visible text ends
     line_base: np.ndarray  # baseline y of each line
     line_left: np.ndarray  # x of each line's column
     line_right: np.ndarray  # x where each line's text ends
@@ -143,7 +145,8 @@ class LayoutEngine:
         base = self.col_w - p(c.left_indent + c.right_indent) - 2 * self.pad
         return base - np.where(first, p(c.first_line_indent), 0.0)
 
-    def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool, para_base: int) -> tuple[LineBlock, int, bool]:
+    def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool,
+              para_base: int) -> tuple[LineBlock, int, bool]:
         """Lay out ``text[lo:hi]``. Returns the block and where/how the next chunk resumes.
 
         ``closed`` says the chunk ends at a paragraph end; otherwise its last line is dropped and
@@ -398,7 +401,7 @@ class _Paginator:
     def _emit(self, last: bool) -> PageLayout:
         e, c = self.e, self.e.cfg
         segs, self.pending = self.pending, []
-        base, left, right, gx, gid, gline = [], [], [], [], [], []
+        base, left, right, gx, gid, gline, lstart, lend = [], [], [], [], [], [], [], []
         shaped: list[tuple[float, int, str]] = []
         boxes: list[tuple[float, float, float, float]] = []
         n_lines = 0
@@ -406,6 +409,8 @@ class _Paginator:
             colx = e.margin_x + col * (e.col_w + c.px(c.column_gap))
             bl = np.round(e.margin_y + top + e.baseline_offset).astype(np.int64)
             base.append(bl)
+            lstart.append(b.start[sl])
+            lend.append(b.vend[sl])
             left.append(colx)
             right.append(colx + b.x0[sl] + b.width[sl])
             g0, g1 = int(b.gptr[sl[0]]), int(b.gptr[sl[-1] + 1])
@@ -423,7 +428,8 @@ class _Paginator:
         start = 0 if self.pending_page == 0 else int(first_b.start[first_sl[0]])
         end = self.text_len if last else min(int(last_b.nxt[last_sl[-1]]), self.text_len)
         base_a = np.concatenate(base)
-        return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), base_a,
+        return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), np.concatenate(lstart),
+                          np.concatenate(lend), base_a,
                           np.concatenate(left), np.concatenate(right), np.concatenate(gx),
                           np.concatenate(gid), np.concatenate(gline), shaped, boxes,
                           float(base_a.max()) + e.descent, last)

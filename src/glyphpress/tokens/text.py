@@ -11,9 +11,10 @@ from ..errors import GlyphpressError
 
 DEFAULT_TOKENIZER = "qwen2.5"
 _CHUNK = 1 << 20
-# A newline followed by a non-space character ends every pre-tokenizer piece of the Qwen/GPT
-# family, so counting chunks cut there gives exactly the count of the whole text.
-_CUT = re.compile(r"\n(?=\S)")
+_PIECE = 1 << 16  # BPE of one enormous piece is slow: texts without cut points go in pieces this long
+# Pre-tokenizer pieces of the Qwen/GPT family always end before a non-space following a newline,
+# and before " word" following a non-space, so counting chunks cut there is exact.
+_CUTS = (re.compile(r"\n(?=\S)"), re.compile(r"(?<=\S)(?= [^\W\d_])"))
 
 
 class TextTokenizer(Protocol):
@@ -28,11 +29,13 @@ def _chunks(text: str):
     while pos < n:
         hi = pos + _CHUNK
         if hi < n:
-            m = None
-            for m in _CUT.finditer(text, pos + _CHUNK // 2, hi):
-                pass
-            if m is not None:
-                hi = m.end()
+            for cut in _CUTS:
+                ends = [m.end() for m in cut.finditer(text, pos + _CHUNK // 2, hi)]
+                if ends:
+                    hi = ends[-1]
+                    break
+            else:
+                hi = pos + _PIECE
         yield text[pos:hi]
         pos = hi
 

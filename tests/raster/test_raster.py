@@ -1,0 +1,117 @@
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glyphpress import preset, render
+from glyphpress.layout.engine import LayoutEngine
+from glyphpress.raster.draw import Rasterizer
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN_TEXT = ("Golden page: The quick brown fox jumps over the lazy dog. 0123456789 (fractional advances)\n"
+               "Fallback: 中文 日本語 한국어 → ≈ π ± € ©\n\n"
+               + "Justified text wraps across the measure and fills every line but the last one. " * 12)
+GOLDEN_CASES = {
+    "glyph_en.png": {},
+    "justify_2col_marker.png": {"alignment": "JUSTIFY", "columns": 2, "newline_markup": "marker",
+                                "page_bg_color": "#F5F0E0", "font_color": "#202040"},
+}
+
+
+def draw(text, **changes):
+    cfg = preset(changes.pop("preset", "glyph-en")).replace(**changes)
+    eng = LayoutEngine(cfg)
+    r = Rasterizer(eng)
+    return [r.draw(p) for p in eng.pages(text)]
+
+
+def ink_columns(img):
+    a = 255 - np.asarray(img.convert("L"), dtype=np.int32)
+    return a.sum(axis=0)
+
+
+@pytest.mark.parametrize("name", list(GOLDEN_CASES))
+def test_golden_images(name):
+    img = draw(GOLDEN_TEXT, **GOLDEN_CASES[name])[0]
+    path = GOLDEN / name
+    if os.environ.get("GLYPHPRESS_UPDATE_GOLDEN"):
+        img.save(path)
+    want = Image.open(path)
+    assert img.size == want.size and img.mode == want.mode
+    a = np.asarray(img, dtype=np.int16)
+    b = np.asarray(want, dtype=np.int16)
+    diff = np.abs(a - b)
+    assert diff.mean() < 1.0, "page differs from the golden image on average"
+    assert (diff > 64).mean() < 0.002, "too many pixels differ strongly from the golden image"
+
+
+def test_deterministic_bytes():
+    one = render(GOLDEN_TEXT * 5, "glyph-en", count_text=False).pages
+    two = render(GOLDEN_TEXT * 5, "glyph-en", count_text=False).pages
+
+    def png(p):
+        buf = io.BytesIO()
+        p.image.save(buf, "PNG")
+        return buf.getvalue()
+
+    assert [png(p) for p in one] == [png(p) for p in two]
+
+
+def test_even_letter_spacing_at_9pt_72dpi():
+    """Fractional advances: 'l' repeated must give evenly spaced stems (no 1-px jitter pattern)."""
+    img = draw("l" * 60, auto_crop_width=False)[0]
+    cols = ink_columns(img)
+    peaks = np.flatnonzero((cols[1:-1] > cols[:-2]) & (cols[1:-1] >= cols[2:])) + 1
+    gaps = np.diff(peaks)
+    assert len(peaks) >= 55
+    assert gaps.max() - gaps.min() <= 1
+    # the average spacing equals the design advance (2.5 px for DejaVu Sans 'l' at 9 px)
+    assert np.mean(gaps) == pytest.approx(2.5, abs=0.05)
+
+
+def test_fallback_fonts_leave_no_tofu():
+    eng = LayoutEngine(preset("glyph-en"))
+    for ch in "中日한→π€©":
+        assert eng.fonts.covered(ord(ch)), ch
+    tofu = draw("\U000F0000")[0]  # private use: nobody has it -> the .notdef box
+    cjk = draw("中")[0]
+    assert not np.array_equal(np.asarray(tofu), np.asarray(cjk))
+
+
+def test_colours_backgrounds_borders():
+    img = draw("colour test " * 30, font_color="#FF0000", page_bg_color="#0000FF", para_bg_color="#00FF00",
+               border_width=1, border_padding=2, auto_crop_width=False)[0]
+    assert img.mode == "RGB"
+    a = np.asarray(img)
+    assert tuple(a[-1, -1]) == (0, 0, 255)  # page background in the corner
+    colours = {tuple(c) for c in a.reshape(-1, 3)[::7]}
+    assert (0, 255, 0) in colours  # paragraph background
+    assert any(r > 200 and g < 60 and b < 60 for r, g, b in colours)  # red text
+
+
+def test_marker_is_drawn_in_its_colour():
+    img = draw("a\nb\nc", newline_markup="marker")[0]
+    a = np.asarray(img)
+    assert img.mode == "RGB"
+    assert ((a[..., 0] > 200) & (a[..., 1] < 80)).any()
+
+
+def test_auto_crop_and_horizontal_scale():
+    full = draw("short", auto_crop_width=False, auto_crop_last_page=False)[0]
+    crop = draw("short")[0]
+    assert full.size == (595, 842)
+    assert crop.width < 80 and crop.height < 40
+    scaled = draw("some text " * 200, horizontal_scale=0.75, auto_crop_width=False)[0]
+    assert scaled.width == round(595 * 0.75)
+
+
+def test_dpi_scales_pages():
+    assert draw("x", dpi=144, auto_crop_width=False, auto_crop_last_page=False)[0].size == (1190, 1684)
+
+
+def test_shaped_scripts_render_without_crash():
+    img = draw("שלום עולם مرحبا بالعالم नमस्ते e\u0301 Z\u0335\u0321\u0362")[0]
+    assert (np.asarray(img) < 128).any()

