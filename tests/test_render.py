@@ -7,7 +7,7 @@ import glyphpress
 from glyphpress import GlyphpressError, InputError, count, render, render_to_dir
 from glyphpress import manifest as manifest_mod
 
-render_mod = importlib.import_module("glyphpress.render")
+render_mod = importlib.import_module("glyphpress.api")
 
 TEXT = "Manifest test paragraph with enough words to wrap a few times across the page. " * 400
 
@@ -30,12 +30,17 @@ def test_count_matches_render_without_drawing():
     assert all(p.image is None for p in c.pages)
 
 
-def test_parallel_render_equals_serial():
-    one = render(TEXT * 3, jobs=1, count_text=False)
-    two = render(TEXT * 3, jobs=2, count_text=False)
+@pytest.mark.parametrize("extra", ["", "\nשלום مرحبا only shaped\n"])
+def test_parallel_render_equals_serial(monkeypatch, tmp_path, extra):
+    monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
+    text = extra + TEXT * 3
+    one = render(text, jobs=1, count_text=False)
+    two = render(text, jobs=2, count_text=False)
     assert len(one.pages) == len(two.pages) > 1
     for a, b in zip(one.pages, two.pages):
         assert a.source_range == b.source_range and a.image.tobytes() == b.image.tobytes()
+    files = render_to_dir(text, tmp_path, jobs=3, count_text=False)
+    assert [p.file for p in files.pages] == [f"page_{i + 1:04d}.png" for i in range(len(one.pages))]
 
 
 def test_manifest_contents(tmp_path):

@@ -2,9 +2,9 @@
 
 __version__ = "0.1.0"
 
+from .api import Page, Rendered, Renderer, count, render, render_to_dir  # noqa: E402
 from .config import PRESETS, RenderConfig, load_config, preset  # noqa: E402
 from .errors import ConfigError, GlyphpressError, InputError  # noqa: E402
-from .render import Page, Rendered, Renderer, count, render, render_to_dir  # noqa: E402
 from .tokens.text import text_tokenizer  # noqa: E402
 from .tokens.vision import VISION_MODELS, VisionModel, vision_model  # noqa: E402
 

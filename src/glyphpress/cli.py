@@ -22,10 +22,10 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
+from .api import Rendered, count, default_jobs, render_to_dir
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
 from .errors import GlyphpressError
 from .io import Source, expand_inputs, read_source
-from .render import Rendered, count, default_jobs, render_to_dir
 from .tokens.vision import VISION_MODELS, vision_model
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

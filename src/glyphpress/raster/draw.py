@@ -59,6 +59,8 @@ class Rasterizer:
             self.height += top + bottom
 
     def _render_entries(self, keys: np.ndarray) -> None:
+        if not len(keys):
+            return
         eng = self.eng
         need = int(keys.max()) + 1
         if need > len(self.entry_col):
@@ -95,6 +97,11 @@ class Rasterizer:
             self.atlas[self.atlas_used: self.atlas_used + w] = bmp[:, lo:hi].T
             self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
             self.atlas_used += w
+
+    def prepare(self, page: PageLayout) -> None:
+        """Rasterise the glyphs of a page at all pen phases, without drawing the page."""
+        gid = np.unique(page.gid).astype(np.int64)
+        self._render_entries((gid[:, None] * SUBPIXEL + np.arange(SUBPIXEL)).ravel())
 
     # ---- coverage ---------------------------------------------------------------------------
     def _coverage(self, page: PageLayout, sel: np.ndarray, cov: np.ndarray) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import multiprocessing as mp
 import os
+import queue
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from . import __version__, manifest
@@ -20,10 +21,12 @@ from .errors import GlyphpressError
 from .io import check_text, normalize_newlines
 from .layout.engine import LayoutEngine, PageLayout
 from .raster.draw import Rasterizer
+from .raster.encode import encode_image
 from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
 from .tokens.vision import VisionModel, vision_model
 
 Progress = Callable[[int], None]  # called with the number of pages finished so far
+PARALLEL_MIN_CHARS = 200_000  # below this, starting processes costs more than it saves
 
 
 @dataclass
@@ -97,15 +100,6 @@ def _config(config: RenderConfig | str | None) -> RenderConfig:
     return config if isinstance(config, RenderConfig) else load_config(config)
 
 
-def encode_image(img: Image.Image, cfg: RenderConfig) -> bytes:
-    buf = io.BytesIO()
-    if cfg.image_format == "webp":
-        img.save(buf, "WEBP", lossless=True, quality=80, method=4)
-    else:
-        img.save(buf, "PNG", compress_level=cfg.png_compress_level)
-    return buf.getvalue()
-
-
 class Renderer:
     """One θ's fonts, layout and atlas, reusable across documents (keep one per process)."""
 
@@ -113,6 +107,11 @@ class Renderer:
         self.config = _config(config)
         self.engine = LayoutEngine(self.config)
         self.raster = Rasterizer(self.engine)
+
+    def warm(self, text: str) -> None:
+        """Load every font and rasterise every glyph ``text`` needs, at every pen phase."""
+        for lay in self.layouts(text):
+            self.raster.prepare(lay)
 
     def layouts(self, text: str) -> Iterator[PageLayout]:
         return self.engine.pages(text)
@@ -129,6 +128,19 @@ class Renderer:
             if draw:
                 page.image = self.raster.draw(lay)
             yield page, lay
+
+
+_RENDERERS: dict[RenderConfig, Renderer] = {}
+
+
+def renderer_for(cfg: RenderConfig) -> Renderer:
+    """A warm Renderer for θ, kept for the next call (fonts, tables and atlas stay loaded)."""
+    r = _RENDERERS.get(cfg)
+    if r is None:
+        if len(_RENDERERS) >= 4:
+            _RENDERERS.pop(next(iter(_RENDERERS)))
+        r = _RENDERERS[cfg] = Renderer(cfg)
+    return r
 
 
 def _prepare(text: str) -> str:
@@ -165,10 +177,10 @@ def render(text: str, config: RenderConfig | str | None = None, *, model: str | 
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer) if count_text else None
     t0 = time.perf_counter()
-    if jobs > 1:
+    if jobs > 1 and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=None)
     else:
-        r = renderer or Renderer(cfg)
+        r = renderer or renderer_for(cfg)
         pages = [p for p, _ in r.pages(text, vm)]
     timings = {"render_s": time.perf_counter() - t0}
     return _finish(text, cfg, vm, tok, pages, timings, name)
@@ -182,7 +194,7 @@ def count(text: str, config: RenderConfig | str | None = None, *, model: str | V
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer)
     t0 = time.perf_counter()
-    pages = [p for p, _ in Renderer(cfg).pages(text, vm, draw=False)]
+    pages = [p for p, _ in renderer_for(cfg).pages(text, vm, draw=False)]
     return _finish(text, cfg, vm, tok, pages, {"layout_s": time.perf_counter() - t0}, name)
 
 
@@ -206,11 +218,11 @@ def render_to_dir(text: str, out_dir: str | Path, config: RenderConfig | str | N
     except OSError as e:
         raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
     t0 = time.perf_counter()
-    if jobs > 1:
+    if jobs > 1 and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=out, progress=progress)
     else:
         pages = []
-        for page, _ in Renderer(cfg).pages(text, vm):
+        for page, _ in renderer_for(cfg).pages(text, vm):
             _save_page(out, page, cfg)
             pages.append(page)
             if progress:
@@ -233,44 +245,94 @@ def _save_page(out: Path, page: Page, cfg: RenderConfig) -> None:
 
 
 # ---- several processes for one document ---------------------------------------------------
-def _worker(text: str, cfg: RenderConfig, vm: VisionModel, k: int, n: int, out_dir: str | None, q) -> None:
+class _Slots:
+    """Shared memory for handing page pixels from workers to the parent without pickling them."""
+
+    def __init__(self, ctx, count: int, nbytes: int):
+        from multiprocessing import shared_memory
+
+        self.nbytes = nbytes
+        self.shm = shared_memory.SharedMemory(create=True, size=count * nbytes)
+        self.free = ctx.Queue()
+        for i in range(count):
+            self.free.put(i)
+
+    def view(self, slot: int, size: int) -> np.ndarray:
+        return np.ndarray((size,), dtype=np.uint8, buffer=self.shm.buf, offset=slot * self.nbytes)
+
+    def put(self, img: Image.Image) -> tuple[int, str, tuple[int, int]]:
+        slot = self.free.get()
+        a = np.asarray(img)
+        self.view(slot, a.size)[:] = a.reshape(-1)
+        return slot, img.mode, img.size
+
+    def take(self, slot: int, mode: str, size: tuple[int, int]) -> Image.Image:
+        w, h = size
+        shape = (h, w) if mode == "L" else (h, w, 3)
+        a = self.view(slot, int(np.prod(shape))).reshape(shape).copy()
+        self.free.put(slot)
+        return Image.fromarray(a, mode)
+
+    def close(self) -> None:
+        self.shm.close()
+        self.shm.unlink()
+
+
+def _worker(text: str, cfg: RenderConfig, vm: VisionModel, k: int, n: int, out_dir: str | None, q,
+            slots: _Slots | None) -> None:
     try:
-        for page, _ in Renderer(cfg).pages(text, vm, stride=(k, n)):
+        for page, _ in renderer_for(cfg).pages(text, vm, stride=(k, n)):
+            pixels = None
             if out_dir is not None:
                 _save_page(Path(out_dir), page, cfg)
-            else:
-                img = page.image
+            elif slots is not None:
+                pixels = slots.put(page.image)
                 page.image = None
-                page.file = (img.mode, img.size, img.tobytes())  # type: ignore[assignment]
-            q.put(("page", page))
-        q.put(("done", k))
+            q.put(("page", page, pixels))
+        q.put(("done", k, None))
     except BaseException as e:  # reported to the parent, which raises it
-        q.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e)))
+        q.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
 
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """Each process lays out the whole text (cheap) and draws and encodes every jobs-th page."""
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    """Every process lays out the whole text (cheap) and draws and encodes every jobs-th page;
+    this process takes its share too, between collecting the others' pages.
+
+    With fork, workers inherit this process's warm renderer (fonts and glyph atlas ready) and hand
+    in-memory pages back through shared memory.
+    """
+    fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if fork else "spawn")
+    r = renderer_for(cfg)
+    slots = None
+    if fork:
+        r.warm(text[: 1 << 20])
+        if out_dir is None:
+            w, h = cfg.page_px
+            slots = _Slots(ctx, 2 * jobs, w * h * 3)
     q = ctx.Queue(maxsize=256)
-    procs = [ctx.Process(target=_worker, args=(text, cfg, vm, k, jobs, str(out_dir) if out_dir else None, q),
-                         daemon=True) for k in range(jobs)]
+    procs = [ctx.Process(target=_worker, args=(text, cfg, vm, k, jobs, str(out_dir) if out_dir else None, q,
+                                               slots), daemon=True) for k in range(1, jobs)]
     for p in procs:
         p.start()
     pages: list[Page] = []
     done = 0
-    try:
-        while done < jobs:
+
+    def collect(block: bool) -> None:
+        nonlocal done
+        while done < len(procs):
             try:
-                kind, payload = q.get(timeout=5)
-            except Exception:
+                kind, payload, pixels = q.get(timeout=5) if block else q.get_nowait()
+            except queue.Empty:
+                if not block:
+                    return
                 if not any(p.is_alive() for p in procs):
                     raise GlyphpressError("a render worker died unexpectedly") from None
                 continue
             if kind == "page":
-                if out_dir is None:
-                    mode, size, raw = payload.file
-                    payload.image, payload.file = Image.frombytes(mode, size, raw), None
+                if pixels is not None:
+                    payload.image = slots.take(*pixels)
                 pages.append(payload)
                 if progress:
                     progress(len(pages))
@@ -278,11 +340,23 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                 done += 1
             else:
                 raise GlyphpressError(payload)
+
+    try:
+        for page, _ in r.pages(text, vm, stride=(0, jobs)):
+            if out_dir is not None:
+                _save_page(out_dir, page, cfg)
+            pages.append(page)
+            if progress:
+                progress(len(pages))
+            collect(block=False)
+        collect(block=True)
     finally:
         for p in procs:
             if p.is_alive():
                 p.terminate()
             p.join()
+        if slots is not None:
+            slots.close()
     pages.sort(key=lambda p: p.index)
     return pages
 
