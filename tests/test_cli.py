@@ -175,3 +175,13 @@ def test_emoji_rtl_combining(tmp_path):
     rc, out, err = run("render", f, "-o", tmp_path / "o", "--json")
     assert rc == 0, err
     assert json.loads(out)["pages"] == 1
+
+
+@pytest.mark.parametrize("text,encoding", [("视觉文本压缩把长文本渲染成紧凑的页面图像，再由模型阅读。", "gb18030"),
+                                           ("日本語の文章も同じページに入ります。これはテストです。", "shift_jis")])
+def test_cjk_legacy_encodings(tmp_path, text, encoding):
+    from glyphpress.io import read_source
+
+    f = tmp_path / "t.txt"
+    f.write_bytes(text.encode(encoding) * 5)
+    assert read_source(str(f)).text == text * 5

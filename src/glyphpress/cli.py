@@ -33,7 +33,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "with exact text/vision token accounting.")
 config_app = typer.Typer(no_args_is_help=True, help="Show, list and validate rendering configurations (θ).")
 app.add_typer(config_app, name="config")
-out_console = Console()
+out_console = Console(width=None if sys.stdout.isatty() else 200)  # piped tables stay unwrapped
 err_console = Console(stderr=True)
 
 INPUTS_HELP = "Text files, folders (every file inside), or - for standard input."
