@@ -87,30 +87,25 @@ def main() -> None:
     r = Renderer(cfg)
     vm = vision_model("qwen2.5-vl")
     pages = [p for p, _ in r.pages(text, vm)]
-    print(f"cold start (fonts, atlas, first render): {time.perf_counter() - t:.2f} s")
-
-    def mem1():
-        for _ in r.pages(text, vm):
-            pass
+    print(f"cold start (fonts, atlas, first render): {time.perf_counter() - t:.2f} s, {len(pages)} pages")
 
     tmp = Path(tempfile.mkdtemp())
-
-    def files1():
-        render_to_dir(text, tmp / "one", cfg, model=vm, count_text=False, jobs=1)
-
-    def memn():
-        render(text, cfg, model=vm, count_text=False, jobs=jobs)
-
-    def filesn():
-        render_to_dir(text, tmp / "many", cfg, model=vm, count_text=False, jobs=jobs)
-
-    rows = [("in memory, 1 process", mem1), ("to PNG files, 1 process", files1),
-            (f"in memory, {jobs} processes", memn), (f"to PNG files, {jobs} processes", filesn)]
-    for label, fn in rows:
-        s = best_of(fn, args.repeat)
-        print(f"{label:32s} {n / s:>12,.0f} characters/s   ({s:.3f} s, {len(pages)} pages)")
-    size = sum(f.stat().st_size for f in (tmp / "one").glob("*.png"))
-    print(f"PNG bytes: {size / 1e6:.1f} MB for {len(pages)} pages")
+    for times in (1, 8):  # the corpus, and 8 copies of it (multi-process start-up amortised)
+        body = text * times
+        print(f"-- {len(body):,} characters ({times}x the corpus)")
+        rows = [(f"in memory, {j} process{'es' if j > 1 else ''}", j, False) for j in sorted({1, jobs})] + \
+               [(f"to PNG files, {j} process{'es' if j > 1 else ''}", j, True) for j in sorted({1, jobs})]
+        for label, j, files in rows:
+            if files:
+                def fn(j=j, body=body):
+                    render_to_dir(body, tmp / f"p{j}", cfg, model=vm, count_text=False, jobs=j)
+            else:
+                def fn(j=j, body=body):
+                    render(body, cfg, model=vm, count_text=False, jobs=j)
+            s = best_of(fn, args.repeat if times == 1 else 1)
+            print(f"{label:32s} {len(body) / s:>12,.0f} characters/s   ({s:.3f} s)")
+    size = sum(f.stat().st_size for f in (tmp / "p1").glob("*.png"))
+    print(f"PNG bytes: {size / 1e6:.1f} MB for {len(list((tmp / 'p1').glob('*.png')))} pages (8x corpus)")
     shutil.rmtree(tmp)
 
     for label, markup in (("newline marker", "marker"), ("real line breaks", "<br/>")):

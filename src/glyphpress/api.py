@@ -116,13 +116,9 @@ class Renderer:
     def layouts(self, text: str) -> Iterator[PageLayout]:
         return self.engine.pages(text)
 
-    def pages(self, text: str, model: VisionModel, draw: bool = True,
-              stride: tuple[int, int] = (0, 1)) -> Iterator[tuple[Page, PageLayout]]:
-        """Pages in order; with ``stride=(k, n)`` only every n-th page from k is drawn and given."""
-        k, n = stride
+    def pages(self, text: str, model: VisionModel, draw: bool = True) -> Iterator[tuple[Page, PageLayout]]:
+        """Pages in order, with their layouts; ``draw=False`` gives sizes and tokens without pixels."""
         for lay in self.layouts(text):
-            if lay.index % n != k:
-                continue
             w, h = self.engine.image_size(lay)
             page = Page(lay.index, w, h, lay.source_range, model.tokens(w, h), model.image_tokens(w, h))
             if draw:
@@ -278,26 +274,31 @@ class _Slots:
         self.shm.unlink()
 
 
-def _worker(text: str, cfg: RenderConfig, vm: VisionModel, k: int, n: int, out_dir: str | None, q,
-            slots: _Slots | None) -> None:
+def _worker(cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slots | None) -> None:
+    """Draw (and write) the pages the parent laid out, until it sends None."""
     try:
-        for page, _ in renderer_for(cfg).pages(text, vm, stride=(k, n)):
+        r = renderer_for(cfg)
+        while True:
+            task = tasks.get()
+            if task is None:
+                break
+            page, lay = task
+            page.image = r.raster.draw(r.engine.adopt(lay))
             pixels = None
             if out_dir is not None:
                 _save_page(Path(out_dir), page, cfg)
             elif slots is not None:
                 pixels = slots.put(page.image)
                 page.image = None
-            q.put(("page", page, pixels))
-        q.put(("done", k, None))
+            results.put(("page", page, pixels))
+        results.put(("done", None, None))
     except BaseException as e:  # reported to the parent, which raises it
-        q.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
+        results.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
 
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """Every process lays out the whole text (cheap) and draws and encodes every jobs-th page;
-    this process takes its share too, between collecting the others' pages.
+    """This process lays the text out once; ``jobs`` workers draw and encode the pages.
 
     With fork, workers inherit this process's warm renderer (fonts and glyph atlas ready) and hand
     in-memory pages back through shared memory.
@@ -310,10 +311,11 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
         r.warm(text[: 1 << 20])
         if out_dir is None:
             w, h = cfg.page_px
-            slots = _Slots(ctx, 2 * jobs, w * h * 3)
-    q = ctx.Queue(maxsize=256)
-    procs = [ctx.Process(target=_worker, args=(text, cfg, vm, k, jobs, str(out_dir) if out_dir else None, q,
-                                               slots), daemon=True) for k in range(1, jobs)]
+            slots = _Slots(ctx, 8 * jobs, w * h * 3)  # more than can be in flight: workers never wait
+    tasks = ctx.Queue(maxsize=4 * jobs)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(cfg, str(out_dir) if out_dir else None, tasks, results, slots),
+                         daemon=True) for _ in range(jobs)]
     for p in procs:
         p.start()
     pages: list[Page] = []
@@ -323,7 +325,7 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
         nonlocal done
         while done < len(procs):
             try:
-                kind, payload, pixels = q.get(timeout=5) if block else q.get_nowait()
+                kind, payload, pixels = results.get(timeout=5) if block else results.get_nowait()
             except queue.Empty:
                 if not block:
                     return
@@ -341,14 +343,20 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             else:
                 raise GlyphpressError(payload)
 
+    def send(task) -> None:
+        while True:  # never block on a full queue while workers wait for us to take their pages
+            try:
+                tasks.put(task, timeout=0.005)
+                return
+            except queue.Full:
+                collect(block=False)
+
     try:
-        for page, _ in r.pages(text, vm, stride=(0, jobs)):
-            if out_dir is not None:
-                _save_page(out_dir, page, cfg)
-            pages.append(page)
-            if progress:
-                progress(len(pages))
+        for page, lay in r.pages(text, vm, draw=False):
+            send((page, r.engine.portable(lay)))
             collect(block=False)
+        for _ in procs:
+            send(None)
         collect(block=True)
     finally:
         for p in procs:

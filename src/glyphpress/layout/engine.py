@@ -11,6 +11,7 @@ Every line and page keeps the source character range it shows: page ranges parti
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -133,11 +134,28 @@ class LayoutEngine:
         nl = cps == NEWLINE
         if nl.any():
             adv[nl] = self.marker_width
-        new = np.unique(cps[(self.gid_of[cps] < 0) & ((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl])
-        for cp in new.tolist():
+        self._assign_gids(cps[((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl])
+        return flags, adv
+
+    def _assign_gids(self, cps: np.ndarray) -> None:
+        for cp in np.unique(cps[self.gid_of[cps] < 0]).tolist():
             self.gid_of[cp] = len(self.cp_of_gid)
             self.cp_of_gid.append(cp)
-        return flags, adv
+
+    def portable(self, page: PageLayout) -> PageLayout:
+        """The page with code points in place of this engine's glyph ids (marker: -1), for another process."""
+        table = np.asarray(self.cp_of_gid, dtype=np.int64)
+        return dataclasses.replace(page, gid=table[page.gid])
+
+    def adopt(self, page: PageLayout) -> PageLayout:
+        """A ``portable`` page from another process's engine, with this engine's glyph ids."""
+        cps = page.gid
+        real = cps >= 0
+        self.fonts.prepare(cps[real])
+        self._assign_gids(cps[real])
+        gid = np.full(len(cps), MARKER_GID, dtype=np.int32)
+        gid[real] = self.gid_of[cps[real]]
+        return dataclasses.replace(page, gid=gid)
 
     # ---- lines ------------------------------------------------------------------------------
     def _avail(self, first: np.ndarray | bool) -> np.ndarray | float:
