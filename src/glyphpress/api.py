@@ -298,7 +298,8 @@ def _worker(cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slot
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """This process lays the text out once; ``jobs`` workers draw and encode the pages.
+    """This process lays the text out once; ``jobs - 1`` workers draw and encode pages, and this
+    process draws a page itself whenever the workers' queue is full (the load balances itself).
 
     With fork, workers inherit this process's warm renderer (fonts and glyph atlas ready) and hand
     in-memory pages back through shared memory.
@@ -312,10 +313,10 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
         if out_dir is None:
             w, h = cfg.page_px
             slots = _Slots(ctx, 8 * jobs, w * h * 3)  # more than can be in flight: workers never wait
-    tasks = ctx.Queue(maxsize=4 * jobs)
+    tasks = ctx.Queue(maxsize=2 * (jobs - 1))
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(cfg, str(out_dir) if out_dir else None, tasks, results, slots),
-                         daemon=True) for _ in range(jobs)]
+                         daemon=True) for _ in range(jobs - 1)]
     for p in procs:
         p.start()
     pages: list[Page] = []
@@ -353,8 +354,16 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
 
     try:
         for page, lay in r.pages(text, vm, draw=False):
-            send((page, r.engine.portable(lay)))
             collect(block=False)
+            try:
+                tasks.put_nowait((page, r.engine.portable(lay)))
+            except queue.Full:
+                page.image = r.raster.draw(lay)
+                if out_dir is not None:
+                    _save_page(out_dir, page, cfg)
+                pages.append(page)
+                if progress:
+                    progress(len(pages))
         for _ in procs:
             send(None)
         collect(block=True)
