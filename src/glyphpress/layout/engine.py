@@ -20,6 +20,7 @@ import numpy as np
 
 from ..config import RenderConfig
 from .chars import BREAK_SPACE, CJK, COMPLEX, HYPHEN, INVISIBLE, MARK, NO_END, NO_START, CharTable
+from .flow import ALIGN_CODES, ALIGN_THETA, Flow, Style
 from .fonts import FontChain, font_chain
 
 CHUNK_CHARS = 1 << 18
@@ -60,6 +61,9 @@ class LineBlock:
     para_id: np.ndarray
     x0: np.ndarray  # px from the column's left edge to the line's text
     width: np.ndarray  # px, as drawn (justified lines fill their measure)
+    height: np.ndarray  # px, baseline to baseline
+    base: np.ndarray  # px from the line's top to its baseline
+    descent: np.ndarray  # px below the baseline
     gptr: np.ndarray
     gx: np.ndarray  # px from the column's left edge
     gid: np.ndarray
@@ -102,8 +106,21 @@ class LayoutEngine:
         self.marker_width = 0.0
         if self.newline.text is not None:
             self.marker_width = self.fonts.face(0).pil.getlength(self.newline.text) + cfg.px(cfg.letter_spacing)
+        # glyph ids: one space per (font chain, colour); gid 0 is the newline marker
+        self.chains: list[FontChain] = [self.fonts]
+        self._chain_index: dict[tuple[str | None, float], int] = {(None, 1.0): 0}
+        self.palette: list[str] = [cfg.font_color]
+        marker_colour = 0
+        if self.newline.color:
+            self.palette.append(self.newline.color)
+            marker_colour = 1
         self.gid_of = np.full(0x110000, -1, dtype=np.int32)
-        self.cp_of_gid: list[int] = [-1]  # gid 0 is the newline marker
+        self._fs_index: dict[tuple[int, int], int] = {(0, 0): 0}
+        self._fs_gid = [self.gid_of]
+        self._fs = [(0, 0)]
+        self.cp_of_gid: list[int] = [-1]
+        self.chain_of_gid: list[int] = [0]
+        self.colour_of_gid: list[int] = [marker_colour]
         p = cfg.px
         self.page_w, self.page_h = cfg.page_px
         self.pad = p(cfg.border_width + cfg.border_padding)
@@ -112,35 +129,95 @@ class LayoutEngine:
         self.col_w = (content_w - (cfg.columns - 1) * p(cfg.column_gap)) / cfg.columns
         self.col_h = self.page_h - 2 * self.margin_y
         self.line_h = p(cfg.line_height)
-        face = self.fonts.face(0)
-        asc = face.pil.font.ascent
-        desc = face.pil.font.descent
-        self.ascent, self.descent = asc, -desc if desc < 0 else desc
+        self.ascent, self.descent = _metrics(self.fonts)
         # centre the font's ascent+descent box in the line box
         self.baseline_offset = (self.line_h - (self.ascent + self.descent)) / 2 + self.ascent
+        self._bind(Flow(""))
+
+    # ---- styles ----------------------------------------------------------------------------
+    def _chain(self, style: Style) -> int:
+        key = (style.font, float(style.scale))
+        if key not in self._chain_index:
+            c = self.cfg
+            primary = style.font or c.font_path or c.font_family or "sans"
+            self.chains.append(FontChain(font_chain(primary, c.fallback_fonts), c.px(c.font_size * style.scale)))
+            self._chain_index[key] = len(self.chains) - 1
+        return self._chain_index[key]
+
+    def _fs_of(self, chain: int, colour: str | None) -> int:
+        if colour is None:
+            ci = 0
+        else:
+            if colour not in self.palette:
+                self.palette.append(colour)
+            ci = self.palette.index(colour)
+        key = (chain, ci)
+        if key not in self._fs_index:
+            self._fs_index[key] = len(self._fs)
+            self._fs.append(key)
+            self._fs_gid.append(np.full(0x110000, -1, dtype=np.int32))
+        return self._fs_index[key]
+
+    def _bind(self, flow: Flow) -> None:
+        """Per-style tables for this flow: glyph-id space, line height, ascent, descent, tab width."""
+        self.flow = flow
+        n = len(flow.style_table)
+        self.style_fs = np.zeros(n, dtype=np.int64)
+        self.style_lh = np.zeros(n)
+        self.style_asc = np.zeros(n)
+        self.style_desc = np.zeros(n)
+        self.style_chain = np.zeros(n, dtype=np.int64)
+        for i, st in enumerate(flow.style_table):
+            ch = self._chain(st)
+            self.style_chain[i] = ch
+            self.style_fs[i] = self._fs_of(ch, st.color)
+            self.style_lh[i] = self.line_h * st.scale
+            self.style_asc[i], self.style_desc[i] = _metrics(self.chains[ch])
 
     # ---- per-character tables --------------------------------------------------------------
-    def _tables(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _tables(self, cps: np.ndarray, sty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flags, advances and glyph ids of a chunk's characters."""
         flags = self.chars.lookup(cps)
-        self.fonts.prepare(cps)
-        adv = self.fonts.advance[cps]
+        nl = cps == NEWLINE
+        drawn = ((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl
+        gid = np.full(len(cps), -1, dtype=np.int32)
+        tab_w = self.fonts.face(0).advance_px(32) * self.cfg.tab_size
+        if sty is None:
+            self.fonts.prepare(cps)
+            adv = self.fonts.advance[cps]
+            self._assign_gids(0, cps[drawn])
+            gid[drawn] = self.gid_of[cps[drawn]]
+            tab = np.full(len(cps), tab_w)
+        else:
+            adv = np.empty(len(cps))
+            tab = np.empty(len(cps))
+            for st in np.unique(sty).tolist():
+                m = sty == st
+                chain = self.chains[int(self.style_chain[st])]
+                chain.prepare(cps[m])
+                adv[m] = chain.advance[cps[m]]
+                tab[m] = chain.face(0).advance_px(32) * self.cfg.tab_size
+                fs = int(self.style_fs[st])
+                md = m & drawn
+                self._assign_gids(fs, cps[md])
+                gid[md] = self._fs_gid[fs][cps[md]]
         adv[(flags & INVISIBLE) != 0] = 0.0
         if self.cfg.letter_spacing:
             adv = adv + np.where((flags & INVISIBLE) == 0, self.cfg.px(self.cfg.letter_spacing), 0.0)
         tabs = cps == 9
-        if tabs.any():
-            adv[tabs] = self.fonts.advance[32] * self.cfg.tab_size if self.fonts.known[32] else \
-                self.fonts.face(0).advance_px(32) * self.cfg.tab_size
-        nl = cps == NEWLINE
-        if nl.any():
-            adv[nl] = self.marker_width
-        self._assign_gids(cps[((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl])
-        return flags, adv
+        adv[tabs] = tab[tabs]
+        adv[nl] = self.marker_width
+        gid[nl] = MARKER_GID
+        return flags, adv, gid
 
-    def _assign_gids(self, cps: np.ndarray) -> None:
-        for cp in np.unique(cps[self.gid_of[cps] < 0]).tolist():
-            self.gid_of[cp] = len(self.cp_of_gid)
+    def _assign_gids(self, fs: int, cps: np.ndarray) -> None:
+        table = self._fs_gid[fs]
+        chain, colour = self._fs[fs]
+        for cp in np.unique(cps[table[cps] < 0]).tolist():
+            table[cp] = len(self.cp_of_gid)
             self.cp_of_gid.append(cp)
+            self.chain_of_gid.append(chain)
+            self.colour_of_gid.append(colour)
 
     def portable(self, page: PageLayout) -> PageLayout:
         """The page with code points in place of this engine's glyph ids (marker: -1), for another process."""
@@ -152,16 +229,24 @@ class LayoutEngine:
         cps = page.gid
         real = cps >= 0
         self.fonts.prepare(cps[real])
-        self._assign_gids(cps[real])
+        self._assign_gids(0, cps[real])
         gid = np.full(len(cps), MARKER_GID, dtype=np.int32)
         gid[real] = self.gid_of[cps[real]]
         return dataclasses.replace(page, gid=gid)
 
     # ---- lines ------------------------------------------------------------------------------
-    def _avail(self, first: np.ndarray | bool) -> np.ndarray | float:
+    def _indent(self, first: np.ndarray | bool, pid: np.ndarray | int) -> np.ndarray:
+        """px from the column's left edge to where a line's text may start."""
         c, p = self.cfg, self.cfg.px
-        base = self.col_w - p(c.left_indent + c.right_indent) - 2 * self.pad
-        return base - np.where(first, p(c.first_line_indent), 0.0)
+        ind = p(c.left_indent) + self.pad + np.where(first, p(c.first_line_indent), 0.0)
+        paras = self.flow.paragraphs
+        if paras is not None:
+            ind = ind + p(paras.indent[pid]) + np.where(first, p(paras.first[pid]), 0.0)
+        return ind
+
+    def _avail(self, first: np.ndarray | bool, pid: np.ndarray | int) -> np.ndarray:
+        c, p = self.cfg, self.cfg.px
+        return self.col_w - p(c.right_indent) - self.pad - self._indent(first, pid)
 
     def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool,
               para_base: int) -> tuple[LineBlock, int, bool]:
@@ -172,7 +257,8 @@ class LayoutEngine:
         """
         cps = codepoints(text[lo:hi])
         n = len(cps)
-        flags, adv = self._tables(cps)
+        sty = None if self.flow.styles is None else self.flow.styles[lo:hi]
+        flags, adv, gid_char = self._tables(cps, sty)
         cum = np.zeros(n + 1)
         np.cumsum(adv, out=cum[1:])
         is_nl = cps == NEWLINE
@@ -209,14 +295,14 @@ class LayoutEngine:
         p_first[0] = first
         p_vend = np.maximum(vis[p_end], p_start)
         p_w = cum[p_vend] - cum[p_start]
-        fits = p_w <= self._avail(p_first) + _EPS
+        fits = p_w <= self._avail(p_first, para_base + np.arange(len(p_start))) + _EPS
 
         lines = [(p_start[fits], np.maximum(vis[p_end[fits]], p_start[fits]), p_next[fits], p_first[fits],
                   np.ones(int(fits.sum()), dtype=bool), np.flatnonzero(fits))]
         long_paras = np.flatnonzero(~fits)
         if len(long_paras):
             lines.append(self._break_paragraphs(long_paras, p_start, p_end, p_next, p_first, cum, vis,
-                                                opp_pos, opp_w, flags, adv))
+                                                opp_pos, opp_w, flags, adv, para_base))
         cols = [np.concatenate(parts) for parts in zip(*lines)]
         order = np.argsort(cols[0], kind="stable")
         starts_a, vends_a, nexts_a, firsts_a, lasts_a, pids_a = (a[order] for a in cols)
@@ -230,14 +316,13 @@ class LayoutEngine:
             resume, resume_first = lo + int(nexts_a[-1]), False
             lasts_a = lasts_a.copy()
             lasts_a[-1] = False
-        block = self._place(text, lo, cps, flags, adv, cum, starts_a, vends_a, nexts_a, firsts_a,
-                            lasts_a, pids_a + para_base)
+        block = self._place(text, lo, cps, flags, adv, gid_char, sty, cum, starts_a, vends_a, nexts_a,
+                            firsts_a, lasts_a, pids_a + para_base)
         return block, resume, resume_first
 
     def _break_paragraphs(self, paras, p_start, p_end, p_next, p_first, cum, vis, opp_pos, opp_w,
-                          flags, adv) -> tuple[np.ndarray, ...]:
+                          flags, adv, para_base) -> tuple[np.ndarray, ...]:
         """Greedy line breaking of the paragraphs that do not fit on one line."""
-        avail_first, avail_rest = float(self._avail(True)), float(self._avail(False))
         n = len(flags)
         out: list[tuple[int, int, int, bool, bool, int]] = []
         for k in paras.tolist():
@@ -246,6 +331,8 @@ class LayoutEngine:
             opp_l = opp_pos[a0:b0].tolist()
             oppw_l = opp_w[a0:b0].tolist()
             cum_l = cum[ps: pe + 1].tolist()  # indexed from ps
+            avail_first = float(self._avail(True, para_base + k))
+            avail_rest = float(self._avail(False, para_base + k))
             s = ps
             while True:
                 avail = avail_first if first else avail_rest
@@ -272,38 +359,33 @@ class LayoutEngine:
                 np.array(cols[2], dtype=np.int64), np.array(cols[3], dtype=bool),
                 np.array(cols[4], dtype=bool), np.array(cols[5], dtype=np.int64))
 
-    def _place(self, text, lo, cps, flags, adv, cum, s, ve, nx, first, last, pid) -> LineBlock:
-        """Alignment, justification and glyph positions for the lines of one chunk."""
+    def _place(self, text, lo, cps, flags, adv, gid_char, sty, cum, s, ve, nx, first, last, pid) -> LineBlock:
+        """Alignment, justification, line heights and glyph positions for the lines of one chunk."""
         c = self.cfg
-        avail = self._avail(first)
+        avail = self._avail(first, pid)
         natural = cum[ve] - cum[s]
         stretch = (cps == 32).astype(np.int64)
         scum = np.zeros(len(cps) + 1, dtype=np.int64)
         np.cumsum(stretch, out=scum[1:])
         n_space = scum[ve] - scum[s]
         slack = np.maximum(avail - natural, 0.0)
-        extra_space = np.zeros(len(s))
-        extra_char = np.zeros(len(s))
-        align = np.zeros(len(s))
-        if c.alignment == "JUSTIFY":
-            j = ~last
-            extra_space = np.where(j & (n_space > 0), slack / np.maximum(n_space, 1), 0.0)
-            n_gaps = ve - s - 1
-            extra_char = np.where(j & (n_space == 0) & (n_gaps > 0), slack / np.maximum(n_gaps, 1), 0.0)
-        elif c.alignment == "RIGHT":
-            align = slack
-        elif c.alignment == "CENTER":
-            align = slack / 2
-        indent = c.px(c.left_indent) + self.pad + np.where(first, c.px(c.first_line_indent), 0.0)
-        x0 = indent + align
+        code = np.full(len(s), ALIGN_CODES[c.alignment])
+        if self.flow.paragraphs is not None:
+            own = self.flow.paragraphs.align[pid]
+            code = np.where(own == ALIGN_THETA, code, own)
+        j = (code == ALIGN_CODES["JUSTIFY"]) & ~last
+        extra_space = np.where(j & (n_space > 0), slack / np.maximum(n_space, 1), 0.0)
+        n_gaps = ve - s - 1
+        extra_char = np.where(j & (n_space == 0) & (n_gaps > 0), slack / np.maximum(n_gaps, 1), 0.0)
+        align = np.select([code == ALIGN_CODES["RIGHT"], code == ALIGN_CODES["CENTER"]], [slack, slack / 2], 0.0)
+        x0 = self._indent(first, pid) + align
         width = natural + extra_space * n_space + extra_char * np.maximum(ve - s - 1, 0)
 
         # glyphs: every visible character of every line
         lens = ve - s
         idx = ragged_arange(s, lens)
         line_of = np.repeat(np.arange(len(s)), lens)
-        gid = np.where(cps[idx] == NEWLINE, MARKER_GID, self.gid_of[cps[idx]]) if len(idx) else \
-            np.zeros(0, dtype=np.int32)
+        gid = gid_char[idx]
         drawn = gid >= 0
         shaped: dict[int, str] = {}
         complex_chars = (flags[idx] & COMPLEX) != 0
@@ -317,7 +399,17 @@ class LayoutEngine:
               + extra_char[line_of] * (idx - ls))
         gptr = np.zeros(len(s) + 1, dtype=np.int64)
         np.cumsum(np.bincount(line_of, minlength=len(s)), out=gptr[1:])
-        return LineBlock(s + lo, ve + lo, nx + lo, first, last, pid, x0, width, gptr, gx,
+        if sty is None or not len(s):
+            height = np.full(len(s), self.line_h)
+            base = np.full(len(s), self.baseline_offset)
+            desc = np.full(len(s), self.descent)
+        else:  # the tallest style on the line sets its height
+            at = np.minimum(s, len(sty) - 1)
+            lh = np.maximum.reduceat(self.style_lh[sty], at)
+            asc = np.maximum.reduceat(self.style_asc[sty], at)
+            desc = np.maximum.reduceat(self.style_desc[sty], at)
+            height, base = lh, (lh - (asc + desc)) / 2 + asc
+        return LineBlock(s + lo, ve + lo, nx + lo, first, last, pid, x0, width, height, base, desc, gptr, gx,
                          gid.astype(np.int32), shaped)
 
     def crop_size(self, page: PageLayout) -> tuple[int, int]:
@@ -338,8 +430,11 @@ class LayoutEngine:
         return w, h
 
     # ---- pages ------------------------------------------------------------------------------
-    def pages(self, text: str) -> Iterator[PageLayout]:
-        """Stream the pages of ``text``; memory does not grow with its length."""
+    def pages(self, text: str | Flow) -> Iterator[PageLayout]:
+        """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length."""
+        flow = text if isinstance(text, Flow) else Flow(text)
+        text = flow.text
+        self._bind(flow)
         pag = _Paginator(self, len(text))
         n = len(text)
         pos, first, para_base = 0, True, 0
@@ -371,7 +466,7 @@ class _Paginator:
         self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray]] = []
         self.pending_page = 0
         c = eng.cfg
-        self.spaced = bool(c.space_before or c.space_after or eng.pad)
+        self.spaced = bool(c.space_before or c.space_after or eng.pad) or not eng.flow.plain
         self.per_col = max(1, int(math.floor(eng.col_h / eng.line_h + _EPS)))
 
     def _assign(self, b: LineBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -387,10 +482,14 @@ class _Paginator:
         page = np.empty(n, dtype=np.int64)
         col = np.empty(n, dtype=np.int64)
         top = np.empty(n)
-        sb, sa = c.px(c.space_before), c.px(c.space_after)
-        lh, pad, col_h = e.line_h, e.pad, e.col_h
-        for i, (pf, pl) in enumerate(zip(b.para_first.tolist(), b.para_last.tolist())):
-            before = (sb if pf and self.y > 0 else 0.0) + (pad if pf or self.y == 0 else 0.0)
+        pad, col_h = e.pad, e.col_h
+        paras = e.flow.paragraphs
+        sb = c.px(c.space_before) + (c.px(paras.before[b.para_id]) if paras is not None else 0.0)
+        sa = c.px(c.space_after) + (c.px(paras.after[b.para_id]) if paras is not None else 0.0)
+        rows = zip(b.para_first.tolist(), b.para_last.tolist(), b.height.tolist(), np.broadcast_to(sb, n).tolist(),
+                   np.broadcast_to(sa, n).tolist())
+        for i, (pf, pl, lh, sb_i, sa_i) in enumerate(rows):
+            before = (sb_i if pf and self.y > 0 else 0.0) + (pad if pf or self.y == 0 else 0.0)
             if self.y > 0 and self.y + before + lh > col_h + _EPS:
                 self.col += 1
                 if self.col == c.columns:
@@ -398,7 +497,7 @@ class _Paginator:
                 self.y, before = 0.0, pad
             self.y += before
             page[i], col[i], top[i] = self.page, self.col, self.y
-            self.y += lh + ((sa + pad) if pl else 0.0)
+            self.y += lh + ((sa_i + pad) if pl else 0.0)
         return page, col, top
 
     def add(self, b: LineBlock) -> Iterator[PageLayout]:
@@ -423,9 +522,11 @@ class _Paginator:
         shaped: list[tuple[float, int, str]] = []
         boxes: list[tuple[float, float, float, float]] = []
         n_lines = 0
+        bottom = 0.0
         for b, sl, col, top in segs:
             colx = e.margin_x + col * (e.col_w + c.px(c.column_gap))
-            bl = np.round(e.margin_y + top + e.baseline_offset).astype(np.int64)
+            bl = np.round(e.margin_y + top + b.base[sl]).astype(np.int64)
+            bottom = max(bottom, float((bl + b.descent[sl]).max()))
             base.append(bl)
             lstart.append(b.start[sl])
             lend.append(b.vend[sl])
@@ -449,8 +550,7 @@ class _Paginator:
         return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), np.concatenate(lstart),
                           np.concatenate(lend), base_a,
                           np.concatenate(left), np.concatenate(right), np.concatenate(gx),
-                          np.concatenate(gid), np.concatenate(gline), shaped, boxes,
-                          float(base_a.max()) + e.descent, last)
+                          np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last)
 
     def _boxes(self, b: LineBlock, sl: np.ndarray, colx: np.ndarray, top: np.ndarray) -> list:
         """Paragraph rectangles (background, border) of these lines, split at column changes."""
@@ -464,6 +564,12 @@ class _Paginator:
             x0 = float(colx[a]) + c.px(c.left_indent)
             x1 = float(colx[a]) + e.col_w - c.px(c.right_indent)
             y0 = e.margin_y + float(top[a]) - e.pad
-            y1 = e.margin_y + float(top[z - 1]) + e.line_h + e.pad
+            y1 = e.margin_y + float(top[z - 1]) + float(b.height[sl[z - 1]]) + e.pad
             out.append((x0, y0, x1, y1))
         return out
+
+
+def _metrics(chain: FontChain) -> tuple[float, float]:
+    """Ascent and descent (px, positive) of a chain's primary face."""
+    font = chain.face(0).pil.font
+    return float(font.ascent), float(abs(font.descent))

@@ -42,9 +42,6 @@ class Rasterizer:
         self.entry_w = np.zeros(1024, dtype=np.int64)
         self.fg = _rgb(self.cfg.font_color)
         self.bg = _rgb(self.cfg.page_bg_color)
-        nl = eng.newline
-        self.marker_rgb = _rgb(nl.color) if nl.color else self.fg
-        self.marker_layer = self.marker_rgb != self.fg
         self._raqm = features.check_feature("raqm")
         self._shaping_fonts: dict[str, ImageFont.FreeTypeFont] = {}
 
@@ -77,7 +74,8 @@ class Rasterizer:
                 face, text = eng.fonts.face(0), eng.newline.text or " "
             else:
                 cp = eng.cp_of_gid[gid]
-                face, text = eng.fonts.face(int(eng.fonts.face_of[cp])), chr(cp)
+                chain = eng.chains[eng.chain_of_gid[gid]]
+                face, text = chain.face(int(chain.face_of[cp])), chr(cp)
             if face.ascent_px + 2 > self.baseline_row or face.descent_px + 2 > self.height - self.baseline_row:
                 self._grow_rows(face.ascent_px, face.descent_px)
             pad = self.height
@@ -173,46 +171,42 @@ class Rasterizer:
     # ---- page -------------------------------------------------------------------------------
     def draw(self, page: PageLayout) -> Image.Image:
         """The page image, cropped and scaled as θ says."""
-        c = self.cfg
         W, H = page.size
-        cov = np.zeros((H, W), dtype=np.uint8)
-        is_marker = page.gid == MARKER_GID
-        self._coverage(page, ~is_marker if self.marker_layer else np.ones(len(page.gid), bool), cov)
-        if page.shaped:
-            self._shaped(page, cov)
-        mcov = None
-        if self.marker_layer and is_marker.any():
-            mcov = np.zeros((H, W), dtype=np.uint8)
-            self._coverage(page, is_marker, mcov)
-        colours = [self.fg, self.bg, self.marker_rgb, _rgb(c.para_bg_color)]
-        gray = all(r == g == b for r, g, b in colours) and not (mcov is not None and self.marker_rgb != self.fg)
-        if gray and not page.boxes and self.bg == (255, 255, 255) and self.fg == (0, 0, 0) and mcov is None:
-            img = Image.fromarray(255 - cov)  # the common case: black on white
-        else:
-            img = self._composite(page, cov, mcov, gray)
+        colour = np.asarray(self.eng.colour_of_gid, dtype=np.int64)[page.gid]
+        colours = np.unique(colour).tolist()
+        if not colours or (page.shaped and 0 not in colours):
+            colours = [0, *colours]
+        layers = []  # (coverage, rgb), one per colour on the page
+        for ci in colours:
+            cov = np.zeros((H, W), dtype=np.uint8)
+            self._coverage(page, colour == ci, cov)
+            if ci == 0 and page.shaped:
+                self._shaped(page, cov)
+            layers.append((cov, _rgb(self.eng.palette[ci])))
+        plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes)
+        img = Image.fromarray(255 - layers[0][0]) if plain else self._composite(page, layers)
         cw, ch = self.eng.crop_size(page)
         if (cw, ch) != (W, H):
             img = img.crop((0, 0, cw, ch))
         size = self.eng.image_size(page)
         return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
 
-    def _composite(self, page: PageLayout, cov: np.ndarray, mcov: np.ndarray | None, gray: bool) -> Image.Image:
+    def _composite(self, page: PageLayout, layers: list[tuple[np.ndarray, tuple[int, int, int]]]) -> Image.Image:
         c = self.cfg
         W, H = page.size
         canvas = Image.new("RGB", (W, H), self.bg)
+        para_bg = _rgb(c.para_bg_color)
         if page.boxes:
             d = ImageDraw.Draw(canvas)
-            para_bg = _rgb(c.para_bg_color)
             bw = c.px(c.border_width)
             for x0, y0, x1, y1 in page.boxes:
                 d.rectangle((x0, y0, x1, y1), fill=para_bg)
                 if bw > 0:
                     d.rectangle((x0, y0, x1, y1), outline=self.fg, width=max(1, round(bw)))
         out = np.asarray(canvas).astype(np.uint16)
-        for layer, rgb in ((cov, self.fg), (mcov, self.marker_rgb)):
-            if layer is None:
-                continue
+        for layer, rgb in layers:
             a = layer.astype(np.uint16)[..., None]
             out = (out * (255 - a) + np.array(rgb, dtype=np.uint16) * a + 127) // 255
+        gray = all(r == g == b for r, g, b in [self.bg, para_bg] + [rgb for _, rgb in layers])
         img = Image.fromarray(out.astype(np.uint8), "RGB")
         return img.convert("L") if gray else img

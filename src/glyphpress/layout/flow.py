@@ -1,0 +1,69 @@
+"""What the layout engine takes: text, optionally with per-character styles and per-paragraph settings.
+
+Plain text is a ``Flow`` with neither (the fast path). Structured documents (Markdown, code, ...)
+flatten to a display text in which every paragraph is one line of the text (``\\n`` separates
+paragraphs), a style index per character, a ``Paragraphs`` table, and a map from display
+characters back to source characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ALIGN_CODES = {"LEFT": 0, "CENTER": 1, "RIGHT": 2, "JUSTIFY": 3}
+ALIGN_THETA = -1  # a paragraph that follows θ's alignment
+
+
+@dataclass(frozen=True)
+class Style:
+    """A run style: font (a family or file; None is θ's font), size relative to θ, colour."""
+
+    font: str | None = None
+    scale: float = 1.0
+    color: str | None = None  # None: θ's font colour
+
+
+@dataclass
+class Paragraphs:
+    """Per-paragraph settings, in points, added to θ's own (indexed by paragraph number)."""
+
+    indent: np.ndarray  # extra left indent
+    first: np.ndarray  # extra first-line indent (negative: hanging)
+    before: np.ndarray  # extra space before
+    after: np.ndarray  # extra space after
+    align: np.ndarray  # ALIGN_CODES value, or ALIGN_THETA
+
+    @classmethod
+    def build(cls, rows: list[tuple[float, float, float, float, int]]) -> Paragraphs:
+        a = np.array(rows, dtype=np.float64).reshape(-1, 5)
+        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64))
+
+
+@dataclass
+class Flow:
+    text: str
+    styles: np.ndarray | None = None  # uint8 per character: index into style_table
+    style_table: tuple[Style, ...] = field(default_factory=lambda: (Style(),))
+    paragraphs: Paragraphs | None = None
+    source: np.ndarray | None = None  # int64 per character: its index in the source text
+    source_len: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.styles is not None and len(self.styles) != len(self.text):
+            raise ValueError("styles must have one entry per character")
+        if self.source is not None and len(self.source) != len(self.text):
+            raise ValueError("source must have one entry per character")
+
+    @property
+    def plain(self) -> bool:
+        return self.styles is None and self.paragraphs is None
+
+    def to_source(self, index: int) -> int:
+        """A display index (0..len) as a source index."""
+        if self.source is None:
+            return index
+        if index >= len(self.text):
+            return self.source_len if self.source_len is not None else int(self.source[-1]) + 1
+        return int(self.source[index])
