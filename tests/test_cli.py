@@ -185,3 +185,21 @@ def test_cjk_legacy_encodings(tmp_path, text, encoding):
     f = tmp_path / "t.txt"
     f.write_bytes(text.encode(encoding) * 5)
     assert read_source(str(f)).text == text * 5
+
+
+def test_render_markdown_code_folder_bundle(tmp_path):
+    d = tmp_path / "proj"
+    (d / "src").mkdir(parents=True)
+    (d / "notes.md").write_text("# Notes\n\n- item **one**\n- item two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    (d / "src" / "main.py").write_text("def main():\n    print('hi')\n")
+    (d / "readme.txt").write_text("plain text\n")
+    rc, out, err = run("render", d, "--bundle", "--line-numbers", "-o", tmp_path / "o", "--json")
+    assert rc == 0, err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["source"]["format"] == "bundle"
+    assert [x["name"].rsplit("/", 1)[-1] for x in m["documents"]] == ["notes.md", "readme.txt", "main.py"]
+    rc, out, err = run("count", d / "notes.md", "--json")
+    assert rc == 0, err
+    rc, out, err = run("count", d / "notes.md", "--format", "text", "--json")
+    assert rc == 0, err
+    assert_user_error(*run("count", d / "notes.md", "--format", "pdf")[::2], "unknown format")

@@ -17,9 +17,12 @@ from PIL import Image
 
 from . import __version__, manifest
 from .config import RenderConfig, load_config
+from .document.flatten import to_flow
+from .document.model import Document
 from .errors import GlyphpressError
 from .io import check_text, normalize_newlines
 from .layout.engine import LayoutEngine, PageLayout
+from .layout.flow import Flow
 from .raster.draw import Rasterizer
 from .raster.encode import encode_image
 from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
@@ -53,6 +56,8 @@ class Rendered:
     timings: dict[str, float] = field(default_factory=dict)
     name: str = "text"
     sha256: str = ""
+    format: str = "text"
+    documents: list[dict[str, Any]] = field(default_factory=list)  # the parts of a bundle
 
     @property
     def vision_tokens(self) -> int:
@@ -72,7 +77,9 @@ class Rendered:
         return {
             "schema": manifest.SCHEMA, "version": manifest.VERSION,
             "created_by": f"glyphpress {__version__}",
-            "source": {"name": self.name, "characters": self.characters, "sha256": self.sha256},
+            "source": {"name": self.name, "format": self.format, "characters": self.characters,
+                       "sha256": self.sha256},
+            **({"documents": self.documents} if self.documents else {}),
             "theta": self.config.to_dict(),
             "pages": [{"file": p.file, "width": p.width, "height": p.height,
                        "source_range": list(p.source_range), "text_tokens": p.text_tokens,
@@ -113,14 +120,22 @@ class Renderer:
         for lay in self.layouts(text):
             self.raster.prepare(lay)
 
-    def layouts(self, text: str) -> Iterator[PageLayout]:
+    def layouts(self, text: str | Flow) -> Iterator[PageLayout]:
         return self.engine.pages(text)
 
-    def pages(self, text: str, model: VisionModel, draw: bool = True) -> Iterator[tuple[Page, PageLayout]]:
-        """Pages in order, with their layouts; ``draw=False`` gives sizes and tokens without pixels."""
+    def pages(self, text: str | Flow, model: VisionModel, draw: bool = True) -> Iterator[tuple[Page, PageLayout]]:
+        """Pages in order, with their layouts; ``draw=False`` gives sizes and tokens without pixels.
+
+        A styled ``Flow`` is laid out in display characters; page ranges are given in source characters.
+        """
+        flow = text if isinstance(text, Flow) else None
         for lay in self.layouts(text):
             w, h = self.engine.image_size(lay)
-            page = Page(lay.index, w, h, lay.source_range, model.tokens(w, h), model.image_tokens(w, h))
+            a, b = lay.source_range
+            if flow is not None:
+                a = 0 if lay.index == 0 else flow.to_source(a)
+                b = flow.to_source(b) if not lay.last else flow.to_source(len(flow.text))
+            page = Page(lay.index, w, h, (a, b), model.tokens(w, h), model.image_tokens(w, h))
             if draw:
                 page.image = self.raster.draw(lay)
             yield page, lay
@@ -139,12 +154,17 @@ def renderer_for(cfg: RenderConfig) -> Renderer:
     return r
 
 
-def _prepare(text: str) -> str:
-    if not isinstance(text, str):
-        raise GlyphpressError(f"text must be a str, got {type(text).__name__}")
-    text = normalize_newlines(text)
+def _prepare(content: str | Document, cfg: RenderConfig,
+             line_numbers: bool = False) -> tuple[str, str | Flow, str, list[tuple[str, int, int]]]:
+    """(source text, what the engine lays out, format, bundle parts) for plain text or a Document."""
+    if isinstance(content, Document):
+        check_text(content.source, content.name)
+        return content.source, to_flow(content, cfg, line_numbers), content.format, content.parts
+    if not isinstance(content, str):
+        raise GlyphpressError(f"text must be a str or a Document, got {type(content).__name__}")
+    text = normalize_newlines(content)
     check_text(text)
-    return text
+    return text, text, "text", []
 
 
 def _account(text: str, pages: list[Page], tok: TextTokenizer | None, per_page: bool) -> int | None:
@@ -156,54 +176,61 @@ def _account(text: str, pages: list[Page], tok: TextTokenizer | None, per_page: 
     return count_tokens(tok, text)
 
 
-def _finish(text, cfg, model, tok, pages, timings, name, per_page=True) -> Rendered:
+def _finish(text, cfg, model, tok, pages, timings, name, fmt="text", parts=None) -> Rendered:
     t = time.perf_counter()
-    total = _account(text, pages, tok, per_page)
+    total = _account(text, pages, tok, per_page=True)
     timings["tokenize_s"] = time.perf_counter() - t
+    documents = []
+    for doc_name, a, b in parts or []:  # which pages each part of a bundle is on
+        on = [p.index + 1 for p in pages if p.source_range[0] < max(b, a + 1) and p.source_range[1] > a]
+        documents.append({"name": doc_name, "source_range": [a, b], "pages": [on[0], on[-1]] if on else []})
     return Rendered(cfg, model, tok.name if tok else None, total, len(text), pages, timings, name,
-                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), fmt, documents)
 
 
-def render(text: str, config: RenderConfig | str | None = None, *, model: str | VisionModel | None = None,
-           tokenizer: str | None = None, count_text: bool = True, jobs: int = 1,
-           renderer: Renderer | None = None, name: str = "text") -> Rendered:
-    """Render ``text`` into page images held in memory (nothing touches the disk)."""
-    text = _prepare(text)
+def render(text: str | Document, config: RenderConfig | str | None = None, *,
+           model: str | VisionModel | None = None, tokenizer: str | None = None, count_text: bool = True,
+           jobs: int = 1, renderer: Renderer | None = None, name: str | None = None,
+           line_numbers: bool = False) -> Rendered:
+    """Render text (or a structured Document) into page images held in memory (nothing touches the disk)."""
     cfg = renderer.config if renderer else _config(config)
+    text, flow, fmt, parts = _prepare(text, cfg, line_numbers)
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer) if count_text else None
     t0 = time.perf_counter()
-    if jobs > 1 and len(text) >= PARALLEL_MIN_CHARS:
+    if jobs > 1 and isinstance(flow, str) and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=None)
     else:
         r = renderer or renderer_for(cfg)
-        pages = [p for p, _ in r.pages(text, vm)]
+        pages = [p for p, _ in r.pages(flow, vm)]
     timings = {"render_s": time.perf_counter() - t0}
-    return _finish(text, cfg, vm, tok, pages, timings, name)
+    return _finish(text, cfg, vm, tok, pages, timings, name or "text", fmt=fmt, parts=parts)
 
 
-def count(text: str, config: RenderConfig | str | None = None, *, model: str | VisionModel | None = None,
-          tokenizer: str | None = None, name: str = "text") -> Rendered:
+def count(text: str | Document, config: RenderConfig | str | None = None, *,
+          model: str | VisionModel | None = None, tokenizer: str | None = None, name: str | None = None,
+          line_numbers: bool = False) -> Rendered:
     """Accounting only: layout decides the pages and their sizes; no pixels are drawn."""
-    text = _prepare(text)
     cfg = _config(config)
+    text, flow, fmt, parts = _prepare(text, cfg, line_numbers)
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer)
     t0 = time.perf_counter()
-    pages = [p for p, _ in renderer_for(cfg).pages(text, vm, draw=False)]
-    return _finish(text, cfg, vm, tok, pages, {"layout_s": time.perf_counter() - t0}, name)
+    pages = [p for p, _ in renderer_for(cfg).pages(flow, vm, draw=False)]
+    return _finish(text, cfg, vm, tok, pages, {"layout_s": time.perf_counter() - t0}, name or "text", fmt=fmt,
+                   parts=parts)
 
 
-def render_to_dir(text: str, out_dir: str | Path, config: RenderConfig | str | None = None, *,
+def render_to_dir(text: str | Document, out_dir: str | Path, config: RenderConfig | str | None = None, *,
                   model: str | VisionModel | None = None, tokenizer: str | None = None,
-                  count_text: bool = True, jobs: int = 1, name: str = "text",
-                  progress: Progress | None = None) -> Rendered:
+                  count_text: bool = True, jobs: int = 1, name: str | None = None,
+                  progress: Progress | None = None, line_numbers: bool = False) -> Rendered:
     """Render to ``out_dir/page_0001.png ...`` plus ``manifest.json``; pages stream to disk.
 
     The manifest is written last and atomically; the old one is removed first.
     """
-    text = _prepare(text)
     cfg = _config(config)
+    text, flow, fmt, parts = _prepare(text, cfg, line_numbers)
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer) if count_text else None
     out = Path(out_dir)
@@ -214,17 +241,17 @@ def render_to_dir(text: str, out_dir: str | Path, config: RenderConfig | str | N
     except OSError as e:
         raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
     t0 = time.perf_counter()
-    if jobs > 1 and len(text) >= PARALLEL_MIN_CHARS:
+    if jobs > 1 and isinstance(flow, str) and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=out, progress=progress)
     else:
         pages = []
-        for page, _ in renderer_for(cfg).pages(text, vm):
+        for page, _ in renderer_for(cfg).pages(flow, vm):
             _save_page(out, page, cfg)
             pages.append(page)
             if progress:
                 progress(len(pages))
     timings = {"render_write_s": time.perf_counter() - t0}
-    result = _finish(text, cfg, vm, tok, pages, timings, name)
+    result = _finish(text, cfg, vm, tok, pages, timings, name or "text", fmt=fmt, parts=parts)
     result.timings["total_s"] = time.perf_counter() - t0
     manifest.finish(out, result.manifest())
     return result

@@ -24,6 +24,7 @@ from rich.table import Table
 from . import __version__
 from .api import Rendered, count, default_jobs, render_to_dir
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
+from .document import FORMATS, Document, bundle, load_document
 from .errors import GlyphpressError
 from .io import Source, expand_inputs, read_source
 from .tokens.vision import VISION_MODELS, vision_model
@@ -41,6 +42,9 @@ CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or a JSON file with the publishe
 SET_HELP = "Override one θ key, e.g. --set dpi=96 --set newline-markup=marker (repeatable)."
 MODEL_HELP = f"Vision model whose image processor decides vision tokens: {', '.join(VISION_MODELS)} or a hub id."
 TOKENIZER_HELP = "Text tokenizer: qwen2.5 (default), qwen3.6, or a path to a tokenizer.json."
+FORMAT_HELP = "Input format: auto (by file name: .md is Markdown, source files are code), " + \
+    ", ".join(FORMATS[1:]) + "."
+BUNDLE_HELP = "Render all inputs as one context, each document behind a title bar."
 
 
 def print_error(message: str) -> None:
@@ -72,6 +76,16 @@ def _read(spec: str) -> Source:
     return read_source(spec)
 
 
+def _document(spec: str, fmt: str) -> tuple[str | Document, str]:
+    src = _read(spec)
+    return load_document(src.text, src.name, fmt), src.name
+
+
+def _bundle(specs: list[str], fmt: str) -> Document:
+    docs, names = zip(*(_document(s, fmt) for s in specs))
+    return bundle(list(docs), list(names))
+
+
 def _out_name(spec: str) -> str:
     if spec == ":sample:":
         return "sample"
@@ -97,11 +111,12 @@ def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) 
     return t
 
 
-def _render_one(spec: str, out_dir: str, cfg: RenderConfig, model: str | None, tokenizer: str | None,
-                jobs: int, progress=None) -> Rendered:
-    src = _read(spec)
-    return render_to_dir(src.text, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=src.name,
-                         progress=progress)
+def _render_one(spec: str | Document, out_dir: str, cfg: RenderConfig, model: str | None,
+                tokenizer: str | None, jobs: int, fmt: str = "auto", line_numbers: bool = False,
+                progress=None) -> Rendered:
+    content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, fmt)
+    return render_to_dir(content, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=name,
+                         progress=progress, line_numbers=line_numbers)
 
 
 @app.command("render")
@@ -114,13 +129,18 @@ def render_cmd(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes to use (0: one per core)."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
+    line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
     sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
     """Render inputs to page images plus manifest.json, and print the token accounting."""
     cfg = _load_cfg(config, set_)
     vision_model(model)  # fail early on a bad name
-    specs = _sources(inputs or [], sample)
+    specs: list = _sources(inputs or [], sample)
+    if bundle_:
+        specs = [_bundle(specs, fmt)]
     jobs = jobs if jobs > 0 else default_jobs()
     results: list[Rendered] = []
     dirs: dict[str, str] = {}
@@ -130,15 +150,15 @@ def render_cmd(
                   TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
         if len(specs) == 1:
             task = bar.add_task("rendering pages", total=None)
-            r = _render_one(specs[0], str(out), cfg, model, tokenizer, jobs,
+            r = _render_one(specs[0], str(out), cfg, model, tokenizer, jobs, fmt, line_numbers,
                             progress=lambda n: bar.update(task, completed=n))
             results.append(r)
             dirs[r.name] = str(out)
         else:
             task = bar.add_task("rendering documents", total=len(specs))
             with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
-                futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1): s
-                        for s in specs}
+                futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1, fmt,
+                                    line_numbers): s for s in specs}
                 for fut in as_completed(futs):
                     spec = futs[fut]
                     try:
@@ -168,6 +188,9 @@ def count_cmd(
     set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
+    line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
     sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
     per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -177,10 +200,14 @@ def count_cmd(
     vision_model(model)
     results = []
     failures = 0
-    for spec in _sources(inputs or [], sample):
+    specs: list = _sources(inputs or [], sample)
+    if bundle_:
+        specs = [_bundle(specs, fmt)]
+    for spec in specs:
         try:
-            src = _read(spec)
-            results.append(count(src.text, cfg, model=model, tokenizer=tokenizer, name=src.name))
+            content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, fmt)
+            results.append(count(content, cfg, model=model, tokenizer=tokenizer, name=name,
+                                 line_numbers=line_numbers))
         except GlyphpressError as e:
             if len(inputs or []) <= 1 and not sample:
                 raise

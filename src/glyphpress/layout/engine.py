@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import RenderConfig
 from .chars import BREAK_SPACE, CJK, COMPLEX, HYPHEN, INVISIBLE, MARK, NO_END, NO_START, CharTable
-from .flow import ALIGN_CODES, ALIGN_THETA, Flow, Style
+from .flow import ALIGN_CODES, ALIGN_THETA, CONTINUATION_MARK, Flow, Style
 from .fonts import FontChain, font_chain
 
 CHUNK_CHARS = 1 << 18
@@ -130,6 +130,7 @@ class LayoutEngine:
         self.col_h = self.page_h - 2 * self.margin_y
         self.line_h = p(cfg.line_height)
         self.ascent, self.descent = _metrics(self.fonts)
+        self.mark_fs = self._fs_of(0, "#8C8C8C")
         # centre the font's ascent+descent box in the line box
         self.baseline_offset = (self.line_h - (self.ascent + self.descent)) / 2 + self.ascent
         self._bind(Flow(""))
@@ -397,6 +398,18 @@ class LayoutEngine:
         ls = s[line_of]
         gx = (x0[line_of] + (cum[idx] - cum[ls]) + extra_space[line_of] * (scum[idx] - scum[ls])
               + extra_char[line_of] * (idx - ls))
+        paras = self.flow.paragraphs
+        if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
+            marked = np.flatnonzero(~first & paras.mark[pid])
+            if len(marked):
+                cp = np.array([ord(CONTINUATION_MARK)])
+                self.fonts.prepare(cp)
+                self._assign_gids(self.mark_fs, cp)
+                mark_x = x0[marked] - self.fonts.advance[cp[0]] - self.cfg.px(1)
+                order = np.argsort(np.r_[line_of, marked], kind="stable")
+                line_of = np.r_[line_of, marked][order]
+                gx = np.r_[gx, mark_x][order]
+                gid = np.r_[gid, np.full(len(marked), self._fs_gid[self.mark_fs][cp[0]], dtype=gid.dtype)][order]
         gptr = np.zeros(len(s) + 1, dtype=np.int64)
         np.cumsum(np.bincount(line_of, minlength=len(s)), out=gptr[1:])
         if sty is None or not len(s):

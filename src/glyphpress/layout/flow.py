@@ -14,6 +14,7 @@ import numpy as np
 
 ALIGN_CODES = {"LEFT": 0, "CENTER": 1, "RIGHT": 2, "JUSTIFY": 3}
 ALIGN_THETA = -1  # a paragraph that follows θ's alignment
+CONTINUATION_MARK = "↪"
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,13 @@ class Paragraphs:
     before: np.ndarray  # extra space before
     after: np.ndarray  # extra space after
     align: np.ndarray  # ALIGN_CODES value, or ALIGN_THETA
+    mark: np.ndarray  # bool: wrapped lines start with a continuation mark (code)
 
     @classmethod
-    def build(cls, rows: list[tuple[float, float, float, float, int]]) -> Paragraphs:
-        a = np.array(rows, dtype=np.float64).reshape(-1, 5)
-        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64))
+    def build(cls, rows: list[tuple]) -> Paragraphs:
+        """Rows of (indent, first, before, after, align[, mark])."""
+        a = np.array([tuple(r) + (0,) * (6 - len(r)) for r in rows], dtype=np.float64).reshape(-1, 6)
+        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64), a[:, 5] != 0)
 
 
 @dataclass

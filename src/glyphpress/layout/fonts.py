@@ -31,6 +31,9 @@ def bundled_fonts() -> dict[str, str]:
     fonts = {
         "DejaVu Sans": str(_BUNDLED_DIR / "DejaVuSans.ttf"),
         "DejaVu Sans Bold": str(_BUNDLED_DIR / "DejaVuSans-Bold.ttf"),
+        "DejaVu Sans Oblique": str(_BUNDLED_DIR / "DejaVuSans-Oblique.ttf"),
+        "DejaVu Sans Bold Oblique": str(_BUNDLED_DIR / "DejaVuSans-BoldOblique.ttf"),
+        "DejaVu Sans Mono Oblique": str(_BUNDLED_DIR / "DejaVuSansMono-Oblique.ttf"),
         "DejaVu Serif": str(_BUNDLED_DIR / "DejaVuSerif.ttf"),
         "DejaVu Serif Bold": str(_BUNDLED_DIR / "DejaVuSerif-Bold.ttf"),
         "DejaVu Sans Mono": str(_BUNDLED_DIR / "DejaVuSansMono.ttf"),

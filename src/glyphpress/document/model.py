@@ -1,0 +1,47 @@
+"""One document model for every format: blocks with semantic roles, each keeping its source range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# inline span styles
+TEXT, BOLD, ITALIC, BOLD_ITALIC, CODE, LINK, STRIKE, MATH = (
+    "text", "bold", "italic", "bold_italic", "code", "link", "strike", "math")
+# block kinds
+PARAGRAPH, HEADING, LIST_ITEM, QUOTE, CODE_BLOCK, TABLE, MATH_BLOCK, IMAGE, RULE, BREAK, FOOTNOTE, TITLE = (
+    "paragraph", "heading", "list_item", "quote", "code", "table", "math", "image", "rule", "break",
+    "footnote", "title")
+
+
+@dataclass
+class Span:
+    text: str
+    style: str = TEXT
+    color: str | None = None  # syntax colouring of code
+
+
+@dataclass
+class Block:
+    kind: str
+    spans: list[Span] = field(default_factory=list)
+    start: int = 0  # source range [start, end)
+    end: int = 0
+    level: int = 0  # heading level; nesting depth of lists and quotes
+    marker: str = ""  # list bullet or number, task box
+    lang: str | None = None  # code language
+    rows: list[list[list[Span]]] | None = None  # table: rows of cells of spans
+    header_rows: int = 0
+    aligns: list[str] | None = None  # table column alignment: left, center, right
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+@dataclass
+class Document:
+    name: str
+    source: str  # the text that source ranges index
+    blocks: list[Block]
+    format: str = "text"
+    parts: list[tuple[str, int, int]] = field(default_factory=list)  # a bundle's documents: name, source range
