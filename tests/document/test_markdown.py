@@ -154,3 +154,19 @@ def test_big_table_renders():
     doc = load_document("| a | b | c |\n|---|---|---|\n" + rows + "\n", "t.md")
     c = count(doc, "glyph-en")
     assert len(c.pages) > 50
+
+
+def test_markdown_golden_page():
+    import os
+    from pathlib import Path
+
+    from PIL import Image
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / "markdown.png"
+    img = render(parse_markdown(MD), "glyph-en", count_text=False).pages[0].image
+    if os.environ.get("GLYPHPRESS_UPDATE_GOLDEN"):
+        img.save(golden)
+    want = Image.open(golden)
+    assert img.size == want.size and img.mode == want.mode
+    diff = np.abs(np.asarray(img, dtype=np.int16) - np.asarray(want, dtype=np.int16))
+    assert diff.mean() < 1.0 and (diff > 64).mean() < 0.002

@@ -97,7 +97,7 @@ class _Builder:
         if b.kind == m.HEADING:
             scale = HEADING_SCALE.get(b.level, 1.0)
             self.para([(s.text, self.span_style(s, scale, bold=True)) for s in b.spans], src,
-                      before=0.5 * lh if self.paras else 0, after=0.2 * lh, align=LEFT)
+                      before=0.4 * lh if self.paras else 0, after=0.15 * lh, align=LEFT)
         elif b.kind == m.TITLE:
             self.para([("■ " + b.text, self.style(self.fonts[m.BOLD], 1.2))], src,
                       before=0.6 * lh if self.paras else 0, after=0.1 * lh, align=LEFT)
@@ -111,7 +111,7 @@ class _Builder:
                 runs.insert(0, ("▎", self.style(None, 1.0, RULE_COLOUR)))
             if b.marker:
                 runs.insert(0, (b.marker + " ", self.style(None, scale, colour)))
-            self.para(runs or [("", 0)], src, indent=indent, after=0.3 * lh)
+            self.para(runs or [("", 0)], src, indent=indent, after=0.25 * lh)
         elif b.kind == m.LIST_ITEM:
             w = self.marker_width(b.marker)
             runs = [(s.text, self.span_style(s)) for s in b.spans]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -30,6 +32,29 @@ from .model import (
     Document,
     Span,
 )
+
+
+class _TextOfHTML(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f"[image: {alt}]")
+
+
+def html_text(fragment: str) -> str:
+    """The visible text of an HTML fragment (tags dropped, entities decoded, whitespace collapsed)."""
+    p = _TextOfHTML()
+    p.feed(fragment)
+    p.close()
+    return " ".join("".join(p.parts).split())
 
 
 def _parser() -> MarkdownIt:
@@ -82,8 +107,8 @@ def inline_spans(tok: Token | None) -> list[Span]:
         elif kind == "html_inline":
             if "task-list-item-checkbox" in t.content:
                 spans.append(Span("☑ " if "checked" in t.content else "☐ "))
-            else:
-                spans.append(Span(t.content))
+            elif html_text(t.content):
+                spans.append(Span(html_text(t.content)))
         elif kind == "text" and t.content:
             style = LINK if link else STRIKE if strike else _style(bold, italic)
             spans.append(Span(t.content, style))
@@ -162,7 +187,9 @@ def parse_markdown(source: str, name: str = "document.md") -> Document:
         elif kind == "hr":
             blocks.append(Block(RULE, [], start, end))
         elif kind == "html_block":
-            blocks.append(Block(PARAGRAPH, [Span(t.content.strip())], start, end))
+            text = html_text(t.content)
+            if text:
+                blocks.append(Block(PARAGRAPH, [Span(text)], start, end))
         elif kind == "table_open":
             i = _table(tokens, i, blocks, start, end)
             continue
