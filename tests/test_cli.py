@@ -202,4 +202,27 @@ def test_render_markdown_code_folder_bundle(tmp_path):
     assert rc == 0, err
     rc, out, err = run("count", d / "notes.md", "--format", "text", "--json")
     assert rc == 0, err
-    assert_user_error(*run("count", d / "notes.md", "--format", "pdf")[::2], "unknown format")
+    assert_user_error(*run("count", d / "notes.md", "--format", "doc")[::2], "unknown format")
+    assert_user_error(*run("count", d / "notes.md", "--format", "pdf")[::2], "not a readable PDF")
+
+
+def test_render_pdf_markdown_and_folder(tmp_path):
+    from .document.test_formats import make_pdf
+
+    (tmp_path / "doc.pdf").write_bytes(make_pdf(2))
+    (tmp_path / "notes.md").write_text("# Notes\n\ntext **bold**\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("print('a')\n")
+    rc, out, err = run("render", "doc.pdf", "notes.md", "src/", "-o", "out", "--json", cwd=tmp_path)
+    assert rc == 0, err
+    data = json.loads(out)
+    assert len(data) == 3
+    rc, out, err = run("count", "doc.pdf", "--pdf-mode", "raster", "--pdf-dpi", "60", "--json", cwd=tmp_path)
+    assert rc == 0, err
+    assert json.loads(out)["pages"] == 2
+    assert_user_error(*run("count", "doc.pdf", "--max-pages", "1", cwd=tmp_path)[::2], "over the limit of 1")
+    assert_user_error(*run("count", "doc.pdf", "--pdf-mode", "vector", cwd=tmp_path)[::2], "unknown PDF mode")
+    (tmp_path / "locked.pdf").write_bytes(make_pdf(1, encrypt="pw"))
+    assert_user_error(*run("count", "locked.pdf", cwd=tmp_path)[::2], "--password")
+    rc, out, err = run("count", "locked.pdf", "--password", "pw", "--json", cwd=tmp_path)
+    assert rc == 0, err

@@ -19,6 +19,7 @@ from . import __version__, manifest
 from .config import RenderConfig, load_config
 from .document.flatten import to_flow
 from .document.model import Document
+from .document.pdf import RasterDocument
 from .errors import GlyphpressError
 from .io import check_text, normalize_newlines
 from .layout.engine import LayoutEngine, PageLayout
@@ -154,9 +155,14 @@ def renderer_for(cfg: RenderConfig) -> Renderer:
     return r
 
 
-def _prepare(content: str | Document, cfg: RenderConfig,
-             line_numbers: bool = False) -> tuple[str, str | Flow, str, list[tuple[str, int, int]]]:
+Content = str | Document | RasterDocument
+
+
+def _prepare(content: Content, cfg: RenderConfig,
+             line_numbers: bool = False) -> tuple[str, str | Flow | RasterDocument, str, list[tuple[str, int, int]]]:
     """(source text, what the engine lays out, format, bundle parts) for plain text or a Document."""
+    if isinstance(content, RasterDocument):
+        return content.source, content, content.format, []
     if isinstance(content, Document):
         check_text(content.source, content.name)
         return content.source, to_flow(content, cfg, line_numbers), content.format, content.parts
@@ -165,6 +171,17 @@ def _prepare(content: str | Document, cfg: RenderConfig,
     text = normalize_newlines(content)
     check_text(text)
     return text, text, "text", []
+
+
+def _iter_pages(flow: str | Flow | RasterDocument, cfg: RenderConfig, vm: VisionModel,
+                draw: bool = True) -> Iterator[Page]:
+    if isinstance(flow, RasterDocument):  # pages exist already: nothing to lay out
+        for i, (img, rng) in enumerate(zip(flow.images, flow.page_ranges)):
+            w, h = img.size
+            yield Page(i, w, h, rng, vm.tokens(w, h), vm.image_tokens(w, h), image=img if draw else None)
+        return
+    for page, _ in renderer_for(cfg).pages(flow, vm, draw=draw):
+        yield page
 
 
 def _account(text: str, pages: list[Page], tok: TextTokenizer | None, per_page: bool) -> int | None:
@@ -188,7 +205,7 @@ def _finish(text, cfg, model, tok, pages, timings, name, fmt="text", parts=None)
                     hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), fmt, documents)
 
 
-def render(text: str | Document, config: RenderConfig | str | None = None, *,
+def render(text: Content, config: RenderConfig | str | None = None, *,
            model: str | VisionModel | None = None, tokenizer: str | None = None, count_text: bool = True,
            jobs: int = 1, renderer: Renderer | None = None, name: str | None = None,
            line_numbers: bool = False) -> Rendered:
@@ -200,14 +217,15 @@ def render(text: str | Document, config: RenderConfig | str | None = None, *,
     t0 = time.perf_counter()
     if jobs > 1 and isinstance(flow, str) and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=None)
+    elif renderer is not None and not isinstance(flow, RasterDocument):
+        pages = [p for p, _ in renderer.pages(flow, vm)]
     else:
-        r = renderer or renderer_for(cfg)
-        pages = [p for p, _ in r.pages(flow, vm)]
+        pages = list(_iter_pages(flow, cfg, vm))
     timings = {"render_s": time.perf_counter() - t0}
     return _finish(text, cfg, vm, tok, pages, timings, name or "text", fmt=fmt, parts=parts)
 
 
-def count(text: str | Document, config: RenderConfig | str | None = None, *,
+def count(text: Content, config: RenderConfig | str | None = None, *,
           model: str | VisionModel | None = None, tokenizer: str | None = None, name: str | None = None,
           line_numbers: bool = False) -> Rendered:
     """Accounting only: layout decides the pages and their sizes; no pixels are drawn."""
@@ -216,12 +234,12 @@ def count(text: str | Document, config: RenderConfig | str | None = None, *,
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer)
     t0 = time.perf_counter()
-    pages = [p for p, _ in renderer_for(cfg).pages(flow, vm, draw=False)]
+    pages = list(_iter_pages(flow, cfg, vm, draw=False))
     return _finish(text, cfg, vm, tok, pages, {"layout_s": time.perf_counter() - t0}, name or "text", fmt=fmt,
                    parts=parts)
 
 
-def render_to_dir(text: str | Document, out_dir: str | Path, config: RenderConfig | str | None = None, *,
+def render_to_dir(text: Content, out_dir: str | Path, config: RenderConfig | str | None = None, *,
                   model: str | VisionModel | None = None, tokenizer: str | None = None,
                   count_text: bool = True, jobs: int = 1, name: str | None = None,
                   progress: Progress | None = None, line_numbers: bool = False) -> Rendered:
@@ -245,7 +263,7 @@ def render_to_dir(text: str | Document, out_dir: str | Path, config: RenderConfi
         pages = _parallel(text, cfg, vm, jobs, out_dir=out, progress=progress)
     else:
         pages = []
-        for page, _ in renderer_for(cfg).pages(flow, vm):
+        for page in _iter_pages(flow, cfg, vm):
             _save_page(out, page, cfg)
             pages.append(page)
             if progress:

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -24,9 +25,9 @@ from rich.table import Table
 from . import __version__
 from .api import Rendered, count, default_jobs, render_to_dir
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
-from .document import FORMATS, Document, bundle, load_document
+from .document import FORMATS, PDF_MODES, Document, Limits, LoadOptions, RasterDocument, bundle, load, load_bytes
 from .errors import GlyphpressError
-from .io import Source, expand_inputs, read_source
+from .io import expand_inputs
 from .tokens.vision import VISION_MODELS, vision_model
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,6 +46,7 @@ TOKENIZER_HELP = "Text tokenizer: qwen2.5 (default), qwen3.6, or a path to a tok
 FORMAT_HELP = "Input format: auto (by file name: .md is Markdown, source files are code), " + \
     ", ".join(FORMATS[1:]) + "."
 BUNDLE_HELP = "Render all inputs as one context, each document behind a title bar."
+PDF_MODE_HELP = "PDF: rerender (its text re-rendered under θ, compact) or raster (its pages as images)."
 
 
 def print_error(message: str) -> None:
@@ -70,19 +72,43 @@ def _sources(inputs: list[str], sample: bool) -> list[str]:
     return expand_inputs(inputs)
 
 
-def _read(spec: str) -> Source:
+@dataclass
+class _How:
+    """How inputs are read: format, PDF mode and limits, code line numbers."""
+
+    fmt: str = "auto"
+    opts: LoadOptions = field(default_factory=LoadOptions)
+    line_numbers: bool = False
+
+
+def _how(fmt: str, pdf_mode: str, pdf_dpi: float, password: str | None, max_pages: int, parse_timeout: float,
+         line_numbers: bool) -> _How:
+    if fmt not in FORMATS:
+        raise GlyphpressError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if pdf_mode not in PDF_MODES:
+        raise GlyphpressError(f"unknown PDF mode {pdf_mode!r}; use {' or '.join(PDF_MODES)}")
+    if not 1 <= pdf_dpi <= 1200:
+        raise GlyphpressError(f"--pdf-dpi must be between 1 and 1200, got {pdf_dpi:g}")
+    if max_pages < 1 or parse_timeout < 0:
+        raise GlyphpressError("--max-pages must be at least 1 and --parse-timeout at least 0")
+    return _How(fmt, LoadOptions(pdf_mode, pdf_dpi, password, Limits(max_pages=max_pages), parse_timeout or None),
+                line_numbers)
+
+
+def _document(spec: str, how: _How) -> tuple[str | Document | RasterDocument, str]:
     if spec == ":sample:":
-        return Source("sample.txt", sample_text(), "utf-8")
-    return read_source(spec)
+        return sample_text(), "sample.txt"
+    if spec == "-":
+        content, name = load_bytes(sys.stdin.buffer.read(), "stdin", how.fmt, how.opts), "stdin"
+    else:
+        content, name = load(spec, how.fmt, how.opts), spec
+    for warning in getattr(content, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    return content, name
 
 
-def _document(spec: str, fmt: str) -> tuple[str | Document, str]:
-    src = _read(spec)
-    return load_document(src.text, src.name, fmt), src.name
-
-
-def _bundle(specs: list[str], fmt: str) -> Document:
-    docs, names = zip(*(_document(s, fmt) for s in specs))
+def _bundle(specs: list[str], how: _How) -> Document:
+    docs, names = zip(*(_document(s, how) for s in specs))
     return bundle(list(docs), list(names))
 
 
@@ -112,11 +138,10 @@ def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) 
 
 
 def _render_one(spec: str | Document, out_dir: str, cfg: RenderConfig, model: str | None,
-                tokenizer: str | None, jobs: int, fmt: str = "auto", line_numbers: bool = False,
-                progress=None) -> Rendered:
-    content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, fmt)
+                tokenizer: str | None, jobs: int, how: _How, progress=None) -> Rendered:
+    content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, how)
     return render_to_dir(content, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=name,
-                         progress=progress, line_numbers=line_numbers)
+                         progress=progress, line_numbers=how.line_numbers)
 
 
 @app.command("render")
@@ -132,6 +157,12 @@ def render_cmd(
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
     line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
+    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
+    pdf_dpi: float = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in raster mode."),
+    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
+    max_pages: int = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this."),
+    parse_timeout: float = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, "
+                                        "DOCX, EPUB or HTML file (0: no limit)."),
     sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
@@ -139,8 +170,9 @@ def render_cmd(
     cfg = _load_cfg(config, set_)
     vision_model(model)  # fail early on a bad name
     specs: list = _sources(inputs or [], sample)
+    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
     if bundle_:
-        specs = [_bundle(specs, fmt)]
+        specs = [_bundle(specs, how)]
     jobs = jobs if jobs > 0 else default_jobs()
     results: list[Rendered] = []
     dirs: dict[str, str] = {}
@@ -150,15 +182,15 @@ def render_cmd(
                   TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
         if len(specs) == 1:
             task = bar.add_task("rendering pages", total=None)
-            r = _render_one(specs[0], str(out), cfg, model, tokenizer, jobs, fmt, line_numbers,
+            r = _render_one(specs[0], str(out), cfg, model, tokenizer, jobs, how,
                             progress=lambda n: bar.update(task, completed=n))
             results.append(r)
             dirs[r.name] = str(out)
         else:
             task = bar.add_task("rendering documents", total=len(specs))
             with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
-                futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1, fmt,
-                                    line_numbers): s for s in specs}
+                futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1, how): s
+                        for s in specs}
                 for fut in as_completed(futs):
                     spec = futs[fut]
                     try:
@@ -191,6 +223,12 @@ def count_cmd(
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
     line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
+    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
+    pdf_dpi: float = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in raster mode."),
+    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
+    max_pages: int = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this."),
+    parse_timeout: float = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, "
+                                        "DOCX, EPUB or HTML file (0: no limit)."),
     sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
     per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -201,11 +239,12 @@ def count_cmd(
     results = []
     failures = 0
     specs: list = _sources(inputs or [], sample)
+    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
     if bundle_:
-        specs = [_bundle(specs, fmt)]
+        specs = [_bundle(specs, how)]
     for spec in specs:
         try:
-            content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, fmt)
+            content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, how)
             results.append(count(content, cfg, model=model, tokenizer=tokenizer, name=name,
                                  line_numbers=line_numbers))
         except GlyphpressError as e:

@@ -2,24 +2,93 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..io import read_bytes
 from .code import is_code_file, parse_code
+from .html import parse_html
+from .limits import with_time_limit
 from .markdown import parse_markdown
 from .model import PARAGRAPH, TITLE, Block, Document, Span
+from .office import parse_docx, parse_epub, reindex
+from .pdf import Limits, RasterDocument, parse_pdf, raster_pdf
 
-FORMATS = ("auto", "text", "markdown", "code")
+FORMATS = ("auto", "text", "markdown", "code", "html", "pdf", "docx", "epub")
+BINARY_FORMATS = ("pdf", "docx", "epub")
+PDF_MODES = ("rerender", "raster")
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+SUFFIXES = {".pdf": "pdf", ".docx": "docx", ".epub": "epub", ".html": "html", ".htm": "html", ".xhtml": "html"}
+
+
+@dataclass
+class LoadOptions:
+    pdf_mode: str = "rerender"  # or "raster"
+    dpi: float = 72  # raster mode
+    password: str | None = None
+    limits: Limits | None = None
+    time_limit: float | None = 120.0  # seconds for parsing an untrusted binary or HTML file
 
 
 def detect_format(name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
         return "markdown"
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
     if is_code_file(name):
         return "code"
     return "text"
+
+
+def _load_binary(data: bytes, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
+    if fmt == "pdf":
+        if opt.pdf_mode == "raster":
+            return raster_pdf(data, name, opt.dpi, opt.password, opt.limits)
+        try:
+            return parse_pdf(data, name, opt.password, opt.limits)
+        except InputError as e:
+            if "no text layer" not in str(e):
+                raise
+            doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits)
+            doc.warnings.append(f"{name}: no text layer, rendered as raster pages")
+            return doc
+    if fmt == "docx":
+        return parse_docx(data, name)
+    return parse_epub(data, name)
+
+
+def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions | None = None
+               ) -> str | Document | RasterDocument:
+    """Any supported input as bytes: plain text stays a string (the fast path)."""
+    opt = options or LoadOptions()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if opt.pdf_mode not in PDF_MODES:
+        raise InputError(f"unknown PDF mode {opt.pdf_mode!r}; use {' or '.join(PDF_MODES)}")
+    if fmt == "auto":
+        fmt = detect_format(name)
+    if fmt in BINARY_FORMATS:
+        if not data:
+            raise InputError(f"{name}: is empty, nothing to render")
+        return with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt)
+    text = read_bytes(data, name).text
+    if fmt == "html":
+        return with_time_limit(opt.time_limit, name, lambda: reindex(parse_html(text, name)))
+    return load_document(text, name, fmt)
+
+
+def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None) -> str | Document | RasterDocument:
+    """A file in any supported format (PDF, DOCX, EPUB, HTML, Markdown, code, text)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    return load_bytes(data, str(path), fmt, options)
 
 
 def parse_text(source: str, name: str = "text") -> Document:
@@ -42,6 +111,10 @@ def load_document(source: str, name: str, fmt: str = "auto") -> Document | str:
         return parse_markdown(source, name)
     if fmt == "code":
         return parse_code(source, name)
+    if fmt == "html":
+        return reindex(parse_html(source, name))
+    if fmt in BINARY_FORMATS:
+        raise InputError(f"{name}: {fmt} is a binary format; load it from its bytes")
     return source
 
 
@@ -52,6 +125,8 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     ranges: list[tuple[str, int, int]] = []
     pos = 0
     for doc, name in zip(docs, names):
+        if isinstance(doc, RasterDocument):
+            raise InputError(f"{name}: raster PDF pages cannot join a bundle; use --pdf-mode rerender")
         d = doc if isinstance(doc, Document) else parse_text(doc, name)
         blocks.append(Block(TITLE, [Span(name)], pos, pos))
         for b in d.blocks:
@@ -66,5 +141,6 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     return Document("bundle", "".join(parts), blocks, "bundle", ranges)
 
 
-__all__ = ["Document", "Block", "Span", "load_document", "bundle", "detect_format", "parse_markdown",
-           "parse_code", "parse_text", "FORMATS"]
+__all__ = ["Document", "RasterDocument", "Block", "Span", "LoadOptions", "Limits", "load", "load_bytes",
+           "load_document", "bundle", "detect_format", "parse_markdown", "parse_code", "parse_text", "parse_html",
+           "parse_pdf", "raster_pdf", "parse_docx", "parse_epub", "FORMATS"]

@@ -1,0 +1,245 @@
+"""HTML (and the XHTML chapters of EPUB) -> Document, with the standard library's HTML parser.
+
+Malformed markup never stops it: unclosed tags close at the next block, stray end tags are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from .model import (
+    BOLD,
+    BOLD_ITALIC,
+    CODE,
+    CODE_BLOCK,
+    HEADING,
+    ITALIC,
+    LINK,
+    LIST_ITEM,
+    PARAGRAPH,
+    QUOTE,
+    RULE,
+    STRIKE,
+    TABLE,
+    TEXT,
+    Block,
+    Document,
+    Span,
+)
+
+_BLOCKS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "figure",
+           "figcaption", "dt", "dd", "address", "caption", "summary", "details", "body", "center"}
+_SKIP = {"script", "style", "head", "noscript", "template", "svg", "math", "iframe", "object", "select"}
+_VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track", "embed"}
+_WS = re.compile(r"\s+")
+
+
+class _Parser(HTMLParser):
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=True)
+        self.source = source
+        self.line_offsets = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.blocks: list[Block] = []
+        self.spans: list[Span] = []
+        self.block_start = 0
+        self.kind = PARAGRAPH
+        self.level = 0
+        self.marker = ""
+        self.bold = self.italic = self.code = self.link = self.strike = 0
+        self.skip = 0
+        self.pre = 0
+        self.pre_lang: str | None = None
+        self.lists: list[list] = []
+        self.quote = 0
+        self.table: list[list[list[Span]]] | None = None
+        self.table_start = 0
+        self.header_rows = 0
+        self.cell_is_header: list[bool] = []
+
+    def _pos(self) -> int:
+        line, col = self.getpos()
+        return min(len(self.source), self.line_offsets[min(line - 1, len(self.line_offsets) - 1)] + col)
+
+    # ---- blocks ------------------------------------------------------------------------------
+    def flush(self, end: int | None = None) -> None:
+        end = self._pos() if end is None else end
+        if self.table is not None and self.kind == "cell":
+            if self.table:
+                self.table[-1].append(self._clean(self.spans))
+            self.spans = []
+            self.kind = PARAGRAPH
+            return
+        spans = self.spans if self.kind == CODE_BLOCK else self._clean(self.spans)
+        if any(s.text.strip() for s in spans):
+            self.blocks.append(Block(self.kind, spans, self.block_start, max(end, self.block_start), self.level,
+                                     self.marker, self.pre_lang if self.kind == CODE_BLOCK else None))
+        self.spans = []
+        self.block_start = end
+        self.kind = QUOTE if self.quote else PARAGRAPH
+        self.level = self.quote
+        self.marker = ""
+
+    @staticmethod
+    def _clean(spans: list[Span]) -> list[Span]:
+        out: list[Span] = []
+        for s in spans:
+            text = _WS.sub(" ", s.text)
+            if out and out[-1].text.endswith(" ") and text.startswith(" "):
+                text = text[1:]
+            if text:
+                out.append(Span(text, s.style))
+        if out:
+            out[0].text = out[0].text.lstrip()
+            out[-1].text = out[-1].text.rstrip()
+        return [s for s in out if s.text]
+
+    def start_block(self, kind: str, level: int = 0, marker: str = "") -> None:
+        self.flush()
+        self.kind, self.level, self.marker = kind, level, marker
+        self.block_start = self._pos()
+
+    # ---- parser events -----------------------------------------------------------------------
+    def handle_starttag(self, tag: str, attrs) -> None:
+        a = dict(attrs)
+        if tag in _SKIP:
+            self.skip += tag not in _VOID
+            return
+        if self.skip:
+            return
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.start_block(HEADING, int(tag[1]))
+        elif tag in ("ul", "ol"):
+            self.flush()
+            self.lists.append([tag, int(a.get("start") or 1) if str(a.get("start") or "1").isdigit() else 1])
+        elif tag == "li":
+            marker = "•"
+            if self.lists and self.lists[-1][0] == "ol":
+                marker = f"{self.lists[-1][1]}."
+                self.lists[-1][1] += 1
+            self.start_block(LIST_ITEM, max(1, len(self.lists)), marker)
+        elif tag == "blockquote":
+            self.flush()
+            self.quote += 1
+            self.kind, self.level = QUOTE, self.quote
+        elif tag == "pre":
+            self.start_block(CODE_BLOCK)
+            self.pre += 1
+            cls = a.get("class") or ""
+            m = re.search(r"(?:language|lang)-([\w+-]+)", cls)
+            self.pre_lang = m.group(1) if m else None
+        elif tag == "code" and self.pre:
+            cls = a.get("class") or ""
+            m = re.search(r"(?:language|lang)-([\w+-]+)", cls)
+            self.pre_lang = m.group(1) if m else self.pre_lang
+        elif tag == "hr":
+            self.flush()
+            self.blocks.append(Block(RULE, [], self._pos(), self._pos()))
+        elif tag == "br":
+            self.spans.append(Span("\n" if self.pre else " "))
+        elif tag == "table":
+            self.flush()
+            self.table, self.table_start, self.header_rows = [], self._pos(), 0
+        elif tag == "tr" and self.table is not None:
+            self.table.append([])
+            self.cell_is_header.append(True)
+        elif tag in ("td", "th") and self.table is not None:
+            if self.table == []:
+                self.table.append([])
+                self.cell_is_header.append(True)
+            self.spans, self.kind = [], "cell"
+            if tag == "td":
+                self.cell_is_header[-1] = False
+            if tag == "th":
+                self.bold += 1
+        elif tag in ("b", "strong"):
+            self.bold += 1
+        elif tag in ("i", "em", "cite", "var"):
+            self.italic += 1
+        elif tag in ("code", "tt", "kbd", "samp"):
+            self.code += 1
+        elif tag == "a":
+            self.link += 1
+        elif tag in ("s", "del", "strike"):
+            self.strike += 1
+        elif tag == "img":
+            alt = a.get("alt")
+            if alt:
+                self.spans.append(Span(f"[image: {alt}]", ITALIC))
+        elif tag in _BLOCKS:
+            self.start_block(QUOTE if self.quote else PARAGRAPH, self.quote)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+            return
+        if self.skip:
+            return
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "li", "p", "pre") or tag in _BLOCKS:
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+            self.flush(self._pos())
+        elif tag in ("ul", "ol"):
+            self.flush(self._pos())
+            if self.lists:
+                self.lists.pop()
+        elif tag == "blockquote":
+            self.flush(self._pos())
+            self.quote = max(0, self.quote - 1)
+            self.kind, self.level = (QUOTE if self.quote else PARAGRAPH), self.quote
+        elif tag in ("td", "th") and self.table is not None and self.kind == "cell":
+            if tag == "th":
+                self.bold = max(0, self.bold - 1)
+            self.flush()
+        elif tag == "table" and self.table is not None:
+            rows = [r for r in self.table if r]
+            header = 0
+            for is_header in self.cell_is_header:
+                if not is_header:
+                    break
+                header += 1
+            if rows:
+                self.blocks.append(Block(TABLE, [], self.table_start, self._pos(), rows=rows,
+                                         header_rows=min(header, len(rows) - 1 if len(rows) > 1 else 0)))
+            self.table, self.cell_is_header = None, []
+            self.block_start = self._pos()
+        elif tag in ("b", "strong"):
+            self.bold = max(0, self.bold - 1)
+        elif tag in ("i", "em", "cite", "var"):
+            self.italic = max(0, self.italic - 1)
+        elif tag in ("code", "tt", "kbd", "samp"):
+            self.code = max(0, self.code - 1)
+        elif tag == "a":
+            self.link = max(0, self.link - 1)
+        elif tag in ("s", "del", "strike"):
+            self.strike = max(0, self.strike - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip or not data:
+            return
+        if self.pre:
+            self.spans.append(Span(data))
+            return
+        if self.code:
+            style = CODE
+        elif self.link:
+            style = LINK
+        elif self.strike:
+            style = STRIKE
+        else:
+            style = BOLD_ITALIC if self.bold and self.italic else BOLD if self.bold else ITALIC if self.italic \
+                else TEXT
+        self.spans.append(Span(data, style))
+
+
+def parse_html(source: str, name: str = "document.html") -> Document:
+    p = _Parser(source)
+    p.feed(source)
+    p.close()
+    p.flush(len(source))
+    pos = 0
+    for b in p.blocks:  # ranges in order, never backwards
+        b.start = max(b.start, pos)
+        b.end = max(b.end, b.start)
+        pos = b.start
+    return Document(name, source, p.blocks, "html")

@@ -1,0 +1,52 @@
+"""A time limit for parsing untrusted files: the parser runs in a child process that is killed on time-out."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import GlyphpressError, InputError
+
+
+def _child(conn, fn, args, kwargs) -> None:
+    try:
+        result = ("ok", fn(*args, **kwargs))
+    except GlyphpressError as e:
+        result = ("user", str(e))
+    except Exception as e:  # a parser bug on a hostile file is still the file's fault to the user
+        result = ("fail", f"{type(e).__name__}: {e}")
+    try:
+        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        conn.close()
+
+
+def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a forked child, killed after ``seconds``; no limit without fork or seconds."""
+    if not seconds or "fork" not in mp.get_all_start_methods():
+        return fn(*args, **kwargs)
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(seconds):
+            raise InputError(f"{name}: parsing took longer than {seconds:g} s; the file may be hostile "
+                             "(raise the limit with --parse-timeout)")
+        try:
+            kind, value = pickle.loads(parent.recv_bytes())
+        except EOFError:
+            raise InputError(f"{name}: the parser crashed on this file") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        parent.close()
+    if kind == "ok":
+        return value
+    if kind == "user":
+        raise InputError(value)
+    raise InputError(f"{name}: cannot parse ({value})")

@@ -1,0 +1,172 @@
+"""PDF, two ways: ``rerender`` extracts the text layer (reading order, headings by font size,
+paragraphs rejoined, hyphenation undone) into a Document that is rendered compactly under θ;
+``raster`` rasterises the original pages at a chosen dpi. Both keep the text for accounting."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from ..errors import InputError
+from .model import HEADING, PARAGRAPH, Block, Document, Span
+
+MAX_PAGES = 2000
+MAX_PAGE_POINTS = 14400  # a page side over 200 inches is not a document page
+MAX_RASTER_PIXELS = 64_000_000
+
+
+@dataclass
+class Limits:
+    max_pages: int = MAX_PAGES
+    max_page_points: float = MAX_PAGE_POINTS
+    max_raster_pixels: int = MAX_RASTER_PIXELS
+
+
+@dataclass
+class RasterDocument:
+    """Pages rasterised as they are, with each page's text for token accounting."""
+
+    name: str
+    source: str
+    images: list[Image.Image]
+    page_ranges: list[tuple[int, int]]
+    dpi: float
+    format: str = "pdf-raster"
+    warnings: list[str] = field(default_factory=list)
+
+
+def _open(data: bytes, name: str, password: str | None, limits: Limits):
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        raise InputError("PDF input needs pypdfium2: pip install 'glyphpress[pdf]'") from None
+    try:
+        pdf = pdfium.PdfDocument(data, password=password)
+    except pdfium.PdfiumError as e:
+        msg = str(e).lower()
+        if "password" in msg:
+            raise InputError(f"{name}: encrypted PDF; " + ("wrong password" if password else
+                                                             "give its password with --password")) from None
+        raise InputError(f"{name}: not a readable PDF ({e})") from None
+    n = len(pdf)
+    if n == 0:
+        raise InputError(f"{name}: PDF has no pages")
+    if n > limits.max_pages:
+        raise InputError(f"{name}: {n} pages, over the limit of {limits.max_pages} (raise it with --max-pages)")
+    for i in range(n):
+        w, h = pdf.get_page_size(i)
+        if max(w, h) > limits.max_page_points:
+            raise InputError(f"{name}: page {i + 1} is {w:.0f}x{h:.0f} points, over the limit of "
+                             f"{limits.max_page_points:.0f} points a side")
+    return pdf
+
+
+def _page_lines(page) -> list[tuple[str, float, float]]:
+    """(text, mean font size, top y) of each line of a page's text layer, in pdfium's reading order."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    tp = page.get_textpage()
+    n = tp.count_chars()
+    text = tp.get_text_range(0, n) if n else ""
+    sizes = [raw.FPDFText_GetFontSize(tp.raw, i) for i in range(min(n, len(text)))]
+    box = [ctypes.c_double() for _ in range(4)]
+    lines = []
+    pos = 0
+    for line in text.replace("\r\n", "\n").split("\n"):
+        # pdfium emits "\r\n" as two characters; sizes follow the characters of the raw text
+        seg = [s for s in sizes[pos: pos + len(line)] if s > 1]
+        top = 0.0
+        first = pos + len(line) - len(line.lstrip())
+        if line.strip() and first < n and raw.FPDFText_GetCharBox(tp.raw, first, *[ctypes.byref(b) for b in box]):
+            top = box[3].value
+        lines.append((line.replace("\ufffe", "").replace("\x02", ""), statistics.fmean(seg) if seg else 0.0, top))
+        pos += len(line) + 2
+    tp.close()
+    return lines
+
+
+def _rejoin(lines: list[str]) -> str:
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
+            out = out[:-1] + line  # hyphenation at a line end
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
+def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = None,
+              limits: Limits | None = None) -> Document:
+    """The text layer as a Document: headings by font size, paragraphs rejoined."""
+    limits = limits or Limits()
+    pdf = _open(data, name, password, limits)
+    pages = [_page_lines(pdf[i]) for i in range(len(pdf))]
+    pdf.close()
+    sizes = [s for page in pages for line, s, _ in page for _ in line if s > 0]
+    body = statistics.median(sizes) if sizes else 0.0
+    source_parts: list[str] = []
+    blocks: list[Block] = []
+    pos = 0
+    for page in pages:
+        tops = [top for line, _, top in page if line.strip()]
+        steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
+        step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
+        para: list[str] = []
+        para_start = pos
+        prev_top = None
+        for line, size, top in page:
+            start = pos
+            pos += len(line) + 1
+            source_parts.append(line + "\n")
+            stripped = line.strip()
+            is_heading = bool(stripped) and body > 0 and size >= 1.25 * body and len(stripped) < 200
+            gap = prev_top is not None and step > 0 and prev_top - top > 1.3 * step
+            if para and (not stripped or is_heading or gap):
+                blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, start))
+                para = []
+            if stripped:
+                prev_top = top
+            if is_heading:
+                level = 1 if size >= 1.8 * body else 2 if size >= 1.4 * body else 3
+                blocks.append(Block(HEADING, [Span(stripped)], start, pos, level=level))
+                continue
+            if stripped:
+                if not para:
+                    para_start = start
+                para.append(stripped)
+        if para:
+            blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, pos))
+    source = "".join(source_parts)
+    if not source.strip():
+        raise InputError(f"{name}: the PDF has no text layer (scanned?); use raster mode")
+    return Document(name, source, blocks, "pdf")
+
+
+def raster_pdf(data: bytes, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
+               limits: Limits | None = None) -> RasterDocument:
+    """Every page as an image at ``dpi``, plus its text layer for accounting."""
+    limits = limits or Limits()
+    pdf = _open(data, name, password, limits)
+    images, ranges, parts = [], [], []
+    pos = 0
+    for i in range(len(pdf)):
+        page = pdf[i]
+        w, h = page.get_size()
+        px = (w * dpi / 72) * (h * dpi / 72)
+        if px > limits.max_raster_pixels:
+            raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {px / 1e6:.0f} megapixels, over the "
+                             f"limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
+        images.append(page.render(scale=dpi / 72).to_pil().convert("RGB"))
+        text = "\n".join(line for line, _, _ in _page_lines(page)) + "\n"
+        parts.append(text)
+        ranges.append((pos, pos + len(text)))
+        pos += len(text)
+    pdf.close()
+    return RasterDocument(name, "".join(parts), images, ranges, dpi)
