@@ -59,9 +59,10 @@ def _load_binary(data: bytes, name: str, fmt: str, opt: LoadOptions) -> Document
     return parse_epub(data, name)
 
 
-def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions | None = None
-               ) -> str | Document | RasterDocument:
-    """Any supported input as bytes: plain text stays a string (the fast path)."""
+def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions | None = None,
+               base: str | None = None) -> str | Document | RasterDocument:
+    """Any supported input as bytes: plain text stays a string (the fast path). Pictures a Markdown
+    document refers to are read from ``base`` (its folder), and from nowhere else."""
     opt = options or LoadOptions()
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -76,6 +77,8 @@ def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions |
     text = read_bytes(data, name).text
     if fmt == "html":
         return with_time_limit(opt.time_limit, name, lambda: reindex(parse_html(text, name)))
+    if fmt == "markdown" and base is not None:
+        return parse_markdown(text, name, base)
     return load_document(text, name, fmt)
 
 
@@ -88,7 +91,7 @@ def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None
         raise InputError(f"{path}: no such file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
-    return load_bytes(data, str(path), fmt, options)
+    return load_bytes(data, str(path), fmt, options, base=str(p.resolve().parent))
 
 
 def parse_text(source: str, name: str = "text") -> Document:

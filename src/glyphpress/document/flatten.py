@@ -11,10 +11,12 @@ import unicodedata
 import numpy as np
 
 from ..config import RenderConfig
-from ..layout.flow import ALIGN_CODES, ALIGN_THETA, Flow, Paragraphs, Style
+from ..layout.flow import ALIGN_CODES, ALIGN_THETA, OBJECT, Flow, InlineObject, Paragraphs, Style
 from ..layout.fonts import load_face, resolve_font
 from . import model as m
 from .code import highlight
+from .math import typeset
+from .pictures import load_picture
 
 HEADING_SCALE = {1: 1.5, 2: 1.3, 3: 1.15, 4: 1.05, 5: 1.0, 6: 1.0}
 LINK_COLOUR, MUTED_COLOUR, RULE_COLOUR, NUMBER_COLOUR = "#1F4E9E", "#505050", "#8C8C8C", "#8C8C8C"
@@ -29,8 +31,11 @@ def _text_width_pt(font: str, size_pt: float, dpi: float, text: str) -> float:
 
 
 class _Builder:
-    def __init__(self, cfg: RenderConfig, line_numbers: bool):
+    def __init__(self, cfg: RenderConfig, line_numbers: bool, base: str | None = None):
         self.cfg = cfg
+        self.base = base
+        self.objects: dict[int, InlineObject] = {}
+        self.length = 0  # display characters so far
         self.fs = cfg.font_size
         self.lh = cfg.line_height
         self.line_numbers = line_numbers
@@ -61,6 +66,23 @@ class _Builder:
             self.table[st] = len(self.table)
         return self.table[st]
 
+    def runs(self, spans: list[m.Span], scale: float = 1.0, color: str | None = None,
+             bold: bool = False) -> list[tuple[str | InlineObject, int]]:
+        """Runs of a block's spans; formulas and pictures become objects where they can."""
+        out: list[tuple[str | InlineObject, int]] = []
+        for s in spans:
+            st = self.span_style(s, scale, color, bold)
+            obj = None
+            if s.style == m.MATH:
+                obj = typeset(s.text, self.cfg.px(self.fs * scale))
+            elif s.style == m.PICTURE:
+                obj = load_picture(s.ref, self.base, self.cfg)
+                if obj is None:
+                    out.append((f"[image: {s.text}]" if s.text else "[image]", self.style(self.fonts[m.ITALIC])))
+                    continue
+            out.append((obj, st) if obj is not None else (s.text, st))
+        return out
+
     def span_style(self, span: m.Span, scale: float = 1.0, color: str | None = None,
                    bold: bool = False) -> int:
         kind = span.style
@@ -74,12 +96,16 @@ class _Builder:
              before: float = 0, after: float = 0, align: int = ALIGN_THETA, mark: bool = False) -> None:
         length = 0
         for text, st in runs:
+            if isinstance(text, InlineObject):
+                self.objects[self.length + length] = text
+                text = OBJECT
             text = text.replace("\n", " ")
             if text:
                 self.text.append(text)
                 self.run_len.append(len(text))
                 self.run_style.append(st)
                 length += len(text)
+        self.length += length + 1
         self.text.append("\n")
         self.run_len.append(1)
         self.run_style.append(runs[-1][1] if runs else 0)
@@ -96,7 +122,7 @@ class _Builder:
         lh, fs = self.lh, self.fs
         if b.kind == m.HEADING:
             scale = HEADING_SCALE.get(b.level, 1.0)
-            self.para([(s.text, self.span_style(s, scale, bold=True)) for s in b.spans], src,
+            self.para(self.runs(b.spans, scale, bold=True), src,
                       before=0.4 * lh if self.paras else 0, after=0.15 * lh, align=LEFT)
         elif b.kind == m.TITLE:
             self.para([("■ " + b.text, self.style(self.fonts[m.BOLD], 1.2))], src,
@@ -105,7 +131,7 @@ class _Builder:
         elif b.kind in (m.PARAGRAPH, m.QUOTE, m.FOOTNOTE):
             colour = MUTED_COLOUR if b.kind == m.QUOTE else None
             scale = 0.9 if b.kind == m.FOOTNOTE else 1.0
-            runs = [(s.text, self.span_style(s, scale, colour)) for s in b.spans]
+            runs = self.runs(b.spans, scale, colour)
             indent = 1.2 * fs * b.level if b.kind == m.QUOTE else 0.0
             if b.kind == m.QUOTE:
                 runs.insert(0, ("▎", self.style(None, 1.0, RULE_COLOUR)))
@@ -114,7 +140,7 @@ class _Builder:
             self.para(runs or [("", 0)], src, indent=indent, after=0.25 * lh)
         elif b.kind == m.LIST_ITEM:
             w = self.marker_width(b.marker)
-            runs = [(s.text, self.span_style(s)) for s in b.spans]
+            runs = self.runs(b.spans)
             if b.marker:
                 runs.insert(0, (b.marker + " ", 0))
             self.para(runs or [("", 0)], src, indent=1.4 * fs * b.level + w, first=-w, after=0.1 * lh)
@@ -122,8 +148,12 @@ class _Builder:
             self.code(b, src)
         elif b.kind == m.MATH_BLOCK:
             st = self.style(self.fonts[m.MATH])
-            for line in b.text.splitlines() or [""]:
-                self.para([(line, st)], src, align=ALIGN_CODES["CENTER"], after=0.1 * lh)
+            obj = typeset(b.text, self.cfg.px(fs))
+            if obj is not None:
+                self.para([(obj, st)], src, align=ALIGN_CODES["CENTER"], before=0.15 * lh, after=0.25 * lh)
+            else:  # what mathtext cannot parse is shown as its source
+                for line in b.text.splitlines() or [""]:
+                    self.para([(line, st)], src, align=ALIGN_CODES["CENTER"], after=0.1 * lh)
         elif b.kind == m.TABLE:
             self.table_block(b, src)
         elif b.kind == m.RULE:
@@ -208,7 +238,7 @@ class _Builder:
             pos += length
         np.maximum.accumulate(src, out=src)
         table = tuple(sorted(self.table, key=self.table.get))
-        return Flow(text, styles, table, Paragraphs.build(self.paras), src, source_len)
+        return Flow(text, styles, table, Paragraphs.build(self.paras), src, source_len, self.objects)
 
 
 def _width(text: str) -> int:
@@ -226,7 +256,7 @@ def _fit(natural: list[int], budget: int) -> list[int]:
 
 
 def to_flow(doc: m.Document, cfg: RenderConfig, line_numbers: bool = False) -> Flow:
-    b = _Builder(cfg, line_numbers)
+    b = _Builder(cfg, line_numbers, doc.base)
     for block in doc.blocks:
         b.block(block)
     if not b.paras:

@@ -23,6 +23,7 @@ from .model import (
     MATH,
     MATH_BLOCK,
     PARAGRAPH,
+    PICTURE,
     QUOTE,
     RULE,
     STRIKE,
@@ -101,7 +102,7 @@ def inline_spans(tok: Token | None) -> list[Span]:
             spans.append(Span(t.content, MATH))
         elif kind == "image":
             alt = t.content or "".join(c.content for c in (t.children or []))
-            spans.append(Span(f"[image: {alt}]" if alt else "[image]", ITALIC))
+            spans.append(Span(alt, PICTURE, ref=t.attrGet("src")))
         elif kind == "footnote_ref":
             spans.append(Span(f"[{t.meta.get('label', t.meta.get('id', 0) + 1)}]"))
         elif kind == "html_inline":
@@ -115,7 +116,7 @@ def inline_spans(tok: Token | None) -> list[Span]:
     return spans
 
 
-def parse_markdown(source: str, name: str = "document.md") -> Document:
+def parse_markdown(source: str, name: str = "document.md", base: str | None = None) -> Document:
     tokens = _parser().parse(source)
     line_starts = [0]
     for i, ch in enumerate(source):
@@ -195,7 +196,7 @@ def parse_markdown(source: str, name: str = "document.md") -> Document:
             continue
         i += 1
     _fill_ranges(blocks)
-    return Document(name, source, blocks, "markdown")
+    return Document(name, source, blocks, "markdown", base=base)
 
 
 def _table(tokens: list[Token], i: int, blocks: list[Block], start: int, end: int) -> int:

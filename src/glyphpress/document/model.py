@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # inline span styles
-TEXT, BOLD, ITALIC, BOLD_ITALIC, CODE, LINK, STRIKE, MATH = (
-    "text", "bold", "italic", "bold_italic", "code", "link", "strike", "math")
+TEXT, BOLD, ITALIC, BOLD_ITALIC, CODE, LINK, STRIKE, MATH, PICTURE = (
+    "text", "bold", "italic", "bold_italic", "code", "link", "strike", "math", "picture")
 # block kinds
 PARAGRAPH, HEADING, LIST_ITEM, QUOTE, CODE_BLOCK, TABLE, MATH_BLOCK, IMAGE, RULE, BREAK, FOOTNOTE, TITLE = (
     "paragraph", "heading", "list_item", "quote", "code", "table", "math", "image", "rule", "break",
@@ -15,9 +15,10 @@ PARAGRAPH, HEADING, LIST_ITEM, QUOTE, CODE_BLOCK, TABLE, MATH_BLOCK, IMAGE, RULE
 
 @dataclass
 class Span:
-    text: str
+    text: str  # for a picture: its alt text
     style: str = TEXT
     color: str | None = None  # syntax colouring of code
+    ref: str | None = None  # a picture's file, relative to the document's folder
 
 
 @dataclass
@@ -45,3 +46,4 @@ class Document:
     blocks: list[Block]
     format: str = "text"
     parts: list[tuple[str, int, int]] = field(default_factory=list)  # a bundle's documents: name, source range
+    base: str | None = None  # the folder pictures are looked up in (None: no pictures from disk)

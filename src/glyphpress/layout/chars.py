@@ -42,7 +42,7 @@ def classify(cp: int) -> int:
     if (cat in ("Cc", "Cf", "Cs", "Zl", "Zp") and cp not in (0x09, 0x0A)) or 0xFE00 <= cp <= 0xFE0F \
             or 0xE0100 <= cp <= 0xE01EF:
         flags |= INVISIBLE
-    if _in(cp, _CJK_RANGES):
+    if _in(cp, _CJK_RANGES) or cp == 0xFFFC:  # objects break like ideographs
         flags |= CJK
     if ch in _NO_START:
         flags |= NO_START

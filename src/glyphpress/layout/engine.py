@@ -68,6 +68,7 @@ class LineBlock:
     gx: np.ndarray  # px from the column's left edge
     gid: np.ndarray
     shaped: dict[int, str] = field(default_factory=dict)  # line -> text for the shaping path
+    objects: list[tuple[int, float, int]] = field(default_factory=list)  # (line, x, display index)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -92,6 +93,7 @@ class PageLayout:
     boxes: list[tuple[float, float, float, float]]  # paragraph boxes (x0, y0, x1, y1)
     bottom: float  # lowest text pixel row (for cropping the last page)
     last: bool = False
+    objects: list[tuple[float, int, int]] = field(default_factory=list)  # (x, baseline, display index)
 
 
 class LayoutEngine:
@@ -174,6 +176,11 @@ class LayoutEngine:
             self.style_fs[i] = self._fs_of(ch, st.color)
             self.style_lh[i] = self.line_h * st.scale
             self.style_asc[i], self.style_desc[i] = _metrics(self.chains[ch])
+        keys = sorted(flow.objects)
+        self.obj_pos = np.array(keys, dtype=np.int64)
+        self.obj_w = np.array([flow.objects[k].image.width for k in keys], dtype=np.float64)
+        self.obj_up = np.array([flow.objects[k].image.height - flow.objects[k].depth for k in keys], dtype=np.float64)
+        self.obj_down = np.array([flow.objects[k].depth for k in keys], dtype=np.float64)
 
     # ---- per-character tables --------------------------------------------------------------
     def _tables(self, cps: np.ndarray, sty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,6 +217,11 @@ class LayoutEngine:
         adv[nl] = self.marker_width
         gid[nl] = MARKER_GID
         return flags, adv, gid
+
+    def _objects_in(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """(local positions, indices into the object arrays) of the objects in ``[lo, hi)``."""
+        a, b = np.searchsorted(self.obj_pos, [lo, hi])
+        return self.obj_pos[a:b] - lo, np.arange(a, b)
 
     def _assign_gids(self, fs: int, cps: np.ndarray) -> None:
         table = self._fs_gid[fs]
@@ -260,6 +272,10 @@ class LayoutEngine:
         n = len(cps)
         sty = None if self.flow.styles is None else self.flow.styles[lo:hi]
         flags, adv, gid_char = self._tables(cps, sty)
+        obj_at, obj_k = self._objects_in(lo, hi)
+        if len(obj_at):
+            adv[obj_at] = self.obj_w[obj_k]
+            gid_char[obj_at] = -1
         cum = np.zeros(n + 1)
         np.cumsum(adv, out=cum[1:])
         is_nl = cps == NEWLINE
@@ -422,8 +438,26 @@ class LayoutEngine:
             asc = np.maximum.reduceat(self.style_asc[sty], at)
             desc = np.maximum.reduceat(self.style_desc[sty], at)
             height, base = lh, (lh - (asc + desc)) / 2 + asc
+        objects: list[tuple[int, float, int]] = []
+        obj_at, obj_k = self._objects_in(lo, lo + len(cps))
+        if len(obj_at):  # formulas and pictures make their lines taller
+            line = np.searchsorted(s, obj_at, side="right") - 1
+            inside = (line >= 0) & (obj_at < ve[np.maximum(line, 0)])
+            obj_at, obj_k, line = obj_at[inside], obj_k[inside], line[inside]
+            up = np.zeros(len(s))
+            down = np.zeros(len(s))
+            np.maximum.at(up, line, self.obj_up[obj_k])
+            np.maximum.at(down, line, self.obj_down[obj_k])
+            above = np.maximum(base, up + 1)
+            below = np.maximum(height - base, down + 1)
+            height = np.maximum(height, above + below)
+            base = above + (height - above - below) / 2
+            ls_o = s[line]
+            ox = (x0[line] + (cum[obj_at] - cum[ls_o]) + extra_space[line] * (scum[obj_at] - scum[ls_o])
+                  + extra_char[line] * (obj_at - ls_o))
+            objects = list(zip(line.tolist(), ox.tolist(), (obj_at + lo).tolist()))
         return LineBlock(s + lo, ve + lo, nx + lo, first, last, pid, x0, width, height, base, desc, gptr, gx,
-                         gid.astype(np.int32), shaped)
+                         gid.astype(np.int32), shaped, objects)
 
     def crop_size(self, page: PageLayout) -> tuple[int, int]:
         """Pixel size of a page after auto-crop (before horizontal scale)."""
@@ -533,6 +567,7 @@ class _Paginator:
         segs, self.pending = self.pending, []
         base, left, right, gx, gid, gline, lstart, lend = [], [], [], [], [], [], [], []
         shaped: list[tuple[float, int, str]] = []
+        objects: list[tuple[float, int, int]] = []
         boxes: list[tuple[float, float, float, float]] = []
         n_lines = 0
         bottom = 0.0
@@ -553,6 +588,12 @@ class _Paginator:
             for k, ln in enumerate(sl.tolist()):
                 if ln in b.shaped:
                     shaped.append((float(colx[k] + b.x0[ln]), int(bl[k]), b.shaped[ln]))
+            if b.objects:
+                first_line = int(sl[0])
+                for ln, x, idx in b.objects:
+                    if first_line <= ln <= int(sl[-1]):
+                        k = ln - first_line
+                        objects.append((float(colx[k] + x), int(bl[k]), idx))
             boxes.extend(self._boxes(b, sl, colx, top))
             n_lines += len(sl)
         first_b, first_sl = segs[0][0], segs[0][1]
@@ -563,7 +604,7 @@ class _Paginator:
         return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), np.concatenate(lstart),
                           np.concatenate(lend), base_a,
                           np.concatenate(left), np.concatenate(right), np.concatenate(gx),
-                          np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last)
+                          np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last, objects)
 
     def _boxes(self, b: LineBlock, sl: np.ndarray, colx: np.ndarray, top: np.ndarray) -> list:
         """Paragraph rectangles (background, border) of these lines, split at column changes."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ALIGN_CODES = {"LEFT": 0, "CENTER": 1, "RIGHT": 2, "JUSTIFY": 3}
+OBJECT = "\ufffc"  # stands in the display text for an inline object (a formula, an image)
 ALIGN_THETA = -1  # a paragraph that follows θ's alignment
 CONTINUATION_MARK = "↪"
 
@@ -45,6 +46,15 @@ class Paragraphs:
 
 
 @dataclass
+class InlineObject:
+    """A picture laid out like a (big) character: ``L`` images are ink coverage drawn in the text colour,
+    ``RGB`` images are pasted as they are. ``depth`` is how far it reaches below the baseline (px)."""
+
+    image: object  # PIL.Image.Image
+    depth: int = 0
+
+
+@dataclass
 class Flow:
     text: str
     styles: np.ndarray | None = None  # uint8 per character: index into style_table
@@ -52,6 +62,7 @@ class Flow:
     paragraphs: Paragraphs | None = None
     source: np.ndarray | None = None  # int64 per character: its index in the source text
     source_len: int | None = None
+    objects: dict[int, InlineObject] = field(default_factory=dict)  # display index of an OBJECT -> object
 
     def __post_init__(self) -> None:
         if self.styles is not None and len(self.styles) != len(self.text):
@@ -61,7 +72,7 @@ class Flow:
 
     @property
     def plain(self) -> bool:
-        return self.styles is None and self.paragraphs is None
+        return self.styles is None and self.paragraphs is None and not self.objects
 
     def to_source(self, index: int) -> int:
         """A display index (0..len) as a source index."""

@@ -174,7 +174,7 @@ class Rasterizer:
         W, H = page.size
         colour = np.asarray(self.eng.colour_of_gid, dtype=np.int64)[page.gid]
         colours = np.unique(colour).tolist()
-        if not colours or (page.shaped and 0 not in colours):
+        if not colours or ((page.shaped or page.objects) and 0 not in colours):
             colours = [0, *colours]
         layers = []  # (coverage, rgb), one per colour on the page
         for ci in colours:
@@ -182,14 +182,37 @@ class Rasterizer:
             self._coverage(page, colour == ci, cov)
             if ci == 0 and page.shaped:
                 self._shaped(page, cov)
+            if ci == 0 and page.objects:
+                self._ink_objects(page, cov)
             layers.append((cov, _rgb(self.eng.palette[ci])))
-        plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes)
+        pictures = [o for o in page.objects if self.eng.flow.objects[o[2]].image.mode != "L"]
+        plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes
+                 and not pictures)
         img = Image.fromarray(255 - layers[0][0]) if plain else self._composite(page, layers)
+        for x, base, idx in pictures:
+            obj = self.eng.flow.objects[idx]
+            img = img.convert("RGB") if img.mode != "RGB" else img
+            img.paste(obj.image.convert("RGB"), (round(x), base + obj.depth - obj.image.height))
         cw, ch = self.eng.crop_size(page)
         if (cw, ch) != (W, H):
             img = img.crop((0, 0, cw, ch))
         size = self.eng.image_size(page)
         return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
+
+    def _ink_objects(self, page: PageLayout, cov: np.ndarray) -> None:
+        """Formulas and other ``L`` objects are ink: max them into the text-colour coverage."""
+        H, W = cov.shape
+        for x, base, idx in page.objects:
+            obj = self.eng.flow.objects[idx]
+            if obj.image.mode != "L":
+                continue
+            a = np.asarray(obj.image)
+            x0, y0 = round(x), base + obj.depth - a.shape[0]
+            xa, ya = max(0, -x0), max(0, -y0)
+            xb, yb = min(a.shape[1], W - x0), min(a.shape[0], H - y0)
+            if xb > xa and yb > ya:
+                dst = cov[y0 + ya: y0 + yb, x0 + xa: x0 + xb]
+                np.maximum(dst, a[ya:yb, xa:xb], out=dst)
 
     def _composite(self, page: PageLayout, layers: list[tuple[np.ndarray, tuple[int, int, int]]]) -> Image.Image:
         c = self.cfg

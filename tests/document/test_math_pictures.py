@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from glyphpress import preset, render
+from glyphpress.document import load, parse_markdown
+from glyphpress.document.flatten import to_flow
+from glyphpress.document.math import typeset
+from glyphpress.layout.flow import OBJECT
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.mark.parametrize("tex", [r"\frac{a}{b}", r"x_i^2", r"\int_0^1 f(x)\,dx", r"\alpha + \beta = \gamma",
+                                 r"\sum_{k=1}^{n} k", r"\sqrt{x^2+y^2}",
+                                 r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}",
+                                 r"A = \begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix}"])
+def test_typeset_formulas(tex):
+    obj = typeset(tex, 12)
+    assert obj is not None and obj.image.mode == "L"
+    a = np.asarray(obj.image)
+    assert a.max() > 200 and a.shape[0] >= 8
+
+
+def test_fractions_are_taller_than_plain_text():
+    assert typeset(r"\frac{a}{b}", 12).image.height > typeset("ab", 12).image.height
+
+
+@pytest.mark.parametrize("tex", [r"\frac{a", r"\undefinedmacro{x}", r"\begin{align} x \end{align}", ""])
+def test_unparsable_formula_returns_none(tex):
+    assert typeset(tex, 12) is None
+
+
+def test_math_in_markdown_becomes_objects_or_source():
+    doc = parse_markdown("Inline $x^2$ and broken $\\frac{a$ here.\n\n$$\\int_0^1 x\\,dx$$\n")
+    flow = to_flow(doc, preset("glyph-en"))
+    assert flow.text.count(OBJECT) == 2 and len(flow.objects) == 2
+    assert "\\frac{a" in flow.text  # the broken one is shown as its source
+    r = render(doc, count_text=False)
+    assert r.pages[0].image is not None
+
+
+def test_picture_embedded_and_scaled(tmp_path):
+    Image.new("RGB", (2000, 400), (10, 200, 10)).save(tmp_path / "wide.png")
+    (tmp_path / "doc.md").write_text("Before\n\n![wide](wide.png)\n\n![outside](../x.png) ![web](http://a/b.png)\n")
+    doc = load(tmp_path / "doc.md")
+    r = render(doc, "glyph-en", count_text=False)
+    img = np.asarray(r.pages[0].image.convert("RGB")).astype(int)
+    green = (img[..., 1] > 150) & (img[..., 0] < 60)
+    cols = np.flatnonzero(green.any(axis=0))
+    assert len(cols) and cols[-1] - cols[0] < 595  # scaled to the column
+    flow = to_flow(doc, preset("glyph-en"))
+    assert "[image: outside]" in flow.text and "[image: web]" in flow.text  # never read outside its folder
+
+
+def test_decompression_bomb_picture_is_refused(tmp_path):
+    from PIL import PngImagePlugin  # noqa: F401 - a PNG whose header claims a huge size
+
+    Image.new("1", (8000, 6000)).save(tmp_path / "bomb.png")
+    (tmp_path / "doc.md").write_text("![bomb](bomb.png)\n")
+    with pytest.warns(UserWarning, match="over the limit"):
+        flow = to_flow(load(tmp_path / "doc.md"), preset("glyph-en"))
+    assert "[image: bomb]" in flow.text
