@@ -231,3 +231,13 @@ def test_parsing_has_a_time_limit():
     assert with_time_limit(5, "fast", lambda: 42) == 42
     with pytest.raises(InputError, match="cannot parse"):
         with_time_limit(5, "buggy", lambda: 1 / 0)
+
+
+def test_page_breaks_start_new_pages():
+    body = p("first page") + '<w:p><w:r><w:br w:type="page"/></w:r></w:p>' + p("second page")
+    doc = load_bytes(make_docx(body), "breaks.docx")
+    assert [b.kind for b in doc.blocks] == [m.PARAGRAPH, m.BREAK, m.PARAGRAPH]
+    r = render(doc, count_text=False)
+    assert len(r.pages) == 2
+    html = '<p>one</p><div style="page-break-before: always">two</div>'
+    assert len(render(load_bytes(html.encode(), "b.html"), count_text=False).pages) == 2

@@ -170,3 +170,20 @@ def test_markdown_golden_page():
     assert img.size == want.size and img.mode == want.mode
     diff = np.abs(np.asarray(img, dtype=np.int16) - np.asarray(want, dtype=np.int16))
     assert diff.mean() < 1.0 and (diff > 64).mean() < 0.002
+
+
+def test_table_header_repeats_on_each_page():
+    rows = "\n".join(f"| {i} | value {i} |" for i in range(300))
+    doc = parse_markdown("| num | val |\n|---|---|\n" + rows + "\n")
+    r = render(doc, "glyph-en", count_text=False)
+    assert len(r.pages) >= 3
+    from glyphpress.layout.engine import LayoutEngine
+
+    eng = LayoutEngine(preset("glyph-en"))
+    flow = to_flow(doc, preset("glyph-en"))
+    pages = list(eng.pages(flow))
+    for page in pages:
+        first = flow.text[page.line_start[0]: page.line_end[0]]
+        assert first.startswith("num"), first  # every page starts with the header row
+    for a, b in zip(r.pages, r.pages[1:]):
+        assert a.source_range[1] == b.source_range[0]

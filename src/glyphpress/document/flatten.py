@@ -36,6 +36,7 @@ class _Builder:
         self.base = base
         self.objects: dict[int, InlineObject] = {}
         self.length = 0  # display characters so far
+        self.tables = 0
         self.fs = cfg.font_size
         self.lh = cfg.line_height
         self.line_numbers = line_numbers
@@ -93,7 +94,8 @@ class _Builder:
 
     # ---- paragraphs --------------------------------------------------------------------------
     def para(self, runs: list[tuple[str, int]], src: tuple[int, int], indent: float = 0, first: float = 0,
-             before: float = 0, after: float = 0, align: int = ALIGN_THETA, mark: bool = False) -> None:
+             before: float = 0, after: float = 0, align: int = ALIGN_THETA, mark: bool = False,
+             table: int = -1, header: bool = False, brk: bool = False) -> None:
         length = 0
         for text, st in runs:
             if isinstance(text, InlineObject):
@@ -109,7 +111,7 @@ class _Builder:
         self.text.append("\n")
         self.run_len.append(1)
         self.run_style.append(runs[-1][1] if runs else 0)
-        self.paras.append((indent, first, before, after, align, mark))
+        self.paras.append((indent, first, before, after, align, mark, table, header, brk))
         self.para_src.append((length + 1, src[0], src[1]))
 
     def marker_width(self, marker: str) -> float:
@@ -158,6 +160,8 @@ class _Builder:
             self.table_block(b, src)
         elif b.kind == m.RULE:
             self.rule(src)
+        elif b.kind == m.BREAK:
+            self.para([("", 0)], src, brk=True)
         elif b.kind == m.IMAGE:
             self.para([(b.text or "[image]", self.style(self.fonts[m.ITALIC]))], src)
 
@@ -208,6 +212,7 @@ class _Builder:
         body = self.style("DejaVu Sans Mono")
         head = self.style("DejaVu Sans Mono Bold")
         rule = self.style("DejaVu Sans Mono", 1.0, RULE_COLOUR)
+        self.tables += 1
         for r, row in enumerate(rows):
             cells = [textwrap.wrap(text, w, break_long_words=True, break_on_hyphens=True) or [""]
                      for text, w in zip(row, widths)]
@@ -222,9 +227,10 @@ class _Builder:
                     if i:
                         runs.append((" │ ", rule))
                     runs.append((" " * left + text + " " * (pad - left), st))
-                self.para(runs, src, align=LEFT)
+                self.para(runs, src, align=LEFT, table=self.tables, header=r < b.header_rows)
             if r == b.header_rows - 1:
-                self.para([("─┼─".join("─" * w for w in widths), rule)], src, align=LEFT)
+                self.para([("─┼─".join("─" * w for w in widths), rule)], src, align=LEFT, table=self.tables,
+                          header=True)
         self.paras[-1] = (*self.paras[-1][:3], 0.3 * self.lh, *self.paras[-1][4:])
 
     # ---- result ------------------------------------------------------------------------------
@@ -233,7 +239,13 @@ class _Builder:
         styles = np.repeat(np.array(self.run_style, dtype=np.uint8), self.run_len)
         src = np.empty(len(text), dtype=np.int64)
         pos = 0
-        for length, a, b in self.para_src:  # spread each paragraph's characters over its source range
+        groups: list[list[int]] = []  # paragraphs of one block share its source range: spread them together
+        for length, a, b in self.para_src:
+            if groups and groups[-1][1:] == [a, b]:
+                groups[-1][0] += length
+            else:
+                groups.append([length, a, b])
+        for length, a, b in groups:
             src[pos: pos + length] = a + (np.arange(length) * max(0, b - a)) // max(1, length)
             pos += length
         np.maximum.accumulate(src, out=src)

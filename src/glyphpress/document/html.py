@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from .model import (
     BOLD,
     BOLD_ITALIC,
+    BREAK,
     CODE,
     CODE_BLOCK,
     HEADING,
@@ -102,6 +103,10 @@ class _Parser(HTMLParser):
     # ---- parser events -----------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs) -> None:
         a = dict(attrs)
+        style = (a.get("style") or "").replace(" ", "").lower()
+        if "page-break-before:always" in style or "break-before:page" in style:
+            self.flush()
+            self.blocks.append(Block(BREAK, [], self._pos(), self._pos()))
         if tag in _SKIP:
             self.skip += tag not in _VOID
             return

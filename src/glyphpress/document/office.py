@@ -14,6 +14,7 @@ from .html import parse_html
 from .model import (
     BOLD,
     BOLD_ITALIC,
+    BREAK,
     CODE,
     HEADING,
     ITALIC,
@@ -68,7 +69,9 @@ def reindex(doc: Document) -> Document:
     ranges refer to text a reader would send, not to markup."""
     parts, pos = [], 0
     for b in doc.blocks:
-        if b.kind == TABLE and b.rows:
+        if b.kind == BREAK:
+            text = "\f"
+        elif b.kind == TABLE and b.rows:
             text = "\n".join("\t".join("".join(s.text for s in cell) for cell in row) for row in b.rows)
         else:
             text = (b.marker + " " if b.marker else "") + b.text
@@ -116,6 +119,8 @@ def parse_docx(data: bytes, name: str = "document.docx") -> Document:
     blocks: list[Block] = []
     for el in body:
         if el.tag == f"{W}p":
+            if any(br.get(f"{W}type") == "page" for br in el.iter(f"{W}br")):
+                blocks.append(Block(BREAK))
             spans = _runs(el)
             ppr = el.find(f"{W}pPr")
             style = ""
@@ -138,7 +143,7 @@ def parse_docx(data: bytes, name: str = "document.docx") -> Document:
                 blocks.append(Block(LIST_ITEM, spans, level=level + 1, marker="•"))
             elif "quote" in low:
                 blocks.append(Block(QUOTE, spans, level=1))
-            elif spans:
+            elif any(sp.text.strip() for sp in spans):
                 blocks.append(Block(PARAGRAPH, spans))
         elif el.tag == f"{W}tbl":
             rows = []

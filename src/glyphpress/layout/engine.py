@@ -509,9 +509,11 @@ class _Paginator:
         self.text_len = text_len
         self.page = self.col = self.lines_before = 0
         self.y = 0.0
-        # lines of the page being filled: (block, line indices, column, top y)
-        self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray]] = []
+        # lines of the page being filled: (block, line indices, column, top y, repeated header?)
+        self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray, bool]] = []
         self.pending_page = 0
+        self.heads: dict[int, list[tuple[LineBlock, int]]] = {}  # table -> its header lines
+        self.copies: list[tuple[int, int, float, LineBlock, int]] = []  # repeated headers: page, col, top, line
         c = eng.cfg
         self.spaced = bool(c.space_before or c.space_after or eng.pad) or not eng.flow.plain
         self.per_col = max(1, int(math.floor(eng.col_h / eng.line_h + _EPS)))
@@ -533,15 +535,27 @@ class _Paginator:
         paras = e.flow.paragraphs
         sb = c.px(c.space_before) + (c.px(paras.before[b.para_id]) if paras is not None else 0.0)
         sa = c.px(c.space_after) + (c.px(paras.after[b.para_id]) if paras is not None else 0.0)
+        if paras is not None:
+            table, header, brk = paras.table[b.para_id], paras.header[b.para_id], paras.brk[b.para_id]
+        else:
+            table, header, brk = np.full(n, -1), np.zeros(n, bool), np.zeros(n, bool)
         rows = zip(b.para_first.tolist(), b.para_last.tolist(), b.height.tolist(), np.broadcast_to(sb, n).tolist(),
-                   np.broadcast_to(sa, n).tolist())
-        for i, (pf, pl, lh, sb_i, sa_i) in enumerate(rows):
+                   np.broadcast_to(sa, n).tolist(), table.tolist(), header.tolist(), brk.tolist())
+        for i, (pf, pl, lh, sb_i, sa_i, t, head, new_page) in enumerate(rows):
             before = (sb_i if pf and self.y > 0 else 0.0) + (pad if pf or self.y == 0 else 0.0)
-            if self.y > 0 and self.y + before + lh > col_h + _EPS:
+            if new_page and pf and (self.y > 0 or self.col > 0):
+                self.col, self.page, self.y, before = 0, self.page + 1, 0.0, pad
+            elif self.y > 0 and self.y + before + lh > col_h + _EPS:
                 self.col += 1
                 if self.col == c.columns:
                     self.col, self.page = 0, self.page + 1
                 self.y, before = 0.0, pad
+                if t >= 0 and not head:  # a table continues: its header first
+                    for hb, hi in self.heads.get(t, []):
+                        self.copies.append((self.page, self.col, self.y, hb, hi))
+                        self.y += float(hb.height[hi])
+            if head and t >= 0:
+                self.heads.setdefault(t, []).append((b, i))
             self.y += before
             page[i], col[i], top[i] = self.page, self.col, self.y
             self.y += lh + ((sa_i + pad) if pl else 0.0)
@@ -555,8 +569,11 @@ class _Paginator:
         for a, z in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
             if self.pending and int(page[a]) != self.pending_page:
                 yield self._emit(last=False)
-            self.pending_page = int(page[a])
-            self.pending.append((b, np.arange(a, z), col[a:z], top[a:z]))
+            self.pending_page = pg = int(page[a])
+            for cp in [cp for cp in self.copies if cp[0] == pg]:
+                self.pending.append((cp[3], np.array([cp[4]]), np.array([cp[1]]), np.array([cp[2]]), True))
+            self.copies = [cp for cp in self.copies if cp[0] != pg]
+            self.pending.append((b, np.arange(a, z), col[a:z], top[a:z], False))
 
     def finish(self) -> Iterator[PageLayout]:
         if self.pending:
@@ -571,7 +588,7 @@ class _Paginator:
         boxes: list[tuple[float, float, float, float]] = []
         n_lines = 0
         bottom = 0.0
-        for b, sl, col, top in segs:
+        for b, sl, col, top, _copy in segs:
             colx = e.margin_x + col * (e.col_w + c.px(c.column_gap))
             bl = np.round(e.margin_y + top + b.base[sl]).astype(np.int64)
             bottom = max(bottom, float((bl + b.descent[sl]).max()))
@@ -596,8 +613,9 @@ class _Paginator:
                         objects.append((float(colx[k] + x), int(bl[k]), idx))
             boxes.extend(self._boxes(b, sl, colx, top))
             n_lines += len(sl)
-        first_b, first_sl = segs[0][0], segs[0][1]
-        last_b, last_sl = segs[-1][0], segs[-1][1]
+        own = [seg for seg in segs if not seg[4]]  # repeated headers do not count for source ranges
+        first_b, first_sl = own[0][0], own[0][1]
+        last_b, last_sl = own[-1][0], own[-1][1]
         start = 0 if self.pending_page == 0 else int(first_b.start[first_sl[0]])
         end = self.text_len if last else min(int(last_b.nxt[last_sl[-1]]), self.text_len)
         base_a = np.concatenate(base)

@@ -37,12 +37,16 @@ class Paragraphs:
     after: np.ndarray  # extra space after
     align: np.ndarray  # ALIGN_CODES value, or ALIGN_THETA
     mark: np.ndarray  # bool: wrapped lines start with a continuation mark (code)
+    table: np.ndarray  # int: the table a row belongs to, or -1
+    header: np.ndarray  # bool: a table's header row, repeated at the top of each column it continues in
+    brk: np.ndarray  # bool: starts a new page
 
     @classmethod
     def build(cls, rows: list[tuple]) -> Paragraphs:
-        """Rows of (indent, first, before, after, align[, mark])."""
-        a = np.array([tuple(r) + (0,) * (6 - len(r)) for r in rows], dtype=np.float64).reshape(-1, 6)
-        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64), a[:, 5] != 0)
+        """Rows of (indent, first, before, after, align[, mark[, table[, header[, brk]]]])."""
+        a = np.array([tuple(r) + (0, -1, 0, 0)[len(r) - 5:] for r in rows], dtype=np.float64).reshape(-1, 9)
+        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64), a[:, 5] != 0,
+                   a[:, 6].astype(np.int64), a[:, 7] != 0, a[:, 8] != 0)
 
 
 @dataclass
