@@ -56,3 +56,24 @@ def test_rasterising_never_crashes(text, name):
     for p in eng.pages(text):
         img = r.draw(p)
         assert img.size == eng.image_size(p)
+
+
+markdownish = st.lists(st.sampled_from(["# head", "## sub", "- item", "1. num", "> quote", "```", "code()", "| a | b |",
+                                        "|---|---|", "**bold**", "*it*", "`c`", "$x^2$", "$$", "\\frac{a", "---", "",
+                                        "text with words", "中文", "[l](u)", "![i](x.png)", "<b>html</b>"]),
+                       min_size=1, max_size=40).map("\n".join)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=markdownish)
+def test_markdown_pages_partition_the_source(source):
+    from glyphpress import render
+    from glyphpress.document import parse_markdown
+
+    if not source.strip():
+        return
+    r = render(parse_markdown(source), CONFIGS["left"], count_text=False)
+    assert r.pages[0].source_range[0] == 0 and r.pages[-1].source_range[1] == len(source)
+    for a, b in zip(r.pages, r.pages[1:]):
+        assert a.source_range[1] == b.source_range[0]
+        assert a.source_range[0] <= a.source_range[1]
