@@ -52,6 +52,9 @@ def test_pdf_rerender_extracts_structure():
     paras = [b for b in doc.blocks if b.kind == m.PARAGRAPH]
     assert any("Body of page 2." in p.text for p in paras)
     assert any("hyphenated word" in p.text for p in paras)  # hyphenation undone
+    tables = [b for b in doc.blocks if b.kind == m.TABLE]
+    assert len(tables) == 3 and [[c[0].text for c in row] for row in tables[0].rows] == \
+        [["name", "value"], ["alpha", "1"], ["beta", "2"]]
     r = render(doc, "glyph-en")
     assert r.text_tokens > 500 and r.pages[-1].source_range[1] == len(doc.source)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ..errors import InputError
-from .model import HEADING, PARAGRAPH, Block, Document, Span
+from .model import HEADING, PARAGRAPH, TABLE, Block, Document, Span
 
 MAX_PAGES = 2000
 MAX_PAGE_POINTS = 14400  # a page side over 200 inches is not a document page
@@ -63,8 +63,9 @@ def _open(data: bytes, name: str, password: str | None, limits: Limits):
     return pdf
 
 
-def _page_lines(page) -> list[tuple[str, float, float]]:
-    """(text, mean font size, top y) of each line of a page's text layer, in pdfium's reading order."""
+def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
+    """(text, mean font size, top y, cells) of each line of a page's text layer, in pdfium's reading
+    order; ``cells`` splits the line where its characters leave a gap of two em or more (table columns)."""
     import ctypes
 
     import pypdfium2.raw as raw
@@ -72,18 +73,36 @@ def _page_lines(page) -> list[tuple[str, float, float]]:
     tp = page.get_textpage()
     n = tp.count_chars()
     text = tp.get_text_range(0, n) if n else ""
-    sizes = [raw.FPDFText_GetFontSize(tp.raw, i) for i in range(min(n, len(text)))]
-    box = [ctypes.c_double() for _ in range(4)]
+    m = min(n, len(text))
+    sizes = [raw.FPDFText_GetFontSize(tp.raw, i) for i in range(m)]
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    refs = [ctypes.byref(v) for v in (left, right, bottom, top)]
     lines = []
     pos = 0
     for line in text.replace("\r\n", "\n").split("\n"):
-        # pdfium emits "\r\n" as two characters; sizes follow the characters of the raw text
+        # pdfium emits "\r\n" as two characters; sizes and boxes follow the characters of the raw text
         seg = [s for s in sizes[pos: pos + len(line)] if s > 1]
-        top = 0.0
-        first = pos + len(line) - len(line.lstrip())
-        if line.strip() and first < n and raw.FPDFText_GetCharBox(tp.raw, first, *[ctypes.byref(b) for b in box]):
-            top = box[3].value
-        lines.append((line.replace("\ufffe", "").replace("\x02", ""), statistics.fmean(seg) if seg else 0.0, top))
+        size = statistics.fmean(seg) if seg else 0.0
+        y = 0.0
+        cells: list[str] = []
+        cell = ""
+        prev_right = None
+        for k, ch in enumerate(line):
+            i = pos + k
+            if ch.isspace() or i >= m or not raw.FPDFText_GetCharBox(tp.raw, i, *refs):
+                cell += ch
+                continue
+            if not y:
+                y = top.value
+            if prev_right is not None and size and left.value - prev_right > 2 * size and cell.strip():
+                cells.append(cell.strip())
+                cell = ""
+            cell += ch
+            prev_right = right.value
+        if cell.strip():
+            cells.append(cell.strip())
+        clean = line.replace("\ufffe", "").replace("\x02", "")
+        lines.append((clean, size, y, [c.replace("\ufffe", "") for c in cells]))
         pos += len(line) + 2
     tp.close()
     return lines
@@ -102,6 +121,15 @@ def _rejoin(lines: list[str]) -> str:
     return out
 
 
+def _table(blocks: list[Block], rows: list[list[str]], start: int, end: int) -> None:
+    """Rows of cells become a table when there are at least two; a lone row is a paragraph."""
+    if len(rows) < 2:
+        blocks.append(Block(PARAGRAPH, [Span("  ".join(rows[0]))], start, end))
+        return
+    cells = [[[Span(c)] for c in row] for row in rows]
+    blocks.append(Block(TABLE, [], start, end, rows=cells, header_rows=1 if len(rows) > 2 else 0))
+
+
 def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = None,
               limits: Limits | None = None) -> Document:
     """The text layer as a Document: headings by font size, paragraphs rejoined."""
@@ -109,23 +137,37 @@ def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = No
     pdf = _open(data, name, password, limits)
     pages = [_page_lines(pdf[i]) for i in range(len(pdf))]
     pdf.close()
-    sizes = [s for page in pages for line, s, _ in page for _ in line if s > 0]
+    sizes = [s for page in pages for line, s, _, _ in page for _ in line if s > 0]
     body = statistics.median(sizes) if sizes else 0.0
     source_parts: list[str] = []
     blocks: list[Block] = []
     pos = 0
     for page in pages:
-        tops = [top for line, _, top in page if line.strip()]
+        tops = [top for line, _, top, _ in page if line.strip()]
         steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
         step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
         para: list[str] = []
         para_start = pos
         prev_top = None
-        for line, size, top in page:
+        table: list[list[str]] = []
+        table_start = pos
+        for line, size, top, cells in page:
             start = pos
             pos += len(line) + 1
             source_parts.append(line + "\n")
             stripped = line.strip()
+            if len(cells) >= 2:  # a row of a table: cells stay cells
+                if para:
+                    blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, start))
+                    para = []
+                if not table:
+                    table_start = start
+                table.append(cells)
+                prev_top = top
+                continue
+            if table:
+                _table(blocks, table, table_start, start)
+                table = []
             is_heading = bool(stripped) and body > 0 and size >= 1.25 * body and len(stripped) < 200
             gap = prev_top is not None and step > 0 and prev_top - top > 1.3 * step
             if para and (not stripped or is_heading or gap):
@@ -141,6 +183,8 @@ def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = No
                 if not para:
                     para_start = start
                 para.append(stripped)
+        if table:
+            _table(blocks, table, table_start, pos)
         if para:
             blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, pos))
     source = "".join(source_parts)
@@ -164,7 +208,7 @@ def raster_pdf(data: bytes, name: str = "document.pdf", dpi: float = 72, passwor
             raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {px / 1e6:.0f} megapixels, over the "
                              f"limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
         images.append(page.render(scale=dpi / 72).to_pil().convert("RGB"))
-        text = "\n".join(line for line, _, _ in _page_lines(page)) + "\n"
+        text = "\n".join(line for line, _, _, _ in _page_lines(page)) + "\n"
         parts.append(text)
         ranges.append((pos, pos + len(text)))
         pos += len(text)
