@@ -1,0 +1,64 @@
+"""The small protocol every backend implements: pages (or text) and a question in, a stream of text
+pieces out, then usage. Backends differ only in transport (an HTTP server, a local model)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from PIL import Image
+
+
+@dataclass
+class Generation:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+
+
+@dataclass
+class Request:
+    question: str
+    images: list[Image.Image] = field(default_factory=list)  # the visual route
+    text: str | None = None  # the text route (baseline): the document as text
+    gen: Generation = field(default_factory=Generation)
+    pages_first: bool = True
+    system: str | None = None
+
+    def prompt_text(self) -> str:
+        if self.text is None:
+            return self.question
+        return f"{self.text}\n\n{self.question}" if self.pages_first else f"{self.question}\n\n{self.text}"
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None  # as the engine reported them
+    completion_tokens: int | None = None
+
+
+@dataclass
+class Piece:
+    """One event of a stream: a piece of answer text, or (last) the usage."""
+
+    text: str = ""
+    usage: Usage | None = None
+
+
+class Backend(Protocol):
+    name: str
+    model: str
+
+    def stream(self, request: Request) -> AsyncIterator[Piece]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def png_data_url(img: Image.Image) -> str:
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
