@@ -1,0 +1,165 @@
+"""A local VLM through transformers (``AutoProcessor`` + ``AutoModelForImageTextToText``), from a hub id
+or a local folder, on CUDA, MPS or CPU, streaming with ``TextIteratorStreamer``. Needs the ``ml`` extra."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from ..errors import GlyphpressError
+from .base import Piece, Request, Usage
+from .openai import BackendError
+
+
+def _device(name: str):
+    import torch
+
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _dtype(name: str, device):
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    try:
+        return getattr(torch, name)
+    except AttributeError:
+        raise GlyphpressError(f"unknown dtype {name!r}; use auto, float32, float16 or bfloat16") from None
+
+
+class ImageOnlyProcessor:
+    """Image processor + tokenizer for Qwen-VL / GLM-4.1V style models where the full processor cannot be
+    built (its video half needs torchvision): expands each image placeholder to the image's token count,
+    as the real processors do."""
+
+    def __init__(self, image_processor, tokenizer, chat_template: str | None = None):
+        self.image_processor = image_processor
+        self.tokenizer = tokenizer
+        self.chat_template = chat_template or getattr(tokenizer, "chat_template", None)
+        vocab = tokenizer.get_vocab()
+        self.image_token = next((t for t in ("<|image_pad|>", "<|image|>") if t in vocab), None)
+        if self.image_token is None:
+            raise GlyphpressError("the tokenizer has no image placeholder token (<|image_pad|> or <|image|>)")
+
+    def apply_chat_template(self, messages, add_generation_prompt: bool = True, tokenize: bool = False) -> str:
+        return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, tokenize=tokenize,
+                                                  add_generation_prompt=add_generation_prompt)
+
+    def __call__(self, text: list[str], images=None, return_tensors: str = "pt"):
+        from transformers import BatchFeature
+
+        feats: dict = {}
+        if images:
+            feats = dict(self.image_processor(images=images, return_tensors=return_tensors))
+            merge = getattr(self.image_processor, "merge_size", 2) ** 2
+            counts = (feats["image_grid_thw"].prod(-1) // merge).tolist()
+            out, k = [], 0
+            for t in text:
+                parts = t.split(self.image_token)
+                pieces = [parts[0]]
+                for part in parts[1:]:
+                    pieces.append("<|placeholder|>" * counts[k] + part)
+                    k += 1
+                out.append("".join(pieces).replace("<|placeholder|>", self.image_token))
+            text = out
+        enc = self.tokenizer(text, return_tensors=return_tensors)
+        return BatchFeature({**enc, **feats})
+
+
+def load_processor(model: str, trust_remote_code: bool = False):
+    """The model's processor; without torchvision, its image processor and tokenizer alone."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    try:
+        return AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+    except (ImportError, TypeError, ValueError) as e:
+        if "video" not in str(e).lower() and "torchvision" not in str(e).lower():
+            raise
+    return ImageOnlyProcessor(AutoImageProcessor.from_pretrained(model, use_fast=False),
+                              AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code))
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False):
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoModelForImageTextToText
+        except ImportError:
+            raise GlyphpressError("the transformers backend needs the ml extra: pip install 'glyphpress[ml]'") from None
+        self.model = model
+        self.device = _device(device)
+        if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().is_dir():
+            raise GlyphpressError(f"cannot load model {model!r}: no such folder")
+        try:
+            self.processor = load_processor(model, trust_remote_code)
+            self.net = AutoModelForImageTextToText.from_pretrained(
+                model, dtype=_dtype(dtype, self.device), trust_remote_code=trust_remote_code).to(self.device)
+        except (OSError, ValueError) as e:  # missing files, no network for a hub id, bad config
+            raise GlyphpressError(f"cannot load model {model!r}: {str(e).splitlines()[0]}") from None
+        self.net.eval()
+        self._lock = threading.Lock()  # one generation at a time on one model
+
+    def inputs(self, r: Request):
+        parts = [{"type": "image"} for _ in r.images]
+        text = {"type": "text", "text": r.prompt_text()}
+        content = parts + [text] if r.pages_first else [text] + parts
+        messages = [{"role": "user", "content": content}]
+        if r.system:
+            messages.insert(0, {"role": "system", "content": [{"type": "text", "text": r.system}]})
+        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return self.processor(text=[prompt], images=list(r.images) or None, return_tensors="pt").to(self.device)
+
+    async def stream(self, request: Request) -> AsyncIterator[Piece]:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        inputs = self.inputs(request)
+        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=600)
+        gen = request.gen
+        kwargs = dict(inputs, streamer=streamer, max_new_tokens=gen.max_tokens, do_sample=gen.temperature > 0)
+        if gen.temperature > 0:
+            kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
+        result: dict = {}
+
+        def run() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    out = self.net.generate(**kwargs)
+                result["completion"] = int(out.shape[1] - inputs["input_ids"].shape[1])
+            except Exception as e:  # reported to the caller below
+                result["error"] = e
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        loop = asyncio.get_running_loop()
+        it = iter(streamer)
+        while True:
+            piece = await loop.run_in_executor(None, next, it, None)
+            if piece is None:
+                break
+            if piece:
+                yield Piece(text=piece)
+        await loop.run_in_executor(None, worker.join)
+        err = result.get("error")
+        if err is not None:
+            if "out of memory" in str(err).lower():
+                raise BackendError(f"{self.model}: out of memory on {self.device}; lower --budget, use a denser "
+                                   "preset or a smaller dtype") from None
+            raise BackendError(f"{self.model}: generation failed ({type(err).__name__}: {err})") from None
+        yield Piece(usage=Usage(int(inputs["input_ids"].shape[1]), result.get("completion")))
+
+    async def aclose(self) -> None:
+        pass
