@@ -273,6 +273,111 @@ def count_cmd(
         raise typer.Exit(2)
 
 
+@app.command("ask")
+def ask_cmd(
+    inputs: list[str] = typer.Argument(None, help=INPUTS_HELP + " Several inputs are asked about as one bundle.",
+                                       show_default=False),
+    question: str = typer.Option(None, "--question", "-q", help="The question (optional with --interactive)."),
+    backend: str = typer.Option("openai", "--backend", "-b", help="openai (any OpenAI-compatible server: vLLM, "
+                                "SGLang, LMDeploy, Ollama, llama.cpp, hosted) or transformers (a local model)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model name on the server, or hub id / folder "
+                                     "for transformers. Default: zai-org/Glyph."),
+    base_url: str | None = typer.Option(None, "--base-url", envvar="GLYPHPRESS_BASE_URL",
+                                        help="The server's OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="GLYPHPRESS_API_KEY", help="Bearer token."),
+    budget: int | None = typer.Option(None, "--budget", help="Vision tokens the pages may take (default: the "
+                                      "model's context minus room for the question and answer)."),
+    context: int | None = typer.Option(None, "--context", help="Context length of a model the registry lacks."),
+    vision: str | None = typer.Option(None, "--vision-model", help="Vision geometry of a model the registry lacks."),
+    baseline_url: str | None = typer.Option(None, "--baseline-url", help="Also ask a text-only LLM at this "
+                                            "OpenAI-compatible URL, with the document as text."),
+    baseline_model: str | None = typer.Option(None, "--baseline-model", help="The baseline's model name."),
+    max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
+    device: str = typer.Option("auto", "--device", help="transformers: auto, cuda, mps or cpu."),
+    dtype: str = typer.Option("auto", "--dtype", help="transformers: auto, bfloat16, float16 or float32."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Keep asking about the same pages."),
+    notes: Path | None = typer.Option(None, "--notes", help="Write a Markdown note with questions, answers and "
+                                      "the page images next to it."),
+    config: str | None = typer.Option(None, "--config", "-c", help="Start from this θ instead of the model's "
+                                      "preset (it is still made denser if the document does not fit)."),
+    set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
+    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per answer instead of streaming."),
+) -> None:
+    """Ask questions about documents through a VLM reading their rendered pages; the answer streams,
+    then pages, text tokens, vision tokens, ρ and latency (and the text-only baseline beside it)."""
+    import asyncio
+
+    from .vlm.ask import Session, make_backend, write_notes
+    from .vlm.base import Generation
+    from .vlm.openai import OpenAIBackend
+    from .vlm.registry import model_spec
+
+    if not question and not interactive:
+        raise GlyphpressError("give a question with -q, or --interactive")
+    if max_tokens < 1:
+        raise GlyphpressError("--max-tokens must be at least 1")
+    spec = model_spec(model, context=context, vision=vision)
+    how = _how(fmt, pdf_mode, 72, password, 2000, 120, False)
+    specs = _sources(inputs or [], False)
+    if len(specs) == 1:
+        content, _ = _document(specs[0], how)
+    else:
+        content = _bundle(specs, how)
+    base_cfg = _load_cfg(config, set_) if (config or set_) else None
+    be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype)
+    baseline = OpenAIBackend(baseline_url, baseline_model or spec.name, api_key=api_key) if baseline_url else None
+    loop = asyncio.new_event_loop()
+    session = Session(content, be, spec, budget=budget, config=base_cfg, baseline=baseline,
+                      gen=Generation(max_tokens=max_tokens, stop=spec.stop))
+    results = []
+    try:
+        while True:
+            if not question:
+                print("question> ", end="", file=sys.stderr, flush=True)
+                line = sys.stdin.readline()
+                if not line or line.strip().lower() in ("", "exit", "quit"):
+                    break
+                question = line.strip()
+            on_text = None if as_json else (lambda t: print(t, end="", flush=True))
+            r = loop.run_until_complete(session.ask_async(question, on_text))
+            results.append(r)
+            if as_json:
+                out_console.print_json(json.dumps(r.summary()))
+            else:
+                print()
+                _print_ask_summary(r)
+            question = None
+            if not interactive:
+                break
+    finally:
+        loop.run_until_complete(session.aclose())
+        loop.close()
+    if notes is not None and results:
+        path = write_notes(notes, results, session)
+        print(f"notes: {path}", file=sys.stderr)
+
+
+def _print_ask_summary(r) -> None:
+    s = r.summary()
+    reported, predicted = s["prompt_tokens_reported"], s["prompt_tokens_predicted"]
+    check = "" if reported is None else f", engine counted {reported:,} prompt tokens (predicted {predicted:,})"
+    print(f"[{s['model']}: {s['pages']} pages ({s['theta_step']}), {s['text_tokens']:,} text tokens as "
+          f"{s['vision_tokens']:,} vision tokens, ρ {s['compression_ratio']}, {s['latency_s']} s{check}]",
+          file=sys.stderr)
+    if r.baseline is not None:
+        b = r.baseline
+        text_prompt = b.usage.prompt_tokens or b.prompt_tokens_predicted
+        saved = 1 - (reported or predicted) / max(1, text_prompt)
+        print(f"\n--- text-only baseline ({b.model}) ---\n{b.answer.strip()}", file=sys.stderr)
+        print(f"[{text_prompt:,} prompt tokens, {b.latency_s:.2f} s; the visual route saved {100 * saved:.0f}% of "
+              "the prompt]", file=sys.stderr)
+    elif r.baseline_error:
+        print(f"[baseline failed: {r.baseline_error}]", file=sys.stderr)
+
+
 @config_app.command("show")
 def config_show(
     name: str = typer.Argument("glyph-en", help=CONFIG_HELP),

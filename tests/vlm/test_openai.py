@@ -157,3 +157,50 @@ def test_unknown_model_needs_a_context():
         model_spec("some/new-vlm")
     spec = model_spec("some/new-vlm", context=8192, vision="qwen2.5-vl")
     assert spec.context == 8192 and spec.geometry.name == "qwen2.5-vl"
+
+
+def run_cli(*args, stdin=None):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "glyphpress", *map(str, args)], input=stdin, capture_output=True,
+                       timeout=300)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def test_cli_ask_streams_and_reports(tmp_path):
+    doc = tmp_path / "report.txt"
+    doc.write_text(DOC)
+    with FakeEngine(answer="forty two") as vis, FakeEngine(answer="text forty two", prompt_tokens=4000) as txt:
+        rc, out, err = run_cli("ask", doc, "-q", "What number?", "--model", "Qwen/Qwen2.5-VL-7B-Instruct",
+                               "--base-url", vis.url, "--baseline-url", txt.url, "--notes", tmp_path / "n.md")
+    assert rc == 0, err
+    assert out.strip() == "forty two"
+    assert "vision tokens" in err and "ρ" in err and "text-only baseline" in err and "4,000 prompt tokens" in err
+    assert (tmp_path / "n.md").read_text().count("forty two") >= 2
+
+
+def test_cli_ask_json_and_interactive(tmp_path):
+    doc = tmp_path / "report.txt"
+    doc.write_text(DOC)
+    with FakeEngine() as eng:
+        rc, out, err = run_cli("ask", doc, "--interactive", "--json", "--model", "Qwen/Qwen2.5-VL-7B-Instruct",
+                               "--base-url", eng.url, stdin=b"first?\nsecond?\n\n")
+        assert len(eng.requests) == 2
+    assert rc == 0, err
+    assert out.count('"answer"') == 2 and '"first?"' in out and '"second?"' in out
+
+
+def test_cli_ask_errors_are_one_line(tmp_path):
+    doc = tmp_path / "report.txt"
+    doc.write_text(DOC)
+    rc, _, err = run_cli("ask", doc, "-q", "x", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url",
+                         "http://127.0.0.1:9/v1")
+    assert rc == 2 and "Traceback" not in err and "cannot connect" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = run_cli("ask", doc, "-q", "x")
+    assert rc == 2 and "--base-url" in err
+    rc, _, err = run_cli("ask", doc, "-q", "x", "--model", "who/knows", "--base-url", "http://127.0.0.1:9/v1")
+    assert rc == 2 and "--context" in err
+    rc, _, err = run_cli("ask", doc, "-q", "x", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url",
+                         "http://127.0.0.1:9/v1", "--budget", "50")
+    assert rc == 2 and "over the budget of 50" in err
