@@ -293,6 +293,8 @@ def ask_cmd(
                                             "OpenAI-compatible URL, with the document as text."),
     baseline_model: str | None = typer.Option(None, "--baseline-model", help="The baseline's model name."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
+    local_media: str | None = typer.Option(None, "--local-media", help="Send pages as file:// URLs saved in this "
+                                           "folder instead of base64 (a local server allowed to read it)."),
     device: str = typer.Option("auto", "--device", help="transformers: auto, cuda, mps or cpu."),
     dtype: str = typer.Option("auto", "--dtype", help="transformers: auto, bfloat16, float16 or float32."),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Keep asking about the same pages."),
@@ -327,7 +329,7 @@ def ask_cmd(
     else:
         content = _bundle(specs, how)
     base_cfg = _load_cfg(config, set_) if (config or set_) else None
-    be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype)
+    be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, local_media=local_media)
     baseline = OpenAIBackend(baseline_url, baseline_model or spec.name, api_key=api_key) if baseline_url else None
     loop = asyncio.new_event_loop()
     session = Session(content, be, spec, budget=budget, config=base_cfg, baseline=baseline,

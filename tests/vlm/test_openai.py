@@ -204,3 +204,22 @@ def test_cli_ask_errors_are_one_line(tmp_path):
     rc, _, err = run_cli("ask", doc, "-q", "x", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url",
                          "http://127.0.0.1:9/v1", "--budget", "50")
     assert rc == 2 and "over the budget of 50" in err
+
+
+def test_local_media_sends_file_urls(tmp_path):
+    with FakeEngine() as eng:
+        collect(OpenAIBackend(eng.url, "m", local_media=str(tmp_path)), Request("q", images=[Image.new("L", (40, 40))]))
+        url = eng.requests[0]["body"]["messages"][-1]["content"][0]["image_url"]["url"]
+    assert url.startswith("file://") and list(tmp_path.glob("*.png"))
+
+
+def test_a_million_token_text_is_planned_without_full_layouts(monkeypatch):
+    from glyphpress.vlm import budget as budget_mod
+
+    text = ("A line of a long book, with words and more words that go on.\n" * 1000) * 70  # ~4.3M characters
+    lengths = []
+    real = budget_mod._measure
+    monkeypatch.setattr(budget_mod, "_measure", lambda c, cfg, spec: lengths.append(len(c)) or real(c, cfg, spec))
+    p = plan(text, model_spec("zai-org/Glyph"))
+    assert p.estimated and p.vision_tokens <= p.budget and p.step != "model preset"
+    assert max(lengths) <= budget_mod.PREFIX_CHARS  # only prefixes were laid out; the text is drawn once, later

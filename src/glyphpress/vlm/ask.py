@@ -156,13 +156,14 @@ def rendered_source(content) -> str:
 
 
 def make_backend(kind: str, model: str, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 300.0, device: str = "auto", dtype: str = "auto") -> Backend:
+                 timeout: float = 300.0, device: str = "auto", dtype: str = "auto",
+                 local_media: str | None = None) -> Backend:
     if kind == "openai":
         if not base_url:
             raise GlyphpressError("the openai backend needs --base-url (for example http://127.0.0.1:8000/v1)")
         from .openai import OpenAIBackend
 
-        return OpenAIBackend(base_url, model, api_key=api_key, timeout=timeout)
+        return OpenAIBackend(base_url, model, api_key=api_key, timeout=timeout, local_media=local_media)
     if kind == "transformers":
         from .local import TransformersBackend
 

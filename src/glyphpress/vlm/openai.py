@@ -34,7 +34,7 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 300.0,
-                 retries: int = 4, concurrency: int = 4, backoff: float = 0.5, local_files: bool = False):
+                 retries: int = 4, concurrency: int = 4, backoff: float = 0.5, local_media: str | None = None):
         if not base_url.startswith(("http://", "https://")):
             raise GlyphpressError(f"base URL must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -43,7 +43,7 @@ class OpenAIBackend:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.local_files = local_files
+        self.local_media = local_media  # a folder the server may read (vLLM: --allowed-local-media-path)
         self.concurrency = concurrency
         self._limit: asyncio.Semaphore | None = None
         self._client: httpx.AsyncClient | None = None
@@ -60,7 +60,7 @@ class OpenAIBackend:
             self._client = None
 
     def payload(self, r: Request) -> dict:
-        content: list[dict] = [{"type": "image_url", "image_url": {"url": png_data_url(img)}} for img in r.images]
+        content: list[dict] = [{"type": "image_url", "image_url": {"url": self._image_url(img)}} for img in r.images]
         text = {"type": "text", "text": r.prompt_text()}
         content = content + [text] if r.pages_first else [text] + content
         messages: list[dict] = [{"role": "system", "content": r.system}] if r.system else []
@@ -70,6 +70,20 @@ class OpenAIBackend:
         if r.gen.stop:
             body["stop"] = list(r.gen.stop)[:4]
         return body
+
+    def _image_url(self, img) -> str:
+        """A data URL, or a file:// URL into ``local_media`` (saves the upload when the server is local)."""
+        if self.local_media is None:
+            return png_data_url(img)
+        import hashlib
+        from pathlib import Path
+
+        folder = Path(self.local_media).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha1(img.tobytes()).hexdigest()}.png"
+        if not path.exists():
+            img.save(path, "PNG", compress_level=1)
+        return path.as_uri()
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
         body = self.payload(request)

@@ -1,0 +1,130 @@
+"""Prefill and decode time for the same content as text tokens and as rendered pages (GPU).
+
+    python benchmarks/gpu_prefill_decode.py                 # Qwen2.5-VL-7B architecture, 8K/32K/128K
+    python benchmarks/gpu_prefill_decode.py --tiny --device cpu   # a smoke test of this script
+
+Speed does not depend on the weights, so the model is a real-size architecture with random weights
+(no download). The text route feeds N text tokens; the visual route feeds the pages glyph-en makes of
+the same text (the essays corpus, repeated to N Qwen tokens), through the vision encoder. Prints
+prefill seconds, decode milliseconds per token and the speedups (the Glyph paper reports up to 4.8x
+prefill and 4.4x decode at 128K).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import essays  # noqa: E402
+
+
+def config(tiny: bool):
+    from transformers import Qwen2_5_VLConfig
+
+    if tiny:
+        text = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                    num_key_value_heads=2, rope_scaling={"type": "mrope", "mrope_section": [4, 2, 2]})
+        vision = dict(depth=2, hidden_size=64, intermediate_size=128, num_heads=4, out_hidden_size=64,
+                      fullatt_block_indexes=[1], window_size=112)
+    else:  # Qwen2.5-VL-7B-Instruct
+        text = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                    num_key_value_heads=4, rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]})
+        vision = dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=3584,
+                      fullatt_block_indexes=[7, 15, 23, 31], window_size=112)
+    return Qwen2_5_VLConfig(vocab_size=152064, max_position_embeddings=262144, vision_config=dict(
+        vision, patch_size=14, spatial_merge_size=2, temporal_patch_size=2, in_chans=3), image_token_id=151655,
+        video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653, **text)
+
+
+def sync(device):
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(model, inputs, device, decode_tokens: int) -> tuple[float, float]:
+    """(prefill seconds, decode seconds per token), greedy, batch 1."""
+    import torch
+
+    with torch.inference_mode():
+        sync(device)
+        t = time.perf_counter()
+        out = model(**inputs, use_cache=True, logits_to_keep=1)
+        sync(device)
+        prefill = time.perf_counter() - t
+        past = out.past_key_values
+        token = out.logits[:, -1:].argmax(-1)
+        n = inputs["input_ids"].shape[1]
+        position = None
+        if getattr(model.model, "rope_deltas", None) is not None:
+            position = model.model.rope_deltas
+        t = time.perf_counter()
+        for k in range(decode_tokens):
+            cache_position = torch.tensor([n + k], device=device)
+            pos = (cache_position + (position if position is not None else 0)).view(1, 1, -1).expand(3, 1, -1)
+            out = model(input_ids=token, past_key_values=past, use_cache=True, cache_position=cache_position,
+                        position_ids=pos, logits_to_keep=1)
+            past = out.past_key_values
+            token = out.logits[:, -1:].argmax(-1)
+        sync(device)
+        decode = (time.perf_counter() - t) / max(1, decode_tokens)
+    return prefill, decode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="a tiny architecture (smoke test)")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--contexts", default=None, help="text-token sizes, e.g. 8192,32768,131072")
+    ap.add_argument("--decode-tokens", type=int, default=32)
+    args = ap.parse_args()
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
+
+    from glyphpress import render
+    from glyphpress.tokens.text import text_tokenizer
+
+    device = torch.device(args.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    contexts = [int(c) for c in (args.contexts or ("512,2048" if args.tiny else "8192,32768,131072")).split(",")]
+    cfg = config(args.tiny)
+    with torch.device(device):
+        model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype).eval()
+    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}")
+    tok = text_tokenizer("qwen2.5")
+    corpus = essays()
+    ids_all = tok.encode(corpus)
+    proc = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384)
+    for n in contexts:
+        ids = (ids_all * (n // len(ids_all) + 1))[:n]
+        text_inputs = {"input_ids": torch.tensor([ids], device=device)}
+        text_inputs["attention_mask"] = torch.ones_like(text_inputs["input_ids"])
+        text = tok._enc.decode(ids)
+        pages = render(text, "glyph-en", model="qwen2.5-vl", count_text=False).pages
+        feats = proc(images=[p.image for p in pages], return_tensors="pt")
+        seq: list[int] = []
+        for p in pages:
+            seq += [cfg.vision_start_token_id] + [cfg.image_token_id] * p.image_tokens + [cfg.vision_end_token_id]
+        seq += ids[:16]  # a question
+        vis_inputs = {"input_ids": torch.tensor([seq], device=device),
+                      "pixel_values": feats["pixel_values"].to(device, dtype),
+                      "image_grid_thw": feats["image_grid_thw"].to(device)}
+        vis_inputs["attention_mask"] = torch.ones_like(vis_inputs["input_ids"])
+        timed(model, {k: v[:, :64] if k in ("input_ids", "attention_mask") else v for k, v in text_inputs.items()},
+              device, 2)  # warm-up
+        tp, td = timed(model, text_inputs, device, args.decode_tokens)
+        vp, vd = timed(model, vis_inputs, device, args.decode_tokens)
+        print(f"{n:>7,} text tokens: text prefill {tp:.3f} s, decode {1000 * td:.1f} ms/token | pages "
+              f"{len(pages)}, {len(seq):,} tokens: prefill {vp:.3f} s, decode {1000 * vd:.1f} ms/token | "
+              f"speedup prefill {tp / vp:.2f}x, decode {td / vd:.2f}x")
+        del text_inputs, vis_inputs
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
