@@ -47,6 +47,16 @@ FORMAT_HELP = "Input format: auto (by file name: .md is Markdown, source files a
     ", ".join(FORMATS[1:]) + "."
 BUNDLE_HELP = "Render all inputs as one context, each document behind a title bar."
 PDF_MODE_HELP = "PDF: rerender (its text re-rendered under θ, compact) or raster (its pages as images)."
+# options that render, count and ask share
+FORMAT_OPT = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
+BUNDLE_OPT = typer.Option(False, "--bundle", help=BUNDLE_HELP)
+LINE_NUMBERS_OPT = typer.Option(False, "--line-numbers", help="Number the lines of code.")
+PDF_MODE_OPT = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP)
+PDF_DPI_OPT = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in raster mode.")
+PASSWORD_OPT = typer.Option(None, "--password", help="Password of an encrypted PDF.")
+MAX_PAGES_OPT = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this.")
+PARSE_TIMEOUT_OPT = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, DOCX, EPUB or "
+                                 "HTML file (0: no limit).")
 
 
 def print_error(message: str) -> None:
@@ -112,6 +122,12 @@ def _bundle(specs: list[str], how: _How) -> Document:
     return bundle(list(docs), list(names))
 
 
+def _inputs(inputs: list[str] | None, sample: bool, how: _How, as_bundle: bool) -> list:
+    """Input specs (files, ``-``, the sample), or one bundle Document of them all."""
+    specs: list = _sources(inputs or [], sample)
+    return [_bundle(specs, how)] if as_bundle else specs
+
+
 def _out_name(spec: str) -> str:
     if spec == ":sample:":
         return "sample"
@@ -154,25 +170,22 @@ def render_cmd(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes to use (0: one per core)."),
-    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
-    bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
-    line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
-    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
-    pdf_dpi: float = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in raster mode."),
-    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
-    max_pages: int = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this."),
-    parse_timeout: float = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, "
-                                        "DOCX, EPUB or HTML file (0: no limit)."),
+    fmt: str = FORMAT_OPT,
+    bundle_: bool = BUNDLE_OPT,
+    line_numbers: bool = LINE_NUMBERS_OPT,
+    pdf_mode: str = PDF_MODE_OPT,
+    pdf_dpi: float = PDF_DPI_OPT,
+    password: str | None = PASSWORD_OPT,
+    max_pages: int = MAX_PAGES_OPT,
+    parse_timeout: float = PARSE_TIMEOUT_OPT,
     sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
     """Render inputs to page images plus manifest.json, and print the token accounting."""
     cfg = _load_cfg(config, set_)
     vision_model(model)  # fail early on a bad name
-    specs: list = _sources(inputs or [], sample)
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
-    if bundle_:
-        specs = [_bundle(specs, how)]
+    specs = _inputs(inputs, sample, how, bundle_)
     jobs = jobs if jobs > 0 else default_jobs()
     results: list[Rendered] = []
     dirs: dict[str, str] = {}
@@ -220,15 +233,14 @@ def count_cmd(
     set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     tokenizer: str | None = typer.Option(None, "--tokenizer", "-t", help=TOKENIZER_HELP),
-    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
-    bundle_: bool = typer.Option(False, "--bundle", help=BUNDLE_HELP),
-    line_numbers: bool = typer.Option(False, "--line-numbers", help="Number the lines of code."),
-    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
-    pdf_dpi: float = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in raster mode."),
-    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
-    max_pages: int = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this."),
-    parse_timeout: float = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, "
-                                        "DOCX, EPUB or HTML file (0: no limit)."),
+    fmt: str = FORMAT_OPT,
+    bundle_: bool = BUNDLE_OPT,
+    line_numbers: bool = LINE_NUMBERS_OPT,
+    pdf_mode: str = PDF_MODE_OPT,
+    pdf_dpi: float = PDF_DPI_OPT,
+    password: str | None = PASSWORD_OPT,
+    max_pages: int = MAX_PAGES_OPT,
+    parse_timeout: float = PARSE_TIMEOUT_OPT,
     sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
     per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -238,10 +250,8 @@ def count_cmd(
     vision_model(model)
     results = []
     failures = 0
-    specs: list = _sources(inputs or [], sample)
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
-    if bundle_:
-        specs = [_bundle(specs, how)]
+    specs = _inputs(inputs, sample, how, bundle_)
     for spec in specs:
         try:
             content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, how)
@@ -303,9 +313,9 @@ def ask_cmd(
     config: str | None = typer.Option(None, "--config", "-c", help="Start from this θ instead of the model's "
                                       "preset (it is still made denser if the document does not fit)."),
     set_: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
-    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
-    pdf_mode: str = typer.Option("rerender", "--pdf-mode", help=PDF_MODE_HELP),
-    password: str | None = typer.Option(None, "--password", help="Password of an encrypted PDF."),
+    fmt: str = FORMAT_OPT,
+    pdf_mode: str = PDF_MODE_OPT,
+    password: str | None = PASSWORD_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per answer instead of streaming."),
 ) -> None:
     """Ask questions about documents through a VLM reading their rendered pages; the answer streams,
