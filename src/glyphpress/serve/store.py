@@ -1,0 +1,99 @@
+"""Rendered documents on disk, under random ids, in the server's own data folder only."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import manifest as manifest_mod
+
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
+PAGE_RE = re.compile(r"^page_(\d{4,})\.(png|webp)$")
+
+
+class Store:
+    def __init__(self, root: str | Path, max_documents: int, lifetime_s: float):
+        self.root = Path(root).resolve()
+        (self.root / "documents").mkdir(parents=True, exist_ok=True)
+        self.max_documents = max_documents
+        self.lifetime_s = lifetime_s
+        self._lock = threading.Lock()
+        self.cleanup()
+
+    def new_id(self) -> str:
+        return secrets.token_hex(16)
+
+    def folder(self, doc_id: str) -> Path | None:
+        """The folder of a finished document, or None (unknown id, bad id, or not finished)."""
+        if not ID_RE.match(doc_id or ""):
+            return None
+        folder = self.root / "documents" / doc_id
+        return folder if (folder / manifest_mod.MANIFEST).is_file() else None
+
+    def staging(self, doc_id: str) -> Path:
+        return self.root / "documents" / doc_id
+
+    def save_meta(self, doc_id: str, meta: dict[str, Any], source: str) -> None:
+        folder = self.staging(doc_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "source.txt").write_text(source, encoding="utf-8")
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    def manifest(self, doc_id: str) -> dict | None:
+        folder = self.folder(doc_id)
+        return manifest_mod.load(folder) if folder else None
+
+    def meta(self, doc_id: str) -> dict:
+        folder = self.folder(doc_id)
+        try:
+            return json.loads((folder / "meta.json").read_text()) if folder else {}
+        except (OSError, ValueError):
+            return {}
+
+    def source(self, doc_id: str) -> str:
+        folder = self.folder(doc_id)
+        return (folder / "source.txt").read_text(encoding="utf-8") if folder else ""
+
+    def page(self, doc_id: str, name: str) -> Path | None:
+        folder = self.folder(doc_id)
+        if folder is None or not PAGE_RE.match(name):
+            return None
+        path = folder / name
+        return path if path.is_file() else None
+
+    def delete(self, doc_id: str) -> bool:
+        if not ID_RE.match(doc_id or ""):
+            return False
+        folder = self.root / "documents" / doc_id
+        if not folder.exists():
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+
+    def ids(self) -> list[tuple[float, str]]:
+        out = []
+        for f in (self.root / "documents").iterdir():
+            if ID_RE.match(f.name):
+                out.append((f.stat().st_mtime, f.name))
+        return sorted(out)
+
+    def cleanup(self) -> None:
+        """Drop documents past their lifetime, half-written ones, and the oldest beyond the maximum."""
+        with self._lock:
+            now = time.time()
+            docs = self.ids()
+            for mtime, doc_id in docs:
+                folder = self.root / "documents" / doc_id
+                expired = now - mtime > self.lifetime_s
+                unfinished = not (folder / manifest_mod.MANIFEST).is_file() and now - mtime > 3600
+                if expired or unfinished:
+                    shutil.rmtree(folder, ignore_errors=True)
+            docs = self.ids()
+            for _, doc_id in docs[: max(0, len(docs) - self.max_documents)]:
+                shutil.rmtree(self.root / "documents" / doc_id, ignore_errors=True)

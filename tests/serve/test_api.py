@@ -1,0 +1,148 @@
+"""The HTTP API over real HTTP: render, documents, pages, ask (SSE and JSON), limits, auth, restarts."""
+
+import io
+import json
+import threading
+import zipfile
+
+import httpx
+
+from ..vlm.fake_server import FakeEngine
+
+TEXT = "The secret number in this report is 42. " * 400
+
+
+def test_render_get_page_delete(serve):
+    with serve() as s:
+        r = httpx.post(s.url + "/v1/render", json={"text": TEXT, "preset": "glyph-en", "set": {"dpi": 96}})
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["totals"]["compression_ratio"] > 0 and doc["manifest"]["theta"]["dpi"] == 96
+        page = httpx.get(s.url + doc["pages"][0])
+        assert page.status_code == 200 and page.headers["content-type"] == "image/png"
+        assert page.content[:8] == b"\x89PNG\r\n\x1a\n" and page.headers["x-content-type-options"] == "nosniff"
+        got = httpx.get(s.url + f"/v1/documents/{doc['id']}").json()
+        assert got["totals"] == doc["totals"]
+        assert httpx.delete(s.url + f"/v1/documents/{doc['id']}").status_code == 200
+        assert httpx.get(s.url + f"/v1/documents/{doc['id']}").status_code == 404
+
+
+def test_multipart_files_become_one_bundle(serve):
+    with serve() as s:
+        files = [("files", ("a.md", b"# A\n\nalpha text", "text/markdown")),
+                 ("files", ("b.txt", b"beta text", "text/plain"))]
+        r = httpx.post(s.url + "/v1/render", files=files, data={"preset": "glyph-en", "set": "{}"})
+        assert r.status_code == 200, r.text
+        m = r.json()["manifest"]
+        assert [d["name"] for d in m["documents"]] == ["a.md", "b.txt"]
+
+
+def test_errors_are_json_with_status(serve):
+    with serve() as s:
+        for method, path, kw, status in [
+            ("post", "/v1/render", {"content": b"not json"}, 400),
+            ("post", "/v1/render", {"json": {"text": ""}}, 400),
+            ("post", "/v1/render", {"json": {"text": "x", "preset": "nope"}}, 400),
+            ("post", "/v1/render", {"json": {"text": "x", "set": {"dpi": 0}}}, 400),
+            ("get", "/v1/documents/0123", {}, 404),
+            ("get", "/v1/documents/..%2F..%2Fetc/pages/page_0001.png", {}, 404),
+            ("get", "/v1/documents/" + "a" * 32 + "/pages/..%2Fmanifest.json", {}, 404),
+            ("delete", "/v1/documents/" + "b" * 32, {}, 404),
+            ("post", "/v1/ask", {"json": {"question": "q", "text": "x"}}, 503),
+        ]:
+            r = getattr(httpx, method)(s.url + path, **kw)
+            assert r.status_code == status, (path, r.text)
+            assert r.json()["error"]["message"]
+
+
+def test_ask_without_vlm_says_what_to_configure(serve):
+    with serve() as s:
+        r = httpx.post(s.url + "/v1/ask", json={"text": TEXT, "question": "q"})
+        assert r.status_code == 503 and "--base-url" in r.json()["error"]["message"]
+        assert httpx.get(s.url + "/healthz").json()["vlm"]["configured"] is False
+
+
+def test_ask_streams_sse_and_plain_json(serve):
+    with FakeEngine(answer="it is 42") as vis, FakeEngine(answer="text says 42", prompt_tokens=3000) as txt:
+        with serve(base_url=vis.url, model="Qwen/Qwen2.5-VL-7B-Instruct", baseline_url=txt.url) as s:
+            doc = httpx.post(s.url + "/v1/render", json={"text": TEXT}).json()
+            events = []
+            with httpx.stream("POST", s.url + "/v1/ask", json={"document_id": doc["id"], "question": "number?",
+                                                                 "baseline": True}) as r:
+                assert r.headers["content-type"].startswith("text/event-stream")
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        events.append(json.loads(line[5:]))
+            assert "".join(e.get("text", "") for e in events).strip() == "it is 42"
+            done = events[-1]
+            assert done["done"] and done["vision_tokens"] == doc["totals"]["vision_tokens"]
+            assert done["baseline"]["answer"].strip() == "text says 42"
+            assert done["baseline"]["prompt_tokens_reported"] == 3000
+            plain = httpx.post(s.url + "/v1/ask", json={"text": TEXT, "question": "again?", "stream": False},
+                               timeout=60).json()
+            assert plain["answer"].strip() == "it is 42" and plain["prompt_tokens_reported"] > 0
+        assert len(vis.requests[0]["body"]["messages"][-1]["content"]) == done["pages"] + 1
+
+
+def test_limits(serve):
+    with serve(max_upload_mb=0.01, max_pages=2, max_page_pixels=1_000_000) as s:
+        r = httpx.post(s.url + "/v1/render", json={"text": "x" * 20_000})
+        assert r.status_code == 413
+        r = httpx.post(s.url + "/v1/render", json={"text": "word " * 1500, "set": {"font-size": 30,
+                                                                                 "line-height": 32}})
+        assert r.status_code == 400 and "more than 2 pages" in r.json()["error"]["message"]
+        r = httpx.post(s.url + "/v1/render", json={"text": "x", "set": {"dpi": 200}})
+        assert r.status_code == 400 and "over this server's limit" in r.json()["error"]["message"]
+
+
+def test_busy_server_answers_429(serve):
+    with FakeEngine(script=["slow"]) as eng:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", max_concurrent=1, max_queued=0) as s:
+            doc = httpx.post(s.url + "/v1/render", json={"text": TEXT}).json()
+            slow = threading.Thread(target=lambda: httpx.post(s.url + "/v1/ask", timeout=30, json={
+                "document_id": doc["id"], "question": "q", "stream": False}))
+            slow.start()
+            import time
+
+            time.sleep(1)
+            r = httpx.post(s.url + "/v1/render", json={"text": "another"})
+            assert r.status_code == 429 and "busy" in r.json()["error"]["message"]
+            slow.join()
+
+
+def test_request_time_limit(serve):
+    with FakeEngine(script=["slow"]) as eng:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", request_timeout_s=1) as s:
+            doc = httpx.post(s.url + "/v1/render", json={"text": "short text"}).json()
+            r = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "question": "q", "stream": False},
+                           timeout=30)
+            assert r.status_code == 504
+
+
+def test_bearer_token(serve):
+    with serve(token="s3cret") as s:
+        assert httpx.get(s.url + "/healthz").status_code == 200
+        assert httpx.post(s.url + "/v1/render", json={"text": "x"}).status_code == 401
+        assert httpx.get(s.url + "/").status_code == 401
+        ok = httpx.post(s.url + "/v1/render", json={"text": "x"}, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        with httpx.Client() as c:
+            assert c.get(s.url + "/?token=s3cret").status_code == 200  # sets a cookie for the app
+            assert c.get(s.url + ok.json()["pages"][0]).status_code == 200
+
+
+def test_documents_survive_a_restart(serve):
+    with serve() as s:
+        doc = httpx.post(s.url + "/v1/render", json={"text": TEXT}).json()
+    with serve() as s:
+        again = httpx.get(s.url + f"/v1/documents/{doc['id']}")
+        assert again.status_code == 200 and again.json()["totals"] == doc["totals"]
+        z = zipfile.ZipFile(io.BytesIO(httpx.get(s.url + f"/v1/documents/{doc['id']}/export.zip?note=hi").content))
+        assert "note.md" in z.namelist() and any(n.startswith("pages/page_") for n in z.namelist())
+
+
+def test_openapi_schema_documents_the_api(serve):
+    with serve() as s:
+        paths = httpx.get(s.url + "/openapi.json").json()["paths"]
+        for p in ("/v1/render", "/v1/ask", "/v1/documents/{doc_id}", "/healthz"):
+            assert p in paths
