@@ -415,7 +415,9 @@ def serve_cmd(
     request_timeout: float = typer.Option(300, "--request-timeout", envvar="GLYPHPRESS_REQUEST_TIMEOUT",
                                           help="Seconds any request may take."),
     max_concurrent: int = typer.Option(2, "--max-concurrent", envvar="GLYPHPRESS_MAX_CONCURRENT",
-                                       help="Renders and questions at once (a few more queue, then 429)."),
+                                       help="Renders and questions at once."),
+    max_queued: int = typer.Option(64, "--max-queued", envvar="GLYPHPRESS_MAX_QUEUED",
+                                   help="Requests that may wait for a slot; beyond them, 429."),
 ) -> None:
     """Start the web app and HTTP API (OpenAPI schema at /docs and /openapi.json)."""
     import uvicorn
@@ -423,8 +425,8 @@ def serve_cmd(
     from .serve.app import Settings, create_app
 
     if min(max_upload_mb, max_pages, max_page_pixels, max_documents, lifetime_hours, request_timeout,
-           max_concurrent) <= 0:
-        raise GlyphpressError("every limit must be greater than 0")
+           max_concurrent) <= 0 or max_queued < 0:
+        raise GlyphpressError("every limit must be greater than 0 (--max-queued at least 0)")
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         print(f"warning: listening on {host} without --token: anyone who can reach this port can use it",
               file=sys.stderr)
@@ -432,7 +434,7 @@ def serve_cmd(
                         api_key=api_key, baseline_url=baseline_url, baseline_model=baseline_model,
                         max_upload_mb=max_upload_mb, max_pages=max_pages, max_page_pixels=max_page_pixels,
                         max_documents=max_documents, lifetime_s=lifetime_hours * 3600,
-                        request_timeout_s=request_timeout, max_concurrent=max_concurrent)
+                        request_timeout_s=request_timeout, max_concurrent=max_concurrent, max_queued=max_queued)
     print(f"glyphpress {__version__}: http://{host}:{port}/ (data in {Path(data_dir).resolve()})", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 

@@ -53,7 +53,7 @@ class Settings:
     lifetime_s: float = 7 * 24 * 3600
     request_timeout_s: float = 300
     max_concurrent: int = 2
-    max_queued: int = 8
+    max_queued: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
