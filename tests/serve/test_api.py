@@ -146,3 +146,14 @@ def test_openapi_schema_documents_the_api(serve):
         paths = httpx.get(s.url + "/openapi.json").json()["paths"]
         for p in ("/v1/render", "/v1/ask", "/v1/documents/{doc_id}", "/healthz"):
             assert p in paths
+
+
+def test_client_disconnect_cancels_the_engine_request(serve):
+    with FakeEngine(script=["drip"]) as eng:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
+            doc = httpx.post(s.url + "/v1/render", json={"text": "short"}).json()
+            with httpx.stream("POST", s.url + "/v1/ask", json={"document_id": doc["id"], "question": "q"}) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        break  # first piece seen: hang up
+            assert eng.aborted.wait(8), "the engine kept streaming to a client that had gone"

@@ -17,6 +17,7 @@ class FakeEngine:
         self.answer = answer
         self.prompt_tokens = prompt_tokens
         self.requests: list[dict] = []
+        self.aborted = threading.Event()  # a streaming client went away mid-answer
         engine = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +65,19 @@ class FakeEngine:
             return self._json(h, 400, {"error": {"message": "This model's maximum context length is 4096 tokens"}})
         if mode == "slow":
             time.sleep(3)
+        if mode == "drip":  # a long answer, slowly: for disconnect tests
+            h.send_response(200)
+            h.send_header("content-type", "text/event-stream")
+            h.end_headers()
+            try:
+                for k in range(100):
+                    event = {"choices": [{"index": 0, "delta": {"content": f"w{k} "}}]}
+                    h.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    h.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                self.aborted.set()
+            return
         h.send_response(200)
         h.send_header("content-type", "text/event-stream")
         h.end_headers()
