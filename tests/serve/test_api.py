@@ -157,3 +157,17 @@ def test_client_disconnect_cancels_the_engine_request(serve):
                     if line.startswith("data:"):
                         break  # first piece seen: hang up
             assert eng.aborted.wait(8), "the engine kept streaming to a client that had gone"
+
+
+def test_render_progress_events(serve):
+    with serve() as s:
+        events = []
+        with httpx.stream("POST", s.url + "/v1/render?progress=1", json={"text": TEXT * 3}) as r:
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+        pages = [e["pages"] for e in events if "pages" in e]
+        assert pages == sorted(pages) and pages[-1] >= 2
+        assert events[-1]["done"] and len(events[-1]["document"]["pages"]) == pages[-1]
+        bad = httpx.post(s.url + "/v1/render?progress=1", json={"text": "x", "set": {"dpi": 0}})
+        assert bad.status_code == 400

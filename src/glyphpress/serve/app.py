@@ -208,6 +208,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(400, f"pages of {w}x{h} pixels are over this server's limit of "
                                      f"{s.max_page_pixels:,}; lower dpi or page-size")
         doc_id = store.new_id()
+        if request.query_params.get("progress"):
+            return StreamingResponse(_render_progress(store, doc_id, items, cfg, s, gate),
+                                     media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         async with gate:
             result = await asyncio.to_thread(_render_job, store, doc_id, items, cfg, s)
         return _document_view(store, doc_id, result)
@@ -302,7 +305,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _render_job(store: Store, doc_id: str, items: list[tuple[str, bytes]], cfg, s: Settings) -> dict:
+def _render_job(store: Store, doc_id: str, items: list[tuple[str, bytes]], cfg, s: Settings,
+                report=None) -> dict:
     opts = LoadOptions(time_limit=min(120.0, s.request_timeout_s))
     docs = [load_bytes(data, name, "auto", opts) for name, data in items]
     content = docs[0] if len(docs) == 1 else bundle(docs, [n for n, _ in items])
@@ -317,6 +321,8 @@ def _render_job(store: Store, doc_id: str, items: list[tuple[str, bytes]], cfg, 
         pages = n
         if n > s.max_pages:
             raise GlyphpressError(f"the document needs more than {s.max_pages} pages, this server's limit")
+        if report is not None:
+            report(n)
 
     try:
         result = render_to_dir(content, folder, cfg, name=name, progress=progress)
@@ -325,6 +331,33 @@ def _render_job(store: Store, doc_id: str, items: list[tuple[str, bytes]], cfg, 
         raise
     store.cleanup()
     return result.manifest()
+
+
+async def _render_progress(store: Store, doc_id: str, items, cfg, s: Settings, gate: _Gate):
+    """Server-Sent Events while a render runs: {"pages": n} as pages finish, then {"done": true, "document": ...}."""
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue = asyncio.Queue()
+
+    def report(n: int) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, n)
+
+    def sse(obj: dict) -> bytes:
+        return f"data: {json.dumps(obj)}\n\n".encode()
+
+    try:
+        async with gate:
+            job = asyncio.ensure_future(asyncio.to_thread(_render_job, store, doc_id, items, cfg, s, report))
+            while not job.done() or not events.empty():
+                try:
+                    n = await asyncio.wait_for(events.get(), timeout=0.2)
+                    yield sse({"pages": n})
+                except asyncio.TimeoutError:
+                    continue
+            yield sse({"done": True, "document": _document_view(store, doc_id, job.result())})
+    except HTTPException as e:
+        yield sse({"error": str(e.detail), "status": e.status_code})
+    except GlyphpressError as e:
+        yield sse({"error": str(e), "status": 400})
 
 
 def _document_view(store: Store, doc_id: str, manifest: dict) -> dict:
