@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing as mp
 import os
@@ -263,16 +264,49 @@ def render_to_dir(text: Content, out_dir: str | Path, config: RenderConfig | str
         pages = _parallel(text, cfg, vm, jobs, out_dir=out, progress=progress)
     else:
         pages = []
-        for page in _iter_pages(flow, cfg, vm):
-            _save_page(out, page, cfg)
-            pages.append(page)
-            if progress:
-                progress(len(pages))
+        with _PageWriter(out, cfg) as writer:
+            for page in _iter_pages(flow, cfg, vm):
+                writer.put(page)
+                pages.append(page)
+                if progress:
+                    progress(len(pages))
     timings = {"render_write_s": time.perf_counter() - t0}
     result = _finish(text, cfg, vm, tok, pages, timings, name or "text", fmt=fmt, parts=parts)
     result.timings["total_s"] = time.perf_counter() - t0
     manifest.finish(out, result.manifest())
     return result
+
+
+class _PageWriter:
+    """Encodes and writes pages on background threads (deflate and file I/O release the GIL), so drawing
+    the next page overlaps writing the last ones; at most ``depth`` pages wait, errors surface in put/close."""
+
+    def __init__(self, out: Path, cfg: RenderConfig, threads: int = 2, depth: int = 8):
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.out, self.cfg, self.depth = out, cfg, depth
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="glyphpress-write")
+        self.pending: deque = deque()
+
+    def put(self, page: Page) -> None:
+        self.pending.append(self.pool.submit(_save_page, self.out, page, self.cfg))
+        while len(self.pending) > self.depth:
+            self.pending.popleft().result()
+
+    def __enter__(self) -> _PageWriter:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            while self.pending:
+                future = self.pending.popleft()
+                if exc_type is None:
+                    future.result()
+                else:
+                    future.cancel()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def _save_page(out: Path, page: Page, cfg: RenderConfig) -> None:
@@ -323,19 +357,22 @@ def _worker(cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slot
     """Draw (and write) the pages the parent laid out, until it sends None."""
     try:
         r = renderer_for(cfg)
-        while True:
-            task = tasks.get()
-            if task is None:
-                break
-            page, lay = task
-            page.image = r.raster.draw(r.engine.adopt(lay))
-            pixels = None
-            if out_dir is not None:
-                _save_page(Path(out_dir), page, cfg)
-            elif slots is not None:
-                pixels = slots.put(page.image)
-                page.image = None
-            results.put(("page", page, pixels))
+        with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=2) as writer:
+            while True:
+                task = tasks.get()
+                if task is None:
+                    break
+                page, lay = task
+                page.image = r.raster.draw(r.engine.adopt(lay))
+                pixels = None
+                if out_dir is not None:
+                    writer.put(page)
+                    page = dataclasses.replace(page, image=None, file=manifest.page_filename(page.index,
+                                                                                             cfg.image_format))
+                elif slots is not None:
+                    pixels = slots.put(page.image)
+                    page.image = None
+                results.put(("page", page, pixels))
         results.put(("done", None, None))
     except BaseException as e:  # reported to the parent, which raises it
         results.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
@@ -398,20 +435,21 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                 collect(block=False)
 
     try:
-        for page, lay in r.pages(text, vm, draw=False):
-            collect(block=False)
-            try:
-                tasks.put_nowait((page, r.engine.portable(lay)))
-            except queue.Full:
-                page.image = r.raster.draw(lay)
-                if out_dir is not None:
-                    _save_page(out_dir, page, cfg)
-                pages.append(page)
-                if progress:
-                    progress(len(pages))
-        for _ in procs:
-            send(None)
-        collect(block=True)
+        with _PageWriter(out_dir or Path("."), cfg) as writer:
+            for page, lay in r.pages(text, vm, draw=False):
+                collect(block=False)
+                try:
+                    tasks.put_nowait((page, r.engine.portable(lay)))
+                except queue.Full:
+                    page.image = r.raster.draw(lay)
+                    if out_dir is not None:
+                        writer.put(page)
+                    pages.append(page)
+                    if progress:
+                        progress(len(pages))
+            for _ in procs:
+                send(None)
+            collect(block=True)
     finally:
         for p in procs:
             if p.is_alive():
