@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -93,9 +94,12 @@ def main() -> None:
     for times in (1, 8):  # the corpus, and 8 copies of it (multi-process start-up amortised)
         body = text * times
         print(f"-- {len(body):,} characters ({times}x the corpus)")
-        rows = [(f"in memory, {j} process{'es' if j > 1 else ''}", j, False) for j in sorted({1, jobs})] + \
-               [(f"to PNG files, {j} process{'es' if j > 1 else ''}", j, True) for j in sorted({1, jobs})]
+        rows = [("in memory, 1 core", 1, False), (f"in memory, {jobs} cores", jobs, False),
+                ("to PNG files, 1 core", 1, True), (f"to PNG files, {jobs} cores", jobs, True)]
+        all_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         for label, j, files in rows:
+            if all_cores is not None:  # "1 core" is pinned to one CPU, threads included
+                os.sched_setaffinity(0, {min(all_cores)} if label.endswith("1 core") else all_cores)
             if files:
                 def fn(j=j, body=body):
                     render_to_dir(body, tmp / f"p{j}", cfg, model=vm, count_text=False, jobs=j)
@@ -104,6 +108,8 @@ def main() -> None:
                     render(body, cfg, model=vm, count_text=False, jobs=j)
             s = best_of(fn, args.repeat if times == 1 else 1)
             print(f"{label:32s} {len(body) / s:>12,.0f} characters/s   ({s:.3f} s)")
+        if all_cores is not None:
+            os.sched_setaffinity(0, all_cores)
     size = sum(f.stat().st_size for f in (tmp / "p1").glob("*.png"))
     print(f"PNG bytes: {size / 1e6:.1f} MB for {len(list((tmp / 'p1').glob('*.png')))} pages (8x corpus)")
     shutil.rmtree(tmp)
