@@ -70,10 +70,6 @@ class Rendered:
         """ρ = text tokens / vision tokens."""
         return None if self.text_tokens is None else self.text_tokens / max(1, self.vision_tokens)
 
-    def page_text(self, text: str, index: int) -> str:
-        a, b = self.pages[index].source_range
-        return text[a:b]
-
     def manifest(self) -> dict[str, Any]:
         m = self.model
         return {

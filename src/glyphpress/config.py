@@ -12,7 +12,7 @@ import difflib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -334,4 +334,4 @@ def load_config(spec: str | Path | None = None, overrides: list[str] | None = No
 
 
 __all__ = ["RenderConfig", "NewlineStyle", "PRESETS", "preset", "load_config",
-           "parse_newline_markup", "PUBLISHED_KEYS", "field"]
+           "parse_newline_markup", "PUBLISHED_KEYS"]
