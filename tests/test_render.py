@@ -117,3 +117,14 @@ def test_out_dir_is_a_file(tmp_path):
 def test_crlf_is_normalised():
     r = render("a\r\nb\rc", count_text=False)
     assert r.characters == 5
+
+
+def test_threads_render_the_same_pages():
+    """The server renders in threads: each thread keeps its own renderer, and the output is identical."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [TEXT + f" variant {i} 中文 → π" * 50 for i in range(6)]
+    serial = [[p.image.tobytes() for p in render(t, count_text=False).pages] for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda t: [p.image.tobytes() for p in render(t, count_text=False).pages], texts))
+    assert threaded == serial

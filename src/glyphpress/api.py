@@ -7,6 +7,7 @@ import hashlib
 import multiprocessing as mp
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -139,16 +140,19 @@ class Renderer:
             yield page, lay
 
 
-_RENDERERS: dict[RenderConfig, Renderer] = {}
+_LOCAL = threading.local()
 
 
 def renderer_for(cfg: RenderConfig) -> Renderer:
-    """A warm Renderer for θ, kept for the next call (fonts, tables and atlas stay loaded)."""
-    r = _RENDERERS.get(cfg)
+    """A warm Renderer for θ, kept for the next call in this thread (fonts, tables and atlas stay
+    loaded). Renderers are not thread-safe, so each thread keeps its own."""
+    cache: dict[RenderConfig, Renderer] = getattr(_LOCAL, "renderers", None) or {}
+    _LOCAL.renderers = cache
+    r = cache.get(cfg)
     if r is None:
-        if len(_RENDERERS) >= 4:
-            _RENDERERS.pop(next(iter(_RENDERERS)))
-        r = _RENDERERS[cfg] = Renderer(cfg)
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        r = cache[cfg] = Renderer(cfg)
     return r
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..config import RenderConfig
 from ..layout.flow import ALIGN_CODES, ALIGN_THETA, OBJECT, Flow, InlineObject, Paragraphs, Style
-from ..layout.fonts import load_face, resolve_font
+from ..layout.fonts import resolve_font, text_width_px
 from . import model as m
 from .code import highlight
 from .math import typeset
@@ -26,8 +26,7 @@ LEFT = ALIGN_CODES["LEFT"]
 @functools.lru_cache(maxsize=64)
 def _text_width_pt(font: str, size_pt: float, dpi: float, text: str) -> float:
     """Width as the layout engine measures it: the font's design advances."""
-    face = load_face(resolve_font(font), size_pt * dpi / 72)
-    return sum(face.advance_px(ord(ch)) for ch in text) * 72 / dpi
+    return text_width_px(resolve_font(font), size_pt * dpi / 72, text) * 72 / dpi
 
 
 class _Builder:

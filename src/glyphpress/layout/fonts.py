@@ -131,8 +131,14 @@ def _font_tables(spec: str) -> tuple[dict[int, str], dict[str, int], int, int]:
     return dict(cmap), advances, int(upem), int(notdef)
 
 
-@functools.lru_cache(maxsize=64)
+def text_width_px(spec: str, size_px: float, text: str) -> float:
+    """Width of ``text`` in one face from its design advances (no fallback, no rendering)."""
+    cmap, advances, upem, notdef = _font_tables(spec)
+    return sum(advances.get(cmap.get(ord(ch), ""), notdef) for ch in text) * size_px / upem
+
+
 def load_face(spec: str, size_px: float) -> Face:
+    """A face with its own FreeType handle (not shared: FreeType faces are not thread-safe)."""
     cmap, advances, upem, notdef = _font_tables(spec)
     path, _, index = spec.partition("#")
     try:
