@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import multiprocessing as mp
 import os
@@ -353,26 +352,25 @@ class _Slots:
         self.shm.unlink()
 
 
-def _worker(cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slots | None) -> None:
-    """Draw (and write) the pages the parent laid out, until it sends None."""
+RANGE_PAGES = 8  # pages per task handed to a worker
+
+
+def _worker(text: str, cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slots | None) -> None:
+    """Lay out and draw ranges of pages (each from a page start this process was told), until None."""
     try:
         r = renderer_for(cfg)
-        with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=2) as writer:
-            while True:
-                task = tasks.get()
-                if task is None:
-                    break
-                page, lay = task
-                page.image = r.raster.draw(r.engine.adopt(lay))
-                pixels = None
-                if out_dir is not None:
-                    writer.put(page)
-                    page = dataclasses.replace(page, image=None, file=manifest.page_filename(page.index,
-                                                                                             cfg.image_format))
-                elif slots is not None:
-                    pixels = slots.put(page.image)
-                    page.image = None
-                results.put(("page", page, pixels))
+        with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
+            for start, end, first, index in iter(tasks.get, None):
+                for lay in r.engine.pages(text, start, end, first, index):
+                    image = r.raster.draw(lay)
+                    if out_dir is not None:  # the parent keeps the page records; only pixels matter here
+                        writer.put(Page(lay.index, *image.size, lay.source_range, 0, 0, image=image))
+                        payload = None
+                    elif slots is not None:
+                        payload = slots.put(image)
+                    else:
+                        payload = image
+                    results.put(("page", lay.index, payload))
         results.put(("done", None, None))
     except BaseException as e:  # reported to the parent, which raises it
         results.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
@@ -380,28 +378,24 @@ def _worker(cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slot
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """This process lays the text out once; ``jobs - 1`` workers draw and encode pages, and this
-    process draws a page itself whenever the workers' queue is full (the load balances itself).
-
-    With fork, workers inherit this process's warm renderer (fonts and glyph atlas ready) and hand
-    in-memory pages back through shared memory.
-    """
+    """This process lays the text out once to find where pages start; ``jobs`` workers lay out and draw
+    ranges of pages from those starts (identical to one pass: each range starts at a line start), so
+    layout here overlaps drawing there. In memory, pixels come back through shared memory."""
     fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if fork else "spawn")
     r = renderer_for(cfg)
     slots = None
-    if fork:
-        r.warm(text[: 1 << 20])
-        if out_dir is None:
-            w, h = cfg.page_px
-            slots = _Slots(ctx, 8 * jobs, w * h * 3)  # more than can be in flight: workers never wait
-    tasks = ctx.Queue(maxsize=2 * (jobs - 1))
+    if fork and out_dir is None:
+        w, h = cfg.page_px
+        slots = _Slots(ctx, 8 * jobs, w * h * 3)
+    tasks = ctx.Queue()
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(cfg, str(out_dir) if out_dir else None, tasks, results, slots),
-                         daemon=True) for _ in range(jobs - 1)]
+    procs = [ctx.Process(target=_worker, args=(text, cfg, str(out_dir) if out_dir else None, tasks, results, slots),
+                         daemon=True) for _ in range(jobs)]
     for p in procs:
         p.start()
-    pages: list[Page] = []
+    pages: dict[int, Page] = {}
+    finished: set[int] = set()
     done = 0
 
     def collect(block: bool) -> None:
@@ -416,40 +410,39 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                     raise GlyphpressError("a render worker died unexpectedly") from None
                 continue
             if kind == "page":
-                if pixels is not None:
-                    payload.image = slots.take(*pixels)
-                pages.append(payload)
+                finished.add(payload)
+                if out_dir is None:
+                    image = slots.take(*pixels) if slots is not None else pixels  # spawn: pickled image
+                    if payload in pages:
+                        pages[payload].image = image
+                    else:
+                        early[payload] = image
                 if progress:
-                    progress(len(pages))
+                    progress(len(finished))
             elif kind == "done":
                 done += 1
             else:
                 raise GlyphpressError(payload)
 
-    def send(task) -> None:
-        while True:  # never block on a full queue while workers wait for us to take their pages
-            try:
-                tasks.put(task, timeout=0.005)
-                return
-            except queue.Full:
-                collect(block=False)
-
+    early: dict[int, Image.Image] = {}
     try:
-        with _PageWriter(out_dir or Path("."), cfg) as writer:
-            for page, lay in r.pages(text, vm, draw=False):
-                collect(block=False)
-                try:
-                    tasks.put_nowait((page, r.engine.portable(lay)))
-                except queue.Full:
-                    page.image = r.raster.draw(lay)
-                    if out_dir is not None:
-                        writer.put(page)
-                    pages.append(page)
-                    if progress:
-                        progress(len(pages))
-            for _ in procs:
-                send(None)
-            collect(block=True)
+        range_start = (0, True, 0)  # (character, starts a paragraph, page index)
+        for page, lay in r.pages(text, vm, draw=False):
+            pages[page.index] = page
+            if page.index in early:
+                page.image = early.pop(page.index)
+            if out_dir is not None:
+                page.file = manifest.page_filename(page.index, cfg.image_format)
+            if page.index - range_start[2] == RANGE_PAGES:  # this page starts the next range
+                a, first, index = range_start
+                tasks.put((a, lay.source_range[0], first, index))
+                range_start = (lay.source_range[0], lay.first_para, page.index)
+            collect(block=False)
+        a, first, index = range_start
+        tasks.put((a, len(text), first, index))
+        for _ in procs:
+            tasks.put(None)
+        collect(block=True)
     finally:
         for p in procs:
             if p.is_alive():
@@ -457,8 +450,11 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             p.join()
         if slots is not None:
             slots.close()
-    pages.sort(key=lambda p: p.index)
-    return pages
+    for idx, image in early.items():
+        pages[idx].image = image
+    if len(finished) != len(pages):
+        raise GlyphpressError(f"render workers drew {len(finished)} of {len(pages)} pages")
+    return [pages[i] for i in sorted(pages)]
 
 
 def default_jobs() -> int:

@@ -154,3 +154,24 @@ def test_zero_width_and_controls_take_no_room():
     eng, p1 = layout("ab")
     _, p2 = layout("a\u200b\u00ad\x00\x01b")
     assert p2[0].line_right[0] == pytest.approx(p1[0].line_right[0])
+
+
+@pytest.mark.parametrize("changes", [{}, {"alignment": "JUSTIFY"}, {"newline_markup": "marker"},
+                                     {"columns": 2, "space_before": 3, "first_line_indent": 10},
+                                     {"alignment": "JUSTIFY", "newline_markup": "marker", "columns": 3}])
+def test_ranges_of_pages_equal_the_whole_pass(changes):
+    """Any page can be laid out on its own from its first line: several processes can share a text."""
+    text = ("Paragraph with several words that wrap around the line. " * 12 + "\n") * 60 + "x" * 4000
+    eng = LayoutEngine(preset("glyph-en").replace(**changes))
+    whole = list(eng.pages(text))
+    assert len(whole) > 4
+    cut = [0, 2, 3, len(whole)]
+    for a, b in zip(cut, cut[1:]):
+        start = whole[a].source_range[0]
+        end = whole[b].source_range[0] if b < len(whole) else None
+        part = list(eng.pages(text, start, end, whole[a].first_para, a))
+        assert [p.index for p in part] == list(range(a, b))
+        for p, q in zip(part, whole[a:b]):
+            assert p.source_range == q.source_range and p.last == q.last
+            np.testing.assert_array_equal(p.gx, q.gx)
+            np.testing.assert_array_equal(p.line_base, q.line_base)

@@ -93,6 +93,7 @@ class PageLayout:
     boxes: list[tuple[float, float, float, float]]  # paragraph boxes (x0, y0, x1, y1)
     bottom: float  # lowest text pixel row (for cropping the last page)
     last: bool = False
+    first_para: bool = True  # its first line starts a paragraph
     objects: list[tuple[float, int, int]] = field(default_factory=list)  # (x, baseline, display index)
 
 
@@ -262,7 +263,7 @@ class LayoutEngine:
         return self.col_w - p(c.right_indent) - self.pad - self._indent(first, pid)
 
     def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool,
-              para_base: int) -> tuple[LineBlock, int, bool]:
+              para_base: int, soft_end: bool = False) -> tuple[LineBlock, int, bool]:
         """Lay out ``text[lo:hi]``. Returns the block and where/how the next chunk resumes.
 
         ``closed`` says the chunk ends at a paragraph end; otherwise its last line is dropped and
@@ -331,6 +332,9 @@ class LayoutEngine:
             firsts_a, lasts_a, pids_a = firsts_a[:-1], lasts_a[:-1], pids_a[:-1]
         elif not closed:  # one line holds the whole chunk (zero-width runs): break it here
             resume, resume_first = lo + int(nexts_a[-1]), False
+            lasts_a = lasts_a.copy()
+            lasts_a[-1] = False
+        if soft_end and len(lasts_a):  # the range ends at a line break inside a paragraph
             lasts_a = lasts_a.copy()
             lasts_a[-1] = False
         block = self._place(text, lo, cps, flags, adv, gid_char, sty, cum, starts_a, vends_a, nexts_a,
@@ -477,14 +481,21 @@ class LayoutEngine:
         return w, h
 
     # ---- pages ------------------------------------------------------------------------------
-    def pages(self, text: str | Flow) -> Iterator[PageLayout]:
-        """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length."""
+    def pages(self, text: str | Flow, start: int = 0, end: int | None = None, first: bool = True,
+              index: int = 0) -> Iterator[PageLayout]:
+        """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length.
+
+        ``start``/``end``/``first``/``index`` lay out only the pages from one page start (a line start
+        whose first line does or does not begin a paragraph) to another, exactly as a whole pass
+        would: several processes can share a long text.
+        """
         flow = text if isinstance(text, Flow) else Flow(text)
         text = flow.text
         self._bind(flow)
-        pag = _Paginator(self, len(text))
-        n = len(text)
-        pos, first, para_base = 0, True, 0
+        n_all = len(text)
+        n = n_all if end is None else end
+        pag = _Paginator(self, n, index, final=n == n_all)
+        pos, para_base = start, 0
         breaks_at_nl = self.newline.text is None
         while pos < n:
             hi = min(n, pos + CHUNK_CHARS)
@@ -492,8 +503,10 @@ class LayoutEngine:
                 cut = text.rfind("\n", pos + CHUNK_CHARS // 2, hi)
                 if cut != -1:
                     hi = cut + 1
-            closed = hi == n or (breaks_at_nl and text[hi - 1] == "\n")
-            block, nxt, first = self.lines(text, pos, hi, first, closed, para_base)
+            real_end = hi == n_all or (breaks_at_nl and text[hi - 1] == "\n")
+            closed = hi == n or real_end
+            block, nxt, first = self.lines(text, pos, hi, first, closed, para_base,
+                                           soft_end=hi == n and not real_end)
             if len(block):
                 para_base = int(block.para_id[-1]) + (1 if block.para_last[-1] else 0)
             yield from pag.add(block)
@@ -504,19 +517,21 @@ class LayoutEngine:
 class _Paginator:
     """Assigns lines to columns and pages; emits a page as soon as it is complete."""
 
-    def __init__(self, eng: LayoutEngine, text_len: int):
+    def __init__(self, eng: LayoutEngine, text_len: int, index: int = 0, final: bool = True):
         self.e = eng
         self.text_len = text_len
-        self.page = self.col = self.lines_before = 0
+        self.final = final  # the range ends the text: its last page is the document's last
+        self.page, self.col = index, 0
         self.y = 0.0
         # lines of the page being filled: (block, line indices, column, top y, repeated header?)
         self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-        self.pending_page = 0
+        self.pending_page = index
         self.heads: dict[int, list[tuple[LineBlock, int]]] = {}  # table -> its header lines
         self.copies: list[tuple[int, int, float, LineBlock, int]] = []  # repeated headers: page, col, top, line
         c = eng.cfg
         self.spaced = bool(c.space_before or c.space_after or eng.pad) or not eng.flow.plain
         self.per_col = max(1, int(math.floor(eng.col_h / eng.line_h + _EPS)))
+        self.lines_before = index * self.per_col * c.columns
 
     def _assign(self, b: LineBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Page, column and top y (within the column) of each line of ``b``."""
@@ -619,10 +634,12 @@ class _Paginator:
         start = 0 if self.pending_page == 0 else int(first_b.start[first_sl[0]])
         end = self.text_len if last else min(int(last_b.nxt[last_sl[-1]]), self.text_len)
         base_a = np.concatenate(base)
+        last = last and self.final
         return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), np.concatenate(lstart),
                           np.concatenate(lend), base_a,
                           np.concatenate(left), np.concatenate(right), np.concatenate(gx),
-                          np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last, objects)
+                          np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last,
+                          objects=objects, first_para=bool(first_b.para_first[first_sl[0]]))
 
     def _boxes(self, b: LineBlock, sl: np.ndarray, colx: np.ndarray, top: np.ndarray) -> list:
         """Paragraph rectangles (background, border) of these lines, split at column changes."""
