@@ -8,32 +8,14 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from .model import (
-    BOLD,
-    BOLD_ITALIC,
-    BREAK,
-    CODE,
-    CODE_BLOCK,
-    HEADING,
-    ITALIC,
-    LINK,
-    LIST_ITEM,
-    PARAGRAPH,
-    QUOTE,
-    RULE,
-    STRIKE,
-    TABLE,
-    TEXT,
-    Block,
-    Document,
-    Span,
-)
+from . import model as m
 
 _BLOCKS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "figure",
            "figcaption", "dt", "dd", "address", "caption", "summary", "details", "body", "center"}
 _SKIP = {"script", "style", "head", "noscript", "template", "svg", "math", "iframe", "object", "select"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track", "embed"}
 _WS = re.compile(r"\s+")
+_LANG = re.compile(r"(?:language|lang)-([\w+-]+)")  # <pre class="language-python">
 
 
 class _Parser(HTMLParser):
@@ -41,10 +23,10 @@ class _Parser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.source = source
         self.line_offsets = [0] + [m.end() for m in re.finditer("\n", source)]
-        self.blocks: list[Block] = []
-        self.spans: list[Span] = []
+        self.blocks: list[m.Block] = []
+        self.spans: list[m.Span] = []
         self.block_start = 0
-        self.kind = PARAGRAPH
+        self.kind = m.PARAGRAPH
         self.level = 0
         self.marker = ""
         self.bold = self.italic = self.code = self.link = self.strike = 0
@@ -53,7 +35,7 @@ class _Parser(HTMLParser):
         self.pre_lang: str | None = None
         self.lists: list[list] = []
         self.quote = 0
-        self.table: list[list[list[Span]]] | None = None
+        self.table: list[list[list[m.Span]]] | None = None
         self.table_start = 0
         self.header_rows = 0
         self.cell_is_header: list[bool] = []
@@ -69,27 +51,27 @@ class _Parser(HTMLParser):
             if self.table:
                 self.table[-1].append(self._clean(self.spans))
             self.spans = []
-            self.kind = PARAGRAPH
+            self.kind = m.PARAGRAPH
             return
-        spans = self.spans if self.kind == CODE_BLOCK else self._clean(self.spans)
+        spans = self.spans if self.kind == m.CODE_BLOCK else self._clean(self.spans)
         if any(s.text.strip() for s in spans):
-            self.blocks.append(Block(self.kind, spans, self.block_start, max(end, self.block_start), self.level,
-                                     self.marker, self.pre_lang if self.kind == CODE_BLOCK else None))
+            self.blocks.append(m.Block(self.kind, spans, self.block_start, max(end, self.block_start), self.level,
+                                     self.marker, self.pre_lang if self.kind == m.CODE_BLOCK else None))
         self.spans = []
         self.block_start = end
-        self.kind = QUOTE if self.quote else PARAGRAPH
+        self.kind = m.QUOTE if self.quote else m.PARAGRAPH
         self.level = self.quote
         self.marker = ""
 
     @staticmethod
-    def _clean(spans: list[Span]) -> list[Span]:
-        out: list[Span] = []
+    def _clean(spans: list[m.Span]) -> list[m.Span]:
+        out: list[m.Span] = []
         for s in spans:
             text = _WS.sub(" ", s.text)
             if out and out[-1].text.endswith(" ") and text.startswith(" "):
                 text = text[1:]
             if text:
-                out.append(Span(text, s.style))
+                out.append(m.Span(text, s.style))
         if out:
             out[0].text = out[0].text.lstrip()
             out[-1].text = out[-1].text.rstrip()
@@ -106,14 +88,14 @@ class _Parser(HTMLParser):
         style = (a.get("style") or "").replace(" ", "").lower()
         if "page-break-before:always" in style or "break-before:page" in style:
             self.flush()
-            self.blocks.append(Block(BREAK, [], self._pos(), self._pos()))
+            self.blocks.append(m.Block(m.BREAK, [], self._pos(), self._pos()))
         if tag in _SKIP:
             self.skip += tag not in _VOID
             return
         if self.skip:
             return
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            self.start_block(HEADING, int(tag[1]))
+            self.start_block(m.HEADING, int(tag[1]))
         elif tag in ("ul", "ol"):
             self.flush()
             self.lists.append([tag, int(a.get("start") or 1) if str(a.get("start") or "1").isdigit() else 1])
@@ -122,26 +104,26 @@ class _Parser(HTMLParser):
             if self.lists and self.lists[-1][0] == "ol":
                 marker = f"{self.lists[-1][1]}."
                 self.lists[-1][1] += 1
-            self.start_block(LIST_ITEM, max(1, len(self.lists)), marker)
+            self.start_block(m.LIST_ITEM, max(1, len(self.lists)), marker)
         elif tag == "blockquote":
             self.flush()
             self.quote += 1
-            self.kind, self.level = QUOTE, self.quote
+            self.kind, self.level = m.QUOTE, self.quote
         elif tag == "pre":
-            self.start_block(CODE_BLOCK)
+            self.start_block(m.CODE_BLOCK)
             self.pre += 1
             cls = a.get("class") or ""
-            m = re.search(r"(?:language|lang)-([\w+-]+)", cls)
-            self.pre_lang = m.group(1) if m else None
+            lang = _LANG.search(cls)
+            self.pre_lang = lang.group(1) if lang else None
         elif tag == "code" and self.pre:
             cls = a.get("class") or ""
-            m = re.search(r"(?:language|lang)-([\w+-]+)", cls)
-            self.pre_lang = m.group(1) if m else self.pre_lang
+            lang = _LANG.search(cls)
+            self.pre_lang = lang.group(1) if lang else self.pre_lang
         elif tag == "hr":
             self.flush()
-            self.blocks.append(Block(RULE, [], self._pos(), self._pos()))
+            self.blocks.append(m.Block(m.RULE, [], self._pos(), self._pos()))
         elif tag == "br":
-            self.spans.append(Span("\n" if self.pre else " "))
+            self.spans.append(m.Span("\n" if self.pre else " "))
         elif tag == "table":
             self.flush()
             self.table, self.table_start, self.header_rows = [], self._pos(), 0
@@ -170,9 +152,9 @@ class _Parser(HTMLParser):
         elif tag == "img":
             alt = a.get("alt")
             if alt:
-                self.spans.append(Span(f"[image: {alt}]", ITALIC))
+                self.spans.append(m.Span(f"[image: {alt}]", m.ITALIC))
         elif tag in _BLOCKS:
-            self.start_block(QUOTE if self.quote else PARAGRAPH, self.quote)
+            self.start_block(m.QUOTE if self.quote else m.PARAGRAPH, self.quote)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -191,7 +173,7 @@ class _Parser(HTMLParser):
         elif tag == "blockquote":
             self.flush(self._pos())
             self.quote = max(0, self.quote - 1)
-            self.kind, self.level = (QUOTE if self.quote else PARAGRAPH), self.quote
+            self.kind, self.level = (m.QUOTE if self.quote else m.PARAGRAPH), self.quote
         elif tag in ("td", "th") and self.table is not None and self.kind == "cell":
             if tag == "th":
                 self.bold = max(0, self.bold - 1)
@@ -204,7 +186,7 @@ class _Parser(HTMLParser):
                     break
                 header += 1
             if rows:
-                self.blocks.append(Block(TABLE, [], self.table_start, self._pos(), rows=rows,
+                self.blocks.append(m.Block(m.TABLE, [], self.table_start, self._pos(), rows=rows,
                                          header_rows=min(header, len(rows) - 1 if len(rows) > 1 else 0)))
             self.table, self.cell_is_header = None, []
             self.block_start = self._pos()
@@ -223,21 +205,21 @@ class _Parser(HTMLParser):
         if self.skip or not data:
             return
         if self.pre:
-            self.spans.append(Span(data))
+            self.spans.append(m.Span(data))
             return
         if self.code:
-            style = CODE
+            style = m.CODE
         elif self.link:
-            style = LINK
+            style = m.LINK
         elif self.strike:
-            style = STRIKE
+            style = m.STRIKE
         else:
-            style = BOLD_ITALIC if self.bold and self.italic else BOLD if self.bold else ITALIC if self.italic \
-                else TEXT
-        self.spans.append(Span(data, style))
+            style = m.BOLD_ITALIC if self.bold and self.italic else m.BOLD if self.bold else m.ITALIC if self.italic \
+                else m.TEXT
+        self.spans.append(m.Span(data, style))
 
 
-def parse_html(source: str, name: str = "document.html") -> Document:
+def parse_html(source: str, name: str = "document.html") -> m.Document:
     p = _Parser(source)
     p.feed(source)
     p.close()
@@ -247,4 +229,4 @@ def parse_html(source: str, name: str = "document.html") -> Document:
         b.start = max(b.start, pos)
         b.end = max(b.end, b.start)
         pos = b.start
-    return Document(name, source, p.blocks, "html")
+    return m.Document(name, source, p.blocks, "html")

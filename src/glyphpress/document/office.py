@@ -10,24 +10,8 @@ from defusedxml import ElementTree as ET
 from defusedxml.common import DefusedXmlException
 
 from ..errors import InputError
+from . import model as m
 from .html import parse_html
-from .model import (
-    BOLD,
-    BOLD_ITALIC,
-    BREAK,
-    CODE,
-    HEADING,
-    ITALIC,
-    LIST_ITEM,
-    PARAGRAPH,
-    QUOTE,
-    STRIKE,
-    TABLE,
-    TEXT,
-    Block,
-    Document,
-    Span,
-)
 
 MAX_UNZIPPED = 512 << 20  # a document that inflates past this is a zip bomb, not a document
 MAX_RATIO = 200  # nor is an entry that inflates over 200 times
@@ -64,14 +48,14 @@ def _xml(data: bytes, name: str):
         raise InputError(f"{name}: malformed XML ({e})") from None
 
 
-def reindex(doc: Document) -> Document:
+def reindex(doc: m.Document) -> m.Document:
     """Make the document's source its visible text (one line per block), so token counts and
     ranges refer to text a reader would send, not to markup."""
     parts, pos = [], 0
     for b in doc.blocks:
-        if b.kind == BREAK:
+        if b.kind == m.BREAK:
             text = "\f"
-        elif b.kind == TABLE and b.rows:
+        elif b.kind == m.TABLE and b.rows:
             text = "\n".join("\t".join("".join(s.text for s in cell) for cell in row) for row in b.rows)
         else:
             text = (b.marker + " " if b.marker else "") + b.text
@@ -83,7 +67,7 @@ def reindex(doc: Document) -> Document:
 
 
 # ---- DOCX ---------------------------------------------------------------------------------------
-def _runs(p) -> list[Span]:
+def _runs(p) -> list[m.Span]:
     spans = []
     for r in p.iter(f"{W}r"):
         props = r.find(f"{W}rPr")
@@ -104,23 +88,23 @@ def _runs(p) -> list[Span]:
             elif el.tag in (f"{W}br", f"{W}cr"):
                 text += " "
         if text:
-            style = CODE if mono else STRIKE if strike else BOLD_ITALIC if bold and italic else BOLD if bold \
-                else ITALIC if italic else TEXT
-            spans.append(Span(text, style))
+            style = m.CODE if mono else m.STRIKE if strike else m.BOLD_ITALIC if bold and italic else m.BOLD if bold \
+                else m.ITALIC if italic else m.TEXT
+            spans.append(m.Span(text, style))
     return spans
 
 
-def parse_docx(data: bytes, name: str = "document.docx") -> Document:
+def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
     z = _zip(data, name)
     root = _xml(_read(z, "word/document.xml", name), name)
     body = root.find(f"{W}body")
     if body is None:
         raise InputError(f"{name}: no document body")
-    blocks: list[Block] = []
+    blocks: list[m.Block] = []
     for el in body:
         if el.tag == f"{W}p":
             if any(br.get(f"{W}type") == "page" for br in el.iter(f"{W}br")):
-                blocks.append(Block(BREAK))
+                blocks.append(m.Block(m.BREAK))
             spans = _runs(el)
             ppr = el.find(f"{W}pPr")
             style = ""
@@ -136,34 +120,34 @@ def parse_docx(data: bytes, name: str = "document.docx") -> Document:
                     level = int(ilvl.get(f"{W}val", "0")) if ilvl is not None else 0
             low = style.lower().replace(" ", "")
             if low.startswith("heading") and low[7:].isdigit():
-                blocks.append(Block(HEADING, spans, level=min(6, int(low[7:]))))
+                blocks.append(m.Block(m.HEADING, spans, level=min(6, int(low[7:]))))
             elif low == "title":
-                blocks.append(Block(HEADING, spans, level=1))
+                blocks.append(m.Block(m.HEADING, spans, level=1))
             elif is_list or low.startswith("listparagraph") or low.startswith("listbullet"):
-                blocks.append(Block(LIST_ITEM, spans, level=level + 1, marker="•"))
+                blocks.append(m.Block(m.LIST_ITEM, spans, level=level + 1, marker="•"))
             elif "quote" in low:
-                blocks.append(Block(QUOTE, spans, level=1))
+                blocks.append(m.Block(m.QUOTE, spans, level=1))
             elif any(sp.text.strip() for sp in spans):
-                blocks.append(Block(PARAGRAPH, spans))
+                blocks.append(m.Block(m.PARAGRAPH, spans))
         elif el.tag == f"{W}tbl":
             rows = []
             for tr in el.iter(f"{W}tr"):
                 cells = []
                 for tc in tr.iter(f"{W}tc"):
-                    cell: list[Span] = []
+                    cell: list[m.Span] = []
                     for p in tc.iter(f"{W}p"):
                         if cell:
-                            cell.append(Span(" "))
+                            cell.append(m.Span(" "))
                         cell.extend(_runs(p))
                     cells.append(cell)
                 rows.append(cells)
             if rows:
-                blocks.append(Block(TABLE, rows=rows, header_rows=1 if len(rows) > 1 else 0))
-    return reindex(Document(name, "", blocks, "docx"))
+                blocks.append(m.Block(m.TABLE, rows=rows, header_rows=1 if len(rows) > 1 else 0))
+    return reindex(m.Document(name, "", blocks, "docx"))
 
 
 # ---- EPUB ---------------------------------------------------------------------------------------
-def parse_epub(data: bytes, name: str = "book.epub") -> Document:
+def parse_epub(data: bytes, name: str = "book.epub") -> m.Document:
     z = _zip(data, name)
     container = _xml(_read(z, "META-INF/container.xml", name), name)
     rootfile = next((el.get("full-path") for el in container.iter() if el.tag.endswith("rootfile")), None)
@@ -173,7 +157,7 @@ def parse_epub(data: bytes, name: str = "book.epub") -> Document:
     base = posixpath.dirname(rootfile)
     items = {el.get("id"): el.get("href") for el in opf.iter() if el.tag.endswith("}item")}
     spine = [el.get("idref") for el in opf.iter() if el.tag.endswith("}itemref")]
-    blocks: list[Block] = []
+    blocks: list[m.Block] = []
     for idref in spine:
         href = items.get(idref)
         if not href:
@@ -183,4 +167,4 @@ def parse_epub(data: bytes, name: str = "book.epub") -> Document:
         blocks.extend(chapter.blocks)
     if not blocks:
         raise InputError(f"{name}: no readable chapters")
-    return reindex(Document(name, "", blocks, "epub"))
+    return reindex(m.Document(name, "", blocks, "epub"))
