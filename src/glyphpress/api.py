@@ -113,11 +113,6 @@ class Renderer:
         self.engine = LayoutEngine(self.config)
         self.raster = Rasterizer(self.engine)
 
-    def warm(self, text: str) -> None:
-        """Load every font and rasterise every glyph ``text`` needs, at every pen phase."""
-        for lay in self.layouts(text):
-            self.raster.prepare(lay)
-
     def layouts(self, text: str | Flow) -> Iterator[PageLayout]:
         return self.engine.pages(text)
 
@@ -174,28 +169,28 @@ def _prepare(content: Content, cfg: RenderConfig,
 
 
 def _iter_pages(flow: str | Flow | RasterDocument, cfg: RenderConfig, vm: VisionModel,
-                draw: bool = True) -> Iterator[Page]:
+                draw: bool = True, renderer: Renderer | None = None) -> Iterator[Page]:
     if isinstance(flow, RasterDocument):  # pages exist already: nothing to lay out
         for i, (img, rng) in enumerate(zip(flow.images, flow.page_ranges)):
             w, h = img.size
             yield Page(i, w, h, rng, vm.tokens(w, h), vm.image_tokens(w, h), image=img if draw else None)
         return
-    for page, _ in renderer_for(cfg).pages(flow, vm, draw=draw):
+    for page, _ in (renderer or renderer_for(cfg)).pages(flow, vm, draw=draw):
         yield page
 
 
-def _account(text: str, pages: list[Page], tok: TextTokenizer | None, per_page: bool) -> int | None:
+def _account(text: str, pages: list[Page], tok: TextTokenizer | None) -> int | None:
+    """Tokens of each page's text on its own, and of the whole text (counted exactly, in chunks)."""
     if tok is None:
         return None
-    if per_page:
-        for p in pages:
-            p.text_tokens = len(tok.encode(text[p.source_range[0]: p.source_range[1]]))
+    for p in pages:
+        p.text_tokens = len(tok.encode(text[p.source_range[0]: p.source_range[1]]))
     return count_tokens(tok, text)
 
 
 def _finish(text, cfg, model, tok, pages, timings, name, fmt="text", parts=None) -> Rendered:
     t = time.perf_counter()
-    total = _account(text, pages, tok, per_page=True)
+    total = _account(text, pages, tok)
     timings["tokenize_s"] = time.perf_counter() - t
     documents = []
     for doc_name, a, b in parts or []:  # which pages each part of a bundle is on
@@ -217,10 +212,8 @@ def render(text: Content, config: RenderConfig | str | None = None, *,
     t0 = time.perf_counter()
     if jobs > 1 and isinstance(flow, str) and len(text) >= PARALLEL_MIN_CHARS:
         pages = _parallel(text, cfg, vm, jobs, out_dir=None)
-    elif renderer is not None and not isinstance(flow, RasterDocument):
-        pages = [p for p, _ in renderer.pages(flow, vm)]
     else:
-        pages = list(_iter_pages(flow, cfg, vm))
+        pages = list(_iter_pages(flow, cfg, vm, renderer=renderer))
     timings = {"render_s": time.perf_counter() - t0}
     return _finish(text, cfg, vm, tok, pages, timings, name or "text", fmt=fmt, parts=parts)
 
@@ -411,12 +404,8 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                 continue
             if kind == "page":
                 finished.add(payload)
-                if out_dir is None:
-                    image = slots.take(*pixels) if slots is not None else pixels  # spawn: pickled image
-                    if payload in pages:
-                        pages[payload].image = image
-                    else:
-                        early[payload] = image
+                if out_dir is None:  # a range goes out only after its pages are recorded here
+                    pages[payload].image = slots.take(*pixels) if slots is not None else pixels  # spawn: pickled
                 if progress:
                     progress(len(finished))
             elif kind == "done":
@@ -424,13 +413,10 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             else:
                 raise GlyphpressError(payload)
 
-    early: dict[int, Image.Image] = {}
     try:
         range_start = (0, True, 0)  # (character, starts a paragraph, page index)
         for page, lay in r.pages(text, vm, draw=False):
             pages[page.index] = page
-            if page.index in early:
-                page.image = early.pop(page.index)
             if out_dir is not None:
                 page.file = manifest.page_filename(page.index, cfg.image_format)
             if page.index - range_start[2] == RANGE_PAGES:  # this page starts the next range
@@ -450,8 +436,6 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             p.join()
         if slots is not None:
             slots.close()
-    for idx, image in early.items():
-        pages[idx].image = image
     if len(finished) != len(pages):
         raise GlyphpressError(f"render workers drew {len(finished)} of {len(pages)} pages")
     return [pages[i] for i in sorted(pages)]

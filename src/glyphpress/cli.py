@@ -105,7 +105,9 @@ def _how(fmt: str, pdf_mode: str, pdf_dpi: float, password: str | None, max_page
                 line_numbers)
 
 
-def _document(spec: str, how: _How) -> tuple[str | Document | RasterDocument, str]:
+def _document(spec: str | Document, how: _How) -> tuple[str | Document | RasterDocument, str]:
+    if isinstance(spec, Document):  # a bundle, already read
+        return spec, spec.name
     if spec == ":sample:":
         return sample_text(), "sample.txt"
     if spec == "-":
@@ -155,7 +157,7 @@ def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) 
 
 def _render_one(spec: str | Document, out_dir: str, cfg: RenderConfig, model: str | None,
                 tokenizer: str | None, jobs: int, how: _How, progress=None) -> Rendered:
-    content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, how)
+    content, name = _document(spec, how)
     return render_to_dir(content, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=name,
                          progress=progress, line_numbers=how.line_numbers)
 
@@ -254,7 +256,7 @@ def count_cmd(
     specs = _inputs(inputs, sample, how, bundle_)
     for spec in specs:
         try:
-            content, name = (spec, spec.name) if isinstance(spec, Document) else _document(spec, how)
+            content, name = _document(spec, how)
             results.append(count(content, cfg, model=model, tokenizer=tokenizer, name=name,
                                  line_numbers=line_numbers))
         except GlyphpressError as e:

@@ -131,6 +131,11 @@ class RenderConfig:
         return points * self.dpi / 72.0
 
     @property
+    def column_width(self) -> float:
+        """Points from one side of a text column to the other (margins and gaps taken off)."""
+        return (self.page_size[0] - 2 * self.margin_x - (self.columns - 1) * self.column_gap) / self.columns
+
+    @property
     def page_px(self) -> tuple[int, int]:
         return (max(1, round(self.px(self.page_size[0]))), max(1, round(self.px(self.page_size[1]))))
 

@@ -166,8 +166,7 @@ class _Builder:
 
     def rule(self, src: tuple[int, int], colour: str = RULE_COLOUR) -> None:
         c = self.cfg
-        avail = (c.page_size[0] - 2 * c.margin_x - (c.columns - 1) * c.column_gap) / c.columns
-        avail -= c.left_indent + c.right_indent
+        avail = c.column_width - c.left_indent - c.right_indent
         n = max(1, int(avail / max(0.1, _text_width_pt("DejaVu Sans", self.fs, c.dpi, "─"))) - 1)
         self.para([("─" * n, self.style("DejaVu Sans", 1.0, colour))], src, align=LEFT, after=0.2 * self.lh)
 
@@ -201,8 +200,7 @@ class _Builder:
         n_cols = max(len(r) for r in rows)
         rows = [r + [""] * (n_cols - len(r)) for r in rows]
         c = self.cfg
-        avail = (c.page_size[0] - 2 * c.margin_x - (c.columns - 1) * c.column_gap) / c.columns
-        avail -= c.left_indent + c.right_indent
+        avail = c.column_width - c.left_indent - c.right_indent
         char_w = _text_width_pt("DejaVu Sans Mono", self.fs, c.dpi, "0")
         budget = max(n_cols * 3, int(avail / char_w) - 3 * (n_cols - 1) - 1)
         natural = [max(3, min(60, max(_width(r[i]) for r in rows))) for i in range(n_cols)]

@@ -32,7 +32,7 @@ def load_picture(ref: str | None, base: str | None, cfg: RenderConfig) -> Inline
             img = im.convert("RGB")
     except (OSError, Image.DecompressionBombError, ValueError):
         return None
-    col_w = (cfg.px(cfg.page_size[0] - 2 * cfg.margin_x) - (cfg.columns - 1) * cfg.px(cfg.column_gap)) / cfg.columns
+    col_w = cfg.px(cfg.column_width)
     max_h = cfg.px(cfg.page_size[1] - 2 * cfg.margin_y) * 0.9
     scale = min(1.0, col_w * 0.98 / img.width, max_h / img.height)
     if scale < 1:

@@ -11,7 +11,6 @@ Every line and page keeps the source character range it shows: page ranges parti
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -232,21 +231,6 @@ class LayoutEngine:
             self.cp_of_gid.append(cp)
             self.chain_of_gid.append(chain)
             self.colour_of_gid.append(colour)
-
-    def portable(self, page: PageLayout) -> PageLayout:
-        """The page with code points in place of this engine's glyph ids (marker: -1), for another process."""
-        table = np.asarray(self.cp_of_gid, dtype=np.int64)
-        return dataclasses.replace(page, gid=table[page.gid])
-
-    def adopt(self, page: PageLayout) -> PageLayout:
-        """A ``portable`` page from another process's engine, with this engine's glyph ids."""
-        cps = page.gid
-        real = cps >= 0
-        self.fonts.prepare(cps[real])
-        self._assign_gids(0, cps[real])
-        gid = np.full(len(cps), MARKER_GID, dtype=np.int32)
-        gid[real] = self.gid_of[cps[real]]
-        return dataclasses.replace(page, gid=gid)
 
     # ---- lines ------------------------------------------------------------------------------
     def _indent(self, first: np.ndarray | bool, pid: np.ndarray | int) -> np.ndarray:

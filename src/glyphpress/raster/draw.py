@@ -96,11 +96,6 @@ class Rasterizer:
             self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
             self.atlas_used += w
 
-    def prepare(self, page: PageLayout) -> None:
-        """Rasterise the glyphs of a page at all pen phases, without drawing the page."""
-        gid = np.unique(page.gid).astype(np.int64)
-        self._render_entries((gid[:, None] * SUBPIXEL + np.arange(SUBPIXEL)).ravel())
-
     # ---- coverage ---------------------------------------------------------------------------
     def _coverage(self, page: PageLayout, sel: np.ndarray, cov: np.ndarray) -> None:
         """Draw the selected glyphs of ``page`` into the coverage image ``cov`` (max blend)."""

@@ -30,7 +30,7 @@ from ..config import PRESETS, load_config
 from ..document import LoadOptions, bundle, load_bytes
 from ..errors import GlyphpressError
 from ..tokens.text import count_tokens, text_tokenizer
-from ..vlm.ask import PROMPT_OVERHEAD
+from ..vlm.ask import PROMPT_OVERHEAD, run_route
 from ..vlm.base import Generation
 from ..vlm.base import Request as AskRequest
 from .store import Store
@@ -287,19 +287,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         visual = AskRequest(question, images=images, gen=gen)
         base = backend("baseline") if body.get("baseline") else None
         text_req = AskRequest(question, text=store.source(doc_id), gen=gen) if base else None
+        predicted_text = (m["totals"]["text_tokens"] or 0) + q_tokens + PROMPT_OVERHEAD
         stats = {"document_id": doc_id, "pages": len(images), "text_tokens": m["totals"]["text_tokens"],
                  "vision_tokens": m["totals"]["vision_tokens"], "compression_ratio": m["totals"]["compression_ratio"],
                  "prompt_tokens_predicted": predicted}
         if body.get("stream", True):
-            return StreamingResponse(_sse(be, visual, base, text_req, stats, gate), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})
+            return StreamingResponse(_sse(be, visual, base, text_req, predicted_text, stats, gate),
+                                     media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         async with gate:
-            answer, usage, latency = await _collect(be, visual)
-            out = dict(stats, answer=answer, prompt_tokens_reported=usage.prompt_tokens, latency_s=round(latency, 3))
+            r = await run_route(be, visual, predicted, None)
+            out = dict(stats, answer=r.answer, prompt_tokens_reported=r.usage.prompt_tokens,
+                       latency_s=round(r.latency_s, 3))
             if base:
-                b_answer, b_usage, b_latency = await _collect(base, text_req)
-                out["baseline"] = {"answer": b_answer, "prompt_tokens_reported": b_usage.prompt_tokens,
-                                   "latency_s": round(b_latency, 3)}
+                out["baseline"] = _route_view(await run_route(base, text_req, predicted_text, None))
         return out
 
     return app
@@ -366,18 +366,11 @@ def _document_view(store: Store, doc_id: str, manifest: dict) -> dict:
             "totals": manifest["totals"], "manifest": manifest}
 
 
-async def _collect(be, request) -> tuple[str, Any, float]:
-    from ..vlm.base import Usage
-
-    t0 = time.perf_counter()
-    parts, usage = [], Usage()
-    async for piece in be.stream(request):
-        parts.append(piece.text)
-        usage = piece.usage or usage
-    return "".join(parts), usage, time.perf_counter() - t0
+def _route_view(r) -> dict:
+    return {"answer": r.answer, "prompt_tokens_reported": r.usage.prompt_tokens, "latency_s": round(r.latency_s, 3)}
 
 
-async def _sse(be, visual, base, text_req, stats: dict, gate: _Gate):
+async def _sse(be, visual, base, text_req, predicted_text: int, stats: dict, gate: _Gate):
     def event(obj: dict) -> bytes:
         return f"data: {json.dumps(obj)}\n\n".encode()
 
@@ -394,9 +387,7 @@ async def _sse(be, visual, base, text_req, stats: dict, gate: _Gate):
                         prompt_tokens_reported=usage.prompt_tokens if usage else None)
             if base is not None:
                 try:
-                    answer, b_usage, latency = await _collect(base, text_req)
-                    done["baseline"] = {"answer": answer, "prompt_tokens_reported": b_usage.prompt_tokens,
-                                        "latency_s": round(latency, 3)}
+                    done["baseline"] = _route_view(await run_route(base, text_req, predicted_text, None))
                 except GlyphpressError as e:
                     done["baseline_error"] = str(e)
             yield event(done)

@@ -65,8 +65,9 @@ class AskResult:
         return out
 
 
-async def _run(backend: Backend, request: Request, predicted: int,
+async def run_route(backend: Backend, request: Request, predicted: int,
                on_text: Callable[[str], None] | None) -> RouteResult:
+    """Ask one backend, streaming pieces to ``on_text``; an empty answer is an error."""
     t0 = time.perf_counter()
     first = None
     parts: list[str] = []
@@ -123,11 +124,11 @@ class Session:
         q_tokens = count_tokens(self.tok, question)
         visual_req = Request(question, images=self.images, gen=self.gen, pages_first=self.spec.pages_first)
         predicted = self.rendered.vision_tokens + q_tokens + PROMPT_OVERHEAD
-        tasks = [_run(self.backend, visual_req, predicted, on_text)]
+        tasks = [run_route(self.backend, visual_req, predicted, on_text)]
         if self.baseline is not None and with_baseline:
             text_req = Request(question, text=self.source, gen=Generation(self.gen.max_tokens, self.gen.temperature))
             predicted_text = (self.rendered.text_tokens or 0) + q_tokens + PROMPT_OVERHEAD
-            tasks.append(_run(self.baseline, text_req, predicted_text, None))
+            tasks.append(run_route(self.baseline, text_req, predicted_text, None))
         results = await asyncio.gather(*tasks, return_exceptions=True)
         visual = results[0]
         if isinstance(visual, BaseException):
@@ -220,4 +221,4 @@ def write_notes(path: str | Path, results: list[AskResult], session: Session) ->
     return path
 
 
-__all__ = ["Session", "AskResult", "RouteResult", "ask", "ask_async", "make_backend", "write_notes"]
+__all__ = ["Session", "AskResult", "RouteResult", "ask", "ask_async", "make_backend", "run_route", "write_notes"]
