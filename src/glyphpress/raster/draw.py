@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from PIL import Image, ImageColor, ImageDraw, ImageFont, features
 
 from ..layout.engine import MARKER_GID, LayoutEngine, PageLayout, ragged_arange
@@ -44,6 +45,7 @@ class Rasterizer:
         self.bg = _rgb(self.cfg.page_bg_color)
         self._raqm = features.check_feature("raqm")
         self._shaping_fonts: dict[str, ImageFont.FreeTypeFont] = {}
+        self._buffers: dict[str, np.ndarray] = {}
 
     # ---- atlas ------------------------------------------------------------------------------
     def _grow_rows(self, asc: int, desc: int) -> None:
@@ -96,6 +98,13 @@ class Rasterizer:
             self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
             self.atlas_used += w
 
+    def _scratch(self, name: str, n: int, dtype) -> np.ndarray:
+        """A working buffer kept from page to page (fresh memory costs a page fault per 4 KB)."""
+        buf = self._buffers.get(name)
+        if buf is None or len(buf) < n:
+            buf = self._buffers[name] = np.empty(max(n, 2 * len(buf) if buf is not None else n), dtype=dtype)
+        return buf[:n]
+
     # ---- coverage ---------------------------------------------------------------------------
     def _coverage(self, page: PageLayout, sel: np.ndarray, cov: np.ndarray) -> None:
         """Draw the selected glyphs of ``page`` into the coverage image ``cov`` (max blend)."""
@@ -115,8 +124,20 @@ class Rasterizer:
         if not len(c0) or (c0 + w).max() <= 0:
             return
         H, W = cov.shape
+        h = self.height
         lines, row_of = np.unique(gline, return_inverse=True)
-        n_rows = len(lines)
+        y0 = page.line_base[lines] - self.baseline_row  # top row of each line's strip
+        # lines on one grid of pitch p (plain text, any number of columns) become rows of "slots":
+        # a slot holds every glyph whose line has that top row, and strided views draw all slots at once
+        lo_y = int(y0.min())
+        pitch = int(np.gcd.reduce(y0 - lo_y)) or h  # 0: every line on one row
+        n_slots = (int(y0.max()) - lo_y) // pitch + 1
+        grid = n_slots <= 2 * len(lines) + 8 and lo_y >= 0 and int(y0.max()) + h <= H
+        if grid:
+            row_of = (y0[row_of] - lo_y) // pitch
+            n_rows = n_slots
+        else:
+            n_rows = len(lines)
         width = min(W, int((c0 + w).max()))
         # one gather draws every glyph; where anti-aliased edges of neighbours overlap, the later
         # glyph wins the column in the map, and the earlier glyph's lost columns are max-ed back in
@@ -126,21 +147,28 @@ class Rasterizer:
         ok = (cols >= 0) & (cols < width)
         cols, src, rows = cols[ok], src[ok], rows[ok]
         flat = rows * width + cols
-        colmap = np.zeros(n_rows * width, dtype=np.int32)
+        colmap = self._scratch("colmap", n_rows * width, np.int32)
+        colmap.fill(0)
         colmap[flat] = src
-        items = self.atlas.view(np.dtype((np.void, self.height))).reshape(-1)
-        strips = items.take(colmap).view(np.uint8).reshape(n_rows, width, self.height)
+        item = np.dtype((np.void, h))
+        items = self.atlas.view(item).reshape(-1)
+        strips = items.take(colmap, out=self._scratch("strips", n_rows * width * h, np.uint8).view(item))
+        strips = strips.view(np.uint8).reshape(n_rows, width, h)
         lost = colmap[flat] != src
         if lost.any():
             r, c, a = rows[lost], cols[lost], src[lost]
             strips[r, c] = np.maximum(strips[r, c], self.atlas[a])
-        bases = page.line_base[lines]
-        h = self.height
-        for r, base in enumerate(bases.tolist()):
-            y0 = base - self.baseline_row
-            a, b = max(0, -y0), min(h, H - y0)
+        if grid:  # slots j, j+k, j+2k... do not overlap when k*pitch >= h: one strided max per j
+            k = -(-h // pitch)
+            for j in range(min(k, n_rows)):
+                dst = as_strided(cov[lo_y + j * pitch:], shape=(len(range(j, n_rows, k)), h, width),
+                                 strides=(k * pitch * W, W, 1))
+                np.maximum(dst, strips[j::k].transpose(0, 2, 1), out=dst)
+            return
+        for r, y in enumerate(y0.tolist()):
+            a, b = max(0, -y), min(h, H - y)
             if b > a:
-                dst = cov[y0 + a: y0 + b, :width]
+                dst = cov[y + a: y + b, :width]
                 np.maximum(dst, strips[r, :, a:b].T, out=dst)
 
     def _shaped(self, page: PageLayout, cov: np.ndarray) -> None:
@@ -172,8 +200,9 @@ class Rasterizer:
         if not colours or ((page.shaped or page.objects) and 0 not in colours):
             colours = [0, *colours]
         layers = []  # (coverage, rgb), one per colour on the page
-        for ci in colours:
-            cov = np.zeros((H, W), dtype=np.uint8)
+        for i, ci in enumerate(colours):
+            cov = self._scratch(f"cov{i}", H * W, np.uint8).reshape(H, W)
+            cov.fill(0)
             self._coverage(page, colour == ci, cov)
             if ci == 0 and page.shaped:
                 self._shaped(page, cov)
@@ -183,15 +212,17 @@ class Rasterizer:
         pictures = [o for o in page.objects if self.eng.flow.objects[o[2]].image.mode != "L"]
         plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes
                  and not pictures)
+        cw, ch = self.eng.crop_size(page)
+        size = self.eng.image_size(page)
+        if plain and size == (cw, ch):  # black on white: the ink inverted and cropped in one pass
+            return Image.fromarray(np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8))
         img = Image.fromarray(255 - layers[0][0]) if plain else self._composite(page, layers)
         for x, base, idx in pictures:
             obj = self.eng.flow.objects[idx]
             img = img.convert("RGB") if img.mode != "RGB" else img
             img.paste(obj.image.convert("RGB"), (round(x), base + obj.depth - obj.image.height))
-        cw, ch = self.eng.crop_size(page)
         if (cw, ch) != (W, H):
             img = img.crop((0, 0, cw, ch))
-        size = self.eng.image_size(page)
         return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
 
     def _ink_objects(self, page: PageLayout, cov: np.ndarray) -> None:
