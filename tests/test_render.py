@@ -1,5 +1,6 @@
 import importlib
 import json
+import time
 
 import pytest
 
@@ -33,6 +34,14 @@ def test_count_matches_render_without_drawing():
 @pytest.mark.parametrize("extra", ["", "\nשלום مرحبا only shaped\n"])
 def test_parallel_render_equals_serial(monkeypatch, tmp_path, extra):
     monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(render_mod, "RANGE_PAGES", 1)
+    worker = render_mod._worker
+
+    def slow_worker(*args):  # workers fall behind, so this process draws ranges too
+        time.sleep(0.3)
+        worker(*args)
+
+    monkeypatch.setattr(render_mod, "_worker", slow_worker)
     text = extra + TEXT * 3
     one = render(text, jobs=1, count_text=False)
     two = render(text, jobs=2, count_text=False)

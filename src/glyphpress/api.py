@@ -371,28 +371,31 @@ def _worker(text: str, cfg: RenderConfig, out_dir: str | None, tasks, results, s
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """This process lays the text out once to find where pages start; ``jobs`` workers lay out and draw
-    ranges of pages from those starts (identical to one pass: each range starts at a line start), so
-    layout here overlaps drawing there. In memory, pixels come back through shared memory."""
+    """This process lays the text out once, in ranges of ``RANGE_PAGES`` pages. While the ``jobs - 1``
+    workers are busy it draws a range itself (it has its layout already); otherwise a worker lays
+    out and draws the range again from its page start (identical to one pass: each range starts at a
+    line start). In memory, pixels come back through shared memory."""
     fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if fork else "spawn")
     r = renderer_for(cfg)
+    n_workers = max(1, jobs - 1)
     slots = None
     if fork and out_dir is None:
         w, h = cfg.page_px
-        slots = _Slots(ctx, 8 * jobs, w * h * 3)
+        slots = _Slots(ctx, 3 * RANGE_PAGES * n_workers, w * h * 3)
     tasks = ctx.Queue()
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(text, cfg, str(out_dir) if out_dir else None, tasks, results, slots),
-                         daemon=True) for _ in range(jobs)]
+                         daemon=True) for _ in range(n_workers)]
     for p in procs:
         p.start()
     pages: dict[int, Page] = {}
     finished: set[int] = set()
     done = 0
+    sent = drawn_there = 0  # pages handed to workers, pages they finished
 
     def collect(block: bool) -> None:
-        nonlocal done
+        nonlocal done, drawn_there
         while done < len(procs):
             try:
                 kind, payload, pixels = results.get(timeout=5) if block else results.get_nowait()
@@ -404,6 +407,7 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                 continue
             if kind == "page":
                 finished.add(payload)
+                drawn_there += 1
                 if out_dir is None:  # a range goes out only after its pages are recorded here
                     pages[payload].image = slots.take(*pixels) if slots is not None else pixels  # spawn: pickled
                 if progress:
@@ -413,22 +417,37 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             else:
                 raise GlyphpressError(payload)
 
+    def hand_out(batch: list[tuple[Page, PageLayout]], end: int) -> None:
+        nonlocal sent
+        collect(block=False)
+        if sent - drawn_there >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
+            for page, lay in batch:
+                page.image = r.raster.draw(lay)
+                if out_dir is not None:
+                    writer.put(page)
+                finished.add(page.index)
+                if progress:
+                    progress(len(finished))
+            return
+        page, lay = batch[0]
+        tasks.put((lay.source_range[0], end, lay.first_para, page.index))
+        sent += len(batch)
+
     try:
-        range_start = (0, True, 0)  # (character, starts a paragraph, page index)
-        for page, lay in r.pages(text, vm, draw=False):
-            pages[page.index] = page
-            if out_dir is not None:
-                page.file = manifest.page_filename(page.index, cfg.image_format)
-            if page.index - range_start[2] == RANGE_PAGES:  # this page starts the next range
-                a, first, index = range_start
-                tasks.put((a, lay.source_range[0], first, index))
-                range_start = (lay.source_range[0], lay.first_para, page.index)
-            collect(block=False)
-        a, first, index = range_start
-        tasks.put((a, len(text), first, index))
-        for _ in procs:
-            tasks.put(None)
-        collect(block=True)
+        batch: list[tuple[Page, PageLayout]] = []
+        with _PageWriter(out_dir or Path("."), cfg) as writer:
+            for page, lay in r.pages(text, vm, draw=False):
+                pages[page.index] = page
+                if out_dir is not None:
+                    page.file = manifest.page_filename(page.index, cfg.image_format)
+                if len(batch) == RANGE_PAGES:  # this page starts the next range
+                    hand_out(batch, lay.source_range[0])
+                    batch = []
+                batch.append((page, lay))
+            hand_out(batch, len(text))
+            for _ in procs:
+                tasks.put(None)
+            collect(block=True)
     finally:
         for p in procs:
             if p.is_alive():

@@ -23,6 +23,7 @@ from .flow import ALIGN_CODES, ALIGN_THETA, CONTINUATION_MARK, Flow, Style
 from .fonts import FontChain, font_chain
 
 CHUNK_CHARS = 1 << 18
+FIRST_CHUNK_CHARS = 1 << 14
 MIN_SIDE = 32  # no page side below this (VLM image processors reject tinier images)
 NEWLINE = 10
 MARKER_GID = 0  # glyph id of the visible newline marker
@@ -481,10 +482,11 @@ class LayoutEngine:
         pag = _Paginator(self, n, index, final=n == n_all)
         pos, para_base = start, 0
         breaks_at_nl = self.newline.text is None
+        chunk = min(CHUNK_CHARS, FIRST_CHUNK_CHARS)  # the first pages come early, later chunks are large
         while pos < n:
-            hi = min(n, pos + CHUNK_CHARS)
+            hi = min(n, pos + chunk)
             if hi < n and breaks_at_nl:
-                cut = text.rfind("\n", pos + CHUNK_CHARS // 2, hi)
+                cut = text.rfind("\n", pos + chunk // 2, hi)
                 if cut != -1:
                     hi = cut + 1
             real_end = hi == n_all or (breaks_at_nl and text[hi - 1] == "\n")
@@ -495,6 +497,7 @@ class LayoutEngine:
                 para_base = int(block.para_id[-1]) + (1 if block.para_last[-1] else 0)
             yield from pag.add(block)
             pos = nxt
+            chunk = min(CHUNK_CHARS, 2 * chunk)
         yield from pag.finish()
 
 
