@@ -156,3 +156,8 @@ def test_page_drawing_equals_glyph_by_glyph_blending(changes):
         cov = np.zeros((page.size[1], page.size[0]), dtype=np.uint8)
         r._coverage(page, np.ones(len(page.gid), dtype=bool), cov)
         assert np.array_equal(cov, naive_coverage(r, page))
+
+
+def test_a_sequence_raqm_cannot_shape_is_drawn_unshaped():
+    img = draw("\x1e\u0590 \u05d0\u05d1")[0]  # raqm_layout() fails on the unassigned Hebrew-block point
+    assert ink_columns(img).sum() > 0

@@ -44,7 +44,7 @@ class Rasterizer:
         self.fg = _rgb(self.cfg.font_color)
         self.bg = _rgb(self.cfg.page_bg_color)
         self._raqm = features.check_feature("raqm")
-        self._shaping_fonts: dict[str, ImageFont.FreeTypeFont] = {}
+        self._shaping_fonts: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
         self._buffers: dict[str, np.ndarray] = {}
 
     # ---- atlas ------------------------------------------------------------------------------
@@ -181,15 +181,23 @@ class Rasterizer:
                     fonts.prepare(np.array([ord(ch)]))
                     spec = fonts.specs[int(fonts.face_of[ord(ch)])]
                     break
-            font = self._shaping_fonts.get(spec)
-            if font is None:
-                path, _, index = spec.partition("#")
-                engine = ImageFont.Layout.RAQM if self._raqm else ImageFont.Layout.BASIC
-                font = ImageFont.truetype(path, size=fonts.size_px, index=int(index or 0), layout_engine=engine)
-                self._shaping_fonts[spec] = font
             img = Image.fromarray(cov)
-            ImageDraw.Draw(img).text((x, base), text, fill=255, font=font, anchor="ls")
+            try:
+                ImageDraw.Draw(img).text((x, base), text, fill=255, font=self._shaping_font(spec, self._raqm),
+                                         anchor="ls")
+            except RuntimeError:  # raqm gives up on some sequences (unassigned code points): unshaped then
+                img = Image.fromarray(cov)
+                ImageDraw.Draw(img).text((x, base), text, fill=255, font=self._shaping_font(spec, False), anchor="ls")
             cov[:] = np.maximum(cov, np.asarray(img))
+
+    def _shaping_font(self, spec: str, raqm: bool) -> ImageFont.FreeTypeFont:
+        font = self._shaping_fonts.get((spec, raqm))
+        if font is None:
+            path, _, index = spec.partition("#")
+            engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+            font = ImageFont.truetype(path, size=self.eng.fonts.size_px, index=int(index or 0), layout_engine=engine)
+            self._shaping_fonts[(spec, raqm)] = font
+        return font
 
     # ---- page -------------------------------------------------------------------------------
     def draw(self, page: PageLayout) -> Image.Image:
