@@ -194,8 +194,11 @@ class LayoutEngine:
         if sty is None:
             self.fonts.prepare(cps)
             adv = self.fonts.advance[cps]
-            self._assign_gids(0, cps[drawn])
-            gid[drawn] = self.gid_of[cps[drawn]]
+            g = self.gid_of[cps]
+            if (drawn & (g < 0)).any():  # characters this engine has not met yet
+                self._assign_gids(0, cps[drawn])
+                g = self.gid_of[cps]
+            gid = np.where(drawn, g, -1).astype(np.int32)
             tab = np.full(len(cps), tab_w)
         else:
             adv = np.empty(len(cps))
@@ -604,9 +607,10 @@ class _Paginator:
             gx.append(b.gx[g0:g1] + colx[li])
             gid.append(b.gid[g0:g1])
             gline.append(li + n_lines)
-            for k, ln in enumerate(sl.tolist()):
-                if ln in b.shaped:
-                    shaped.append((float(colx[k] + b.x0[ln]), int(bl[k]), b.shaped[ln]))
+            if b.shaped:
+                for k, ln in enumerate(sl.tolist()):
+                    if ln in b.shaped:
+                        shaped.append((float(colx[k] + b.x0[ln]), int(bl[k]), b.shaped[ln]))
             if b.objects:
                 first_line = int(sl[0])
                 for ln, x, idx in b.objects:

@@ -142,17 +142,18 @@ class Rasterizer:
         # one gather draws every glyph; where anti-aliased edges of neighbours overlap, the later
         # glyph wins the column in the map, and the earlier glyph's lost columns are max-ed back in
         cols = ragged_arange(c0, w)
-        src = ragged_arange(a0, w)
+        src = cols + np.repeat(a0 - c0, w)
         rows = np.repeat(row_of, w)
         ok = (cols >= 0) & (cols < width)
-        cols, src, rows = cols[ok], src[ok], rows[ok]
+        if not ok.all():
+            cols, src, rows = cols[ok], src[ok], rows[ok]
         flat = rows * width + cols
         colmap = self._scratch("colmap", n_rows * width, np.int32)
         colmap.fill(0)
         colmap[flat] = src
         item = np.dtype((np.void, h))
         items = self.atlas.view(item).reshape(-1)
-        strips = items.take(colmap, out=self._scratch("strips", n_rows * width * h, np.uint8).view(item))
+        strips = items.take(colmap, out=self._scratch("strips", n_rows * width * h, np.uint8).view(item), mode="clip")
         strips = strips.view(np.uint8).reshape(n_rows, width, h)
         lost = colmap[flat] != src
         if lost.any():
