@@ -3,6 +3,7 @@ import json
 import time
 
 import pytest
+from PIL import Image
 
 import glyphpress
 from glyphpress import GlyphpressError, InputError, count, render, render_to_dir
@@ -31,25 +32,39 @@ def test_count_matches_render_without_drawing():
     assert all(p.image is None for p in c.pages)
 
 
+@pytest.mark.parametrize("slow", ["worker", "layout"])
 @pytest.mark.parametrize("extra", ["", "\nשלום مرحبا only shaped\n"])
-def test_parallel_render_equals_serial(monkeypatch, tmp_path, extra):
+def test_parallel_render_equals_serial(monkeypatch, tmp_path, extra, slow):
+    """Pages drawn by workers (this process lays out slowly) and pages this process draws itself
+    (workers start late) are identical to one pass."""
     monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
     monkeypatch.setattr(render_mod, "RANGE_PAGES", 1)
-    worker = render_mod._worker
-
-    def slow_worker(*args):  # workers fall behind, so this process draws ranges too
-        time.sleep(0.3)
-        worker(*args)
-
-    monkeypatch.setattr(render_mod, "_worker", slow_worker)
     text = extra + TEXT * 3
     one = render(text, jobs=1, count_text=False)
+    if slow == "worker":
+        worker = render_mod._worker
+
+        def slow_worker(*args):
+            time.sleep(0.3)
+            worker(*args)
+
+        monkeypatch.setattr(render_mod, "_worker", slow_worker)
+    else:
+        pages = render_mod.Renderer.pages
+
+        def slow_pages(self, *args, **kwargs):  # only this process lays out through Renderer.pages
+            for item in pages(self, *args, **kwargs):
+                time.sleep(0.02)
+                yield item
+
+        monkeypatch.setattr(render_mod.Renderer, "pages", slow_pages)
     two = render(text, jobs=2, count_text=False)
     assert len(one.pages) == len(two.pages) > 1
     for a, b in zip(one.pages, two.pages):
         assert a.source_range == b.source_range and a.image.tobytes() == b.image.tobytes()
     files = render_to_dir(text, tmp_path, jobs=3, count_text=False)
     assert [p.file for p in files.pages] == [f"page_{i + 1:04d}.png" for i in range(len(one.pages))]
+    assert all(Image.open(tmp_path / p.file).tobytes() == q.image.tobytes() for p, q in zip(files.pages, one.pages))
 
 
 def test_manifest_contents(tmp_path):

@@ -8,7 +8,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -417,17 +417,20 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
             else:
                 raise GlyphpressError(payload)
 
+    def draw_here(batch: Iterable[tuple[Page, PageLayout]]) -> None:
+        for page, lay in batch:
+            page.image = r.raster.draw(lay)
+            if out_dir is not None:
+                writer.put(page)
+            finished.add(page.index)
+            if progress:
+                progress(len(finished))
+
     def hand_out(batch: list[tuple[Page, PageLayout]], end: int) -> None:
         nonlocal sent
         collect(block=False)
         if sent - drawn_there >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
-            for page, lay in batch:
-                page.image = r.raster.draw(lay)
-                if out_dir is not None:
-                    writer.put(page)
-                finished.add(page.index)
-                if progress:
-                    progress(len(finished))
+            draw_here(batch)
             return
         page, lay = batch[0]
         tasks.put((lay.source_range[0], end, lay.first_para, page.index))
@@ -445,6 +448,12 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
                     batch = []
                 batch.append((page, lay))
             hand_out(batch, len(text))
+            while True:  # the layout is done: take back ranges no worker has started, and draw them here
+                try:
+                    start, end, first, index = tasks.get(timeout=0.001)
+                except queue.Empty:
+                    break
+                draw_here((pages[lay.index], lay) for lay in r.engine.pages(text, start, end, first, index))
             for _ in procs:
                 tasks.put(None)
             collect(block=True)
