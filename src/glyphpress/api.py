@@ -371,10 +371,11 @@ def _worker(text: str, cfg: RenderConfig, out_dir: str | None, tasks, results, s
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
-    """This process lays the text out once, in ranges of ``RANGE_PAGES`` pages. While the ``jobs - 1``
-    workers are busy it draws a range itself (it has its layout already); otherwise a worker lays
-    out and draws the range again from its page start (identical to one pass: each range starts at a
-    line start). In memory, pixels come back through shared memory."""
+    """This process lays the text out once, in ranges of ``RANGE_PAGES`` pages. While each of the
+    ``jobs - 1`` workers has a range queued it draws the next range itself (it has its layout already);
+    otherwise a worker lays the range out again from its page start and draws it (identical to one pass:
+    each range starts at a line start). When the layout is done, ranges no worker has started come back
+    here. In memory, pixels come back through shared memory."""
     fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if fork else "spawn")
     r = renderer_for(cfg)
