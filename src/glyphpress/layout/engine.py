@@ -189,7 +189,6 @@ class LayoutEngine:
         flags = self.chars.lookup(cps)
         nl = cps == NEWLINE
         drawn = ((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl
-        gid = np.full(len(cps), -1, dtype=np.int32)
         tab_w = self.fonts.face(0).advance_px(32) * self.cfg.tab_size
         if sty is None:
             self.fonts.prepare(cps)
@@ -198,9 +197,10 @@ class LayoutEngine:
             if (drawn & (g < 0)).any():  # characters this engine has not met yet
                 self._assign_gids(0, cps[drawn])
                 g = self.gid_of[cps]
-            gid = np.where(drawn, g, -1).astype(np.int32)
+            gid = np.where(drawn, g, -1).astype(np.int32, copy=False)
             tab = np.full(len(cps), tab_w)
         else:
+            gid = np.full(len(cps), -1, dtype=np.int32)
             adv = np.empty(len(cps))
             tab = np.empty(len(cps))
             for st in np.unique(sty).tolist():
