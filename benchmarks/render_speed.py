@@ -3,8 +3,8 @@
     python benchmarks/render_speed.py [--repeat 3] [--big-mb 50]
 
 Prints characters per second rendered in memory and to PNG files, on one process and on all
-cores (with, for scale, all cores each rendering an independent part of the text), pages, text
-tokens, vision tokens, ρ (Qwen2.5-VL geometry, Qwen tokenizer) with the visible newline marker and
+cores (worker processes kept warm between renders, as in a server or a batch), pages, text tokens,
+vision tokens, ρ (Qwen2.5-VL geometry, Qwen tokenizer) with the visible newline marker and
 with real line breaks, and peak memory beyond the input text for a large input (the corpus
 repeated to --big-mb megabytes).
 """
@@ -70,38 +70,6 @@ def memory_probe(mode: str, megabytes: int) -> None:
                       "text_mb": len(text.encode("utf-8")) / 1e6, "peak_beyond_text_mb": (peak - base) / 1024}))
 
 
-def _half(text: str, cfg, vm, go, done) -> None:
-    render(text[:20000], cfg, model=vm, count_text=False)  # warm
-    go.wait()
-    render(text, cfg, model=vm, count_text=False)
-    done.put(time.perf_counter())
-
-
-def independent_parts(text: str, cfg, vm, jobs: int, repeat: int) -> float:
-    """Seconds for ``jobs`` processes started beforehand, each rendering its own part of the text in
-    memory with nothing shared: the most that many cores give here (parts do not start at page starts,
-    so this is a bound, not a renderer)."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork")
-    best = float("inf")
-    for _ in range(repeat):
-        go, done = ctx.Event(), ctx.Queue()
-        step = -(-len(text) // jobs)
-        procs = [ctx.Process(target=_half, args=(text[i: i + step], cfg, vm, go, done))
-                 for i in range(0, len(text), step)]
-        for p in procs:
-            p.start()
-        time.sleep(1.0)
-        t = time.perf_counter()
-        go.set()
-        end = max(done.get() for _ in procs)
-        for p in procs:
-            p.join()
-        best = min(best, end - t)
-    return best
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -122,9 +90,14 @@ def main() -> None:
     vm = vision_model("qwen2.5-vl")
     pages = [p for p, _ in r.pages(text, vm)]
     print(f"cold start (fonts, atlas, first render): {time.perf_counter() - t:.2f} s, {len(pages)} pages")
+    if jobs > 1:
+        t = time.perf_counter()
+        render(text, cfg, model=vm, count_text=False, jobs=jobs)
+        s = time.perf_counter() - t
+        print(f"first render on {jobs} cores (starts the workers): {n / s:,.0f} characters/s ({s:.3f} s)")
 
     tmp = Path(tempfile.mkdtemp())
-    for times in (1, 8):  # the corpus, and 8 copies of it (multi-process start-up amortised)
+    for times in (1, 8):  # the corpus, and 8 copies of it
         body = text * times
         print(f"-- {len(body):,} characters ({times}x the corpus)")
         rows = [("in memory, 1 core", 1, False), (f"in memory, {jobs} cores", jobs, False),
@@ -143,10 +116,6 @@ def main() -> None:
             print(f"{label:32s} {len(body) / s:>12,.0f} characters/s   ({s:.3f} s)")
         if all_cores is not None:
             os.sched_setaffinity(0, all_cores)
-        if jobs > 1:
-            s = independent_parts(body, cfg, vm, jobs, args.repeat if times == 1 else 1)
-            print(f"{'bound: ' + str(jobs) + ' independent parts':32s} {len(body) / s:>12,.0f} characters/s   "
-                  f"({s:.3f} s; in memory, nothing shared: the most {jobs} cores give here)")
     size = sum(f.stat().st_size for f in (tmp / "p1").glob("*.png"))
     print(f"PNG bytes: {size / 1e6:.1f} MB for {len(list((tmp / 'p1').glob('*.png')))} pages (8x corpus)")
     shutil.rmtree(tmp)

@@ -1,9 +1,14 @@
 import importlib
 import json
+import os
+import pickle
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import glyphpress
 from glyphpress import GlyphpressError, InputError, count, render, render_to_dir
@@ -32,39 +37,111 @@ def test_count_matches_render_without_drawing():
     assert all(p.image is None for p in c.pages)
 
 
-@pytest.mark.parametrize("slow", ["worker", "layout"])
-@pytest.mark.parametrize("extra", ["", "\nשלום مرحبا only shaped\n"])
-def test_parallel_render_equals_serial(monkeypatch, tmp_path, extra, slow):
-    """Pages drawn by workers (this process lays out slowly) and pages this process draws itself
-    (workers start late) are identical to one pass."""
+@pytest.fixture
+def workers(monkeypatch):
+    """Parallel renders from a text of any length, one page per task, with worker processes started
+    for the test (so that patches reach them) and stopped after it."""
     monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
     monkeypatch.setattr(render_mod, "RANGE_PAGES", 1)
+    render_mod.shutdown_workers()
+    yield render_mod
+    render_mod.shutdown_workers()
+
+
+def assert_same_pages(one, two):
+    assert len(one.pages) == len(two.pages) > 1
+    for a, b in zip(one.pages, two.pages):
+        assert a.source_range == b.source_range and a.image.tobytes() == b.image.tobytes()
+
+
+@pytest.mark.parametrize("slow", ["worker", "layout"])
+@pytest.mark.parametrize("extra", ["", "\nשלום مرحبا only shaped\n"])
+def test_parallel_render_equals_serial(workers, monkeypatch, tmp_path, extra, slow):
+    """Pages drawn by workers (this process lays out slowly) and pages this process draws itself
+    (workers start late) are identical to one pass."""
     text = extra + TEXT * 3
     one = render(text, jobs=1, count_text=False)
     if slow == "worker":
-        worker = render_mod._worker
+        serve = workers._serve
 
-        def slow_worker(*args):
+        def slow_serve(*args):
             time.sleep(0.3)
-            worker(*args)
+            serve(*args)
 
-        monkeypatch.setattr(render_mod, "_worker", slow_worker)
+        monkeypatch.setattr(workers, "_serve", slow_serve)
     else:
-        pages = render_mod.Renderer.pages
+        pages = workers.Renderer.pages
 
         def slow_pages(self, *args, **kwargs):  # only this process lays out through Renderer.pages
             for item in pages(self, *args, **kwargs):
                 time.sleep(0.02)
                 yield item
 
-        monkeypatch.setattr(render_mod.Renderer, "pages", slow_pages)
-    two = render(text, jobs=2, count_text=False)
-    assert len(one.pages) == len(two.pages) > 1
-    for a, b in zip(one.pages, two.pages):
-        assert a.source_range == b.source_range and a.image.tobytes() == b.image.tobytes()
+        monkeypatch.setattr(workers.Renderer, "pages", slow_pages)
+    assert_same_pages(one, render(text, jobs=2, count_text=False))
     files = render_to_dir(text, tmp_path, jobs=3, count_text=False)
     assert [p.file for p in files.pages] == [f"page_{i + 1:04d}.png" for i in range(len(one.pages))]
     assert all(Image.open(tmp_path / p.file).tobytes() == q.image.tobytes() for p, q in zip(files.pages, one.pages))
+
+
+def test_workers_are_kept_between_renders_and_replaced_when_gone(workers):
+    text = TEXT * 3
+    one = render(text, jobs=1, count_text=False)
+    first = render(text, jobs=2, count_text=False)
+    pids = [p.pid for p in workers._POOL.procs]
+    assert_same_pages(one, first)
+    assert_same_pages(one, render(text, jobs=2, count_text=False))
+    assert [p.pid for p in workers._POOL.procs] == pids  # the same warm processes
+    workers._POOL.procs[0].kill()
+    workers._POOL.procs[0].join()
+    assert_same_pages(one, render(text, jobs=2, count_text=False))  # new workers
+    assert [p.pid for p in workers._POOL.procs] != pids
+
+
+def test_pages_from_workers_are_ordinary_images(workers):
+    """Worker pages live in memory this process maps (Linux); they behave as any image: drawing on one
+    copies it first, and the render can be pickled."""
+    r = render(TEXT * 3, jobs=2, count_text=False)
+    before = [p.image.tobytes() for p in r.pages]
+    for p in r.pages:
+        ImageDraw.Draw(p.image).rectangle((0, 0, 5, 5), fill=0)
+        assert p.image.getpixel((2, 2)) == 0
+    again = render(TEXT * 3, jobs=1, count_text=False)
+    assert [p.image.tobytes() for p in again.pages] == before
+    copy = pickle.loads(pickle.dumps(r))
+    assert [p.image.tobytes() for p in copy.pages] == [p.image.tobytes() for p in r.pages]
+
+
+def test_pixels_pickled_where_memory_cannot_be_passed(workers, monkeypatch):
+    monkeypatch.setattr(workers, "_SHARE_PIXELS", False)
+    assert_same_pages(render(TEXT * 3, jobs=1, count_text=False), render(TEXT * 3, jobs=2, count_text=False))
+
+
+def test_worker_failures_are_one_clear_error_and_the_next_render_works(workers, monkeypatch):
+    text = TEXT * 3
+    draw = workers.Rasterizer.draw
+    this = os.getpid()
+
+    def failing(self, lay):
+        if os.getpid() != this:
+            raise MemoryError("no memory for a page")
+        return draw(self, lay)
+
+    monkeypatch.setattr(workers.Rasterizer, "draw", failing)
+    with pytest.raises(GlyphpressError, match="MemoryError: no memory for a page"):
+        render(text, jobs=2, count_text=False)
+    assert workers._POOL is None  # stopped, with whatever it had queued
+
+    def dying(self, lay):
+        if os.getpid() != this:
+            os._exit(3)
+        return draw(self, lay)
+
+    monkeypatch.setattr(workers.Rasterizer, "draw", dying)
+    with pytest.raises(GlyphpressError, match="worker died"):
+        render(text, jobs=2, count_text=False)
+    monkeypatch.setattr(workers.Rasterizer, "draw", draw)
+    assert_same_pages(render(text, jobs=1, count_text=False), render(text, jobs=2, count_text=False))
 
 
 def test_manifest_contents(tmp_path):
@@ -152,3 +229,21 @@ def test_threads_render_the_same_pages():
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda t: [p.image.tobytes() for p in render(t, count_text=False).pages], texts))
     assert threaded == serial
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "from glyphpress import api, render\n"
+        "api.PARALLEL_MIN_CHARS = 0\n"
+        f"render({TEXT[:3000]!r}, jobs=2, count_text=False)\n"
+        "print(*[p.pid for p in api._POOL.procs], flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    pids = [int(x) for x in out.stdout.split()]
+    assert pids, out.stderr
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import mmap
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing import connection as mp_connection
+from multiprocessing import reduction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from . import __version__, manifest
@@ -312,61 +316,118 @@ def _save_page(out: Path, page: Page, cfg: RenderConfig) -> None:
 
 
 # ---- several processes for one document ---------------------------------------------------
-class _Slots:
-    """Shared memory for handing page pixels from workers to the parent without pickling them."""
-
-    def __init__(self, ctx, count: int, nbytes: int):
-        from multiprocessing import shared_memory
-
-        self.nbytes = nbytes
-        self.shm = shared_memory.SharedMemory(create=True, size=count * nbytes)
-        self.free = ctx.Queue()
-        for i in range(count):
-            self.free.put(i)
-
-    def view(self, slot: int, size: int) -> np.ndarray:
-        return np.ndarray((size,), dtype=np.uint8, buffer=self.shm.buf, offset=slot * self.nbytes)
-
-    def put(self, img: Image.Image) -> tuple[int, str, tuple[int, int]]:
-        slot = self.free.get()
-        a = np.asarray(img)
-        self.view(slot, a.size)[:] = a.reshape(-1)
-        return slot, img.mode, img.size
-
-    def take(self, slot: int, mode: str, size: tuple[int, int]) -> Image.Image:
-        w, h = size
-        shape = (h, w) if mode == "L" else (h, w, 3)
-        a = self.view(slot, int(np.prod(shape))).reshape(shape).copy()
-        self.free.put(slot)
-        return Image.fromarray(a, mode)
-
-    def close(self) -> None:
-        self.shm.close()
-        self.shm.unlink()
-
-
 RANGE_PAGES = 8  # pages per task handed to a worker
+_SHARE_PIXELS = hasattr(os, "memfd_create") and reduction.HAVE_SEND_HANDLE  # Linux: pages stay where drawn
 
 
-def _worker(text: str, cfg: RenderConfig, out_dir: str | None, tasks, results, slots: _Slots | None) -> None:
-    """Lay out and draw ranges of pages (each from a page start this process was told), until None."""
-    try:
-        r = renderer_for(cfg)
-        with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
-            for start, end, first, index in iter(tasks.get, None):
-                for lay in r.engine.pages(text, start, end, first, index):
+def _serve(tasks, conn) -> None:
+    """A worker of the pool: lays out and draws ranges of pages until it gets None.
+
+    A task is the piece of text from one page start to the next. Its pages go back over ``conn``: as
+    files written (a folder), as memory the parent maps (Linux), or pickled (elsewhere)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    parent = os.getppid()
+    while True:
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the parent is gone (killed): nobody will ask again
+                return
+            continue
+        if task is None:
+            return
+        job, cfg, piece, first, index, final, out_dir = task
+        try:
+            r = renderer_for(cfg)
+            written = []
+            with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
+                for lay in r.engine.pages(piece, 0, None, first, index, final=final):
                     image = r.raster.draw(lay)
                     if out_dir is not None:  # the parent keeps the page records; only pixels matter here
                         writer.put(Page(lay.index, *image.size, lay.source_range, 0, 0, image=image))
-                        payload = None
-                    elif slots is not None:
-                        payload = slots.put(image)
+                        written.append(lay.index)
+                    elif _SHARE_PIXELS:  # a descriptor of its memory follows the message
+                        conn.send(("shared", job, lay.index, (image.mode, image.size)))
+                        _send_pixels(conn, image)
                     else:
-                        payload = image
-                    results.put(("page", lay.index, payload))
-        results.put(("done", None, None))
-    except BaseException as e:  # reported to the parent, which raises it
-        results.put(("error", f"{type(e).__name__}: {e}" if not isinstance(e, GlyphpressError) else str(e), None))
+                        conn.send(("page", job, lay.index, image))
+            for i in written:  # the files are complete now
+                conn.send(("page", job, i, None))
+        except BaseException as e:  # reported to the parent, which raises it
+            conn.send(("error", job, None, str(e) if isinstance(e, GlyphpressError) else f"{type(e).__name__}: {e}"))
+
+
+def _send_pixels(conn, image: Image.Image) -> None:
+    """The image's bytes in a new memory file whose descriptor goes to the parent: nothing is copied
+    there, and the memory lives as long as the parent's image."""
+    fd = os.memfd_create("glyphpress-page", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, image.tobytes())
+        reduction.send_handle(conn, fd, os.getppid())
+    finally:
+        os.close(fd)
+
+
+def _receive_pixels(conn, mode: str, size: tuple[int, int]) -> Image.Image:
+    fd = reduction.recv_handle(conn)
+    try:
+        mem = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    return Image.frombuffer(mode, size, mem, "raw", mode, 0, 1)  # "L" maps the memory; others copy it
+
+
+class _Pool:
+    """Worker processes started once and kept for later renders (no start-up per render, and their
+    renderers stay warm). Tasks go through one queue, so whoever is free takes the next range."""
+
+    def __init__(self, size: int):
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        self.pid = os.getpid()
+        self.tasks = ctx.Queue()
+        self.conns, self.procs = [], []
+        for _ in range(size):
+            here, there = ctx.Pipe()
+            p = ctx.Process(target=_serve, args=(self.tasks, there), daemon=True, name="glyphpress-render")
+            p.start()
+            there.close()
+            self.conns.append(here)
+            self.procs.append(p)
+
+    def usable(self, size: int) -> bool:
+        return self.pid == os.getpid() and len(self.procs) == size and all(p.is_alive() for p in self.procs)
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.join()
+        for c in self.conns:
+            c.close()
+        self.tasks.close()
+        self.tasks.cancel_join_thread()
+
+
+_POOL: _Pool | None = None
+_POOL_LOCK = threading.Lock()  # one parallel render at a time uses the pool
+
+
+def _pool(size: int) -> _Pool:
+    global _POOL
+    if _POOL is None or not _POOL.usable(size):
+        if _POOL is not None and _POOL.pid == os.getpid():
+            _POOL.close()
+        _POOL = _Pool(size)
+    return _POOL
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes kept for parallel renders (they also stop when Python exits)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None and _POOL.pid == os.getpid():
+            _POOL.close()
+        _POOL = None
 
 
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
@@ -375,48 +436,52 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
     ``jobs - 1`` workers has a range queued it draws the next range itself (it has its layout already);
     otherwise a worker lays the range out again from its page start and draws it (identical to one pass:
     each range starts at a line start). When the layout is done, ranges no worker has started come back
-    here. In memory, pixels come back through shared memory."""
-    fork = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if fork else "spawn")
-    r = renderer_for(cfg)
-    n_workers = max(1, jobs - 1)
-    slots = None
-    if fork and out_dir is None:
-        w, h = cfg.page_px
-        slots = _Slots(ctx, 3 * RANGE_PAGES * n_workers, w * h * 3)
-    tasks = ctx.Queue()
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(text, cfg, str(out_dir) if out_dir else None, tasks, results, slots),
-                         daemon=True) for _ in range(n_workers)]
-    for p in procs:
-        p.start()
+    here. If anything fails, the workers are stopped (a later render starts new ones)."""
+    global _POOL
+    r = renderer_for(cfg)  # before the workers start, so that they inherit it warm
+    with _POOL_LOCK:
+        pool = _pool(max(1, jobs - 1))
+        try:
+            return _share(pool, r, text, cfg, vm, out_dir, progress)
+        except BaseException:
+            _POOL = None
+            pool.close()
+            raise
+
+
+_JOBS = itertools.count()
+
+
+def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionModel, out_dir: Path | None,
+           progress: Progress | None) -> list[Page]:
+    job = next(_JOBS)
+    n_workers = len(pool.procs)
     pages: dict[int, Page] = {}
     finished: set[int] = set()
-    done = 0
-    sent = drawn_there = 0  # pages handed to workers, pages they finished
+    sent = back = 0  # pages handed to workers, pages they finished
 
     def collect(block: bool) -> None:
-        nonlocal done, drawn_there
-        while done < len(procs):
-            try:
-                kind, payload, pixels = results.get(timeout=5) if block else results.get_nowait()
-            except queue.Empty:
-                if not block:
-                    return
-                if not any(p.is_alive() for p in procs):
+        nonlocal back
+        while back < sent:
+            ready = mp_connection.wait(pool.conns, timeout=5 if block else 0)
+            if not ready and not block:
+                return
+            for conn in ready:
+                try:
+                    kind, their_job, index, info = conn.recv()
+                    pixels = _receive_pixels(conn, *info) if kind == "shared" else info
+                except (EOFError, OSError):  # its end of the pipe closed: the process is gone
                     raise GlyphpressError("a render worker died unexpectedly") from None
-                continue
-            if kind == "page":
-                finished.add(payload)
-                drawn_there += 1
-                if out_dir is None:  # a range goes out only after its pages are recorded here
-                    pages[payload].image = slots.take(*pixels) if slots is not None else pixels  # spawn: pickled
+                if kind == "error":
+                    raise GlyphpressError(info)
+                if their_job != job:
+                    raise GlyphpressError("a render worker answered for another render")
+                if out_dir is None:
+                    pages[index].image = pixels
+                finished.add(index)
+                back += 1
                 if progress:
                     progress(len(finished))
-            elif kind == "done":
-                done += 1
-            else:
-                raise GlyphpressError(payload)
 
     def draw_here(batch: Iterable[tuple[Page, PageLayout]]) -> None:
         for page, lay in batch:
@@ -430,41 +495,35 @@ def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir:
     def hand_out(batch: list[tuple[Page, PageLayout]], end: int) -> None:
         nonlocal sent
         collect(block=False)
-        if sent - drawn_there >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
+        if sent - back >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
             draw_here(batch)
             return
         page, lay = batch[0]
-        tasks.put((lay.source_range[0], end, lay.first_para, page.index))
+        start = lay.source_range[0]
+        pool.tasks.put((job, cfg, text[start:end], lay.first_para, page.index, end == len(text),
+                        str(out_dir) if out_dir else None))
         sent += len(batch)
 
-    try:
-        batch: list[tuple[Page, PageLayout]] = []
-        with _PageWriter(out_dir or Path("."), cfg) as writer:
-            for page, lay in r.pages(text, vm, draw=False):
-                pages[page.index] = page
-                if out_dir is not None:
-                    page.file = manifest.page_filename(page.index, cfg.image_format)
-                if len(batch) == RANGE_PAGES:  # this page starts the next range
-                    hand_out(batch, lay.source_range[0])
-                    batch = []
-                batch.append((page, lay))
-            hand_out(batch, len(text))
-            while True:  # the layout is done: take back ranges no worker has started, and draw them here
-                try:
-                    start, end, first, index = tasks.get(timeout=0.001)
-                except queue.Empty:
-                    break
-                draw_here((pages[lay.index], lay) for lay in r.engine.pages(text, start, end, first, index))
-            for _ in procs:
-                tasks.put(None)
-            collect(block=True)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-            p.join()
-        if slots is not None:
-            slots.close()
+    batch: list[tuple[Page, PageLayout]] = []
+    with _PageWriter(out_dir or Path("."), cfg) as writer:
+        for page, lay in r.pages(text, vm, draw=False):
+            pages[page.index] = page
+            if out_dir is not None:
+                page.file = manifest.page_filename(page.index, cfg.image_format)
+            if len(batch) == RANGE_PAGES:  # this page starts the next range
+                hand_out(batch, lay.source_range[0])
+                batch = []
+            batch.append((page, lay))
+        hand_out(batch, len(text))
+        while True:  # the layout is done: take back ranges no worker has started, and draw them here
+            try:
+                _, _, piece, first, index, final, _ = pool.tasks.get(timeout=0.001)
+            except queue.Empty:
+                break
+            laid = list(r.engine.pages(piece, 0, None, first, index, final=final))
+            sent -= len(laid)
+            draw_here((pages[lay.index], lay) for lay in laid)
+        collect(block=True)
     if len(finished) != len(pages):
         raise GlyphpressError(f"render workers drew {len(finished)} of {len(pages)} pages")
     return [pages[i] for i in sorted(pages)]

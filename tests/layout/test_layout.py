@@ -170,8 +170,13 @@ def test_ranges_of_pages_equal_the_whole_pass(changes):
         start = whole[a].source_range[0]
         end = whole[b].source_range[0] if b < len(whole) else None
         part = list(eng.pages(text, start, end, whole[a].first_para, a))
-        assert [p.index for p in part] == list(range(a, b))
-        for p, q in zip(part, whole[a:b]):
-            assert p.source_range == q.source_range and p.last == q.last
-            np.testing.assert_array_equal(p.gx, q.gx)
-            np.testing.assert_array_equal(p.line_base, q.line_base)
+        # the same range given as a piece of the text on its own, which the document goes on after
+        piece = list(eng.pages(text[start:end], 0, None, whole[a].first_para, a, final=end is None))
+        assert [p.index for p in part] == [p.index for p in piece] == list(range(a, b))
+        for p, r, q in zip(part, piece, whole[a:b]):
+            assert p.source_range == q.source_range and p.last == r.last == q.last
+            assert tuple(x + start for x in r.source_range) == q.source_range
+            for lay in (p, r):
+                np.testing.assert_array_equal(lay.gx, q.gx)
+                np.testing.assert_array_equal(lay.gid, q.gid)
+                np.testing.assert_array_equal(lay.line_base, q.line_base)

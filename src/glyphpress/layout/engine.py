@@ -470,19 +470,21 @@ class LayoutEngine:
 
     # ---- pages ------------------------------------------------------------------------------
     def pages(self, text: str | Flow, start: int = 0, end: int | None = None, first: bool = True,
-              index: int = 0) -> Iterator[PageLayout]:
+              index: int = 0, final: bool | None = None) -> Iterator[PageLayout]:
         """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length.
 
         ``start``/``end``/``first``/``index`` lay out only the pages from one page start (a line start
         whose first line does or does not begin a paragraph) to another, exactly as a whole pass
-        would: several processes can share a long text.
+        would: several processes can share a long text. ``final=False`` says that ``text`` is only a
+        part, which the document goes on after (so its end is not the document's end).
         """
         flow = text if isinstance(text, Flow) else Flow(text)
         text = flow.text
         self._bind(flow)
         n_all = len(text)
         n = n_all if end is None else end
-        pag = _Paginator(self, n, index, final=n == n_all)
+        final = n == n_all if final is None else final and n == n_all
+        pag = _Paginator(self, n, index, final=final)
         pos, para_base = start, 0
         breaks_at_nl = self.newline.text is None
         chunk = min(CHUNK_CHARS, FIRST_CHUNK_CHARS)  # the first pages come early, later chunks are large
@@ -492,7 +494,7 @@ class LayoutEngine:
                 cut = text.rfind("\n", pos + chunk // 2, hi)
                 if cut != -1:
                     hi = cut + 1
-            real_end = hi == n_all or (breaks_at_nl and text[hi - 1] == "\n")
+            real_end = (hi == n_all and final) or (breaks_at_nl and text[hi - 1] == "\n")
             closed = hi == n or real_end
             block, nxt, first = self.lines(text, pos, hi, first, closed, para_base,
                                            soft_end=hi == n and not real_end)
