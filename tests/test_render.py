@@ -98,6 +98,17 @@ def test_workers_are_kept_between_renders_and_replaced_when_gone(workers):
     assert [p.pid for p in workers._POOL.procs] != pids
 
 
+def test_parallel_renders_from_several_threads_take_turns(workers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [TEXT * 3, "Another text, other words, other pages. " * 900]
+    ones = [render(t, jobs=1, count_text=False) for t in texts]
+    with ThreadPoolExecutor(4) as ex:
+        twos = list(ex.map(lambda t: render(t, jobs=2, count_text=False), texts * 2))
+    for one, two in zip(ones * 2, twos):
+        assert_same_pages(one, two)
+
+
 def test_pages_from_workers_are_ordinary_images(workers):
     """Worker pages live in memory this process maps (Linux); they behave as any image: drawing on one
     copies it first, and the render can be pickled."""
