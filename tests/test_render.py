@@ -43,9 +43,9 @@ def workers(monkeypatch):
     for the test (so that patches reach them) and stopped after it."""
     monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
     monkeypatch.setattr(render_mod, "RANGE_PAGES", 1)
-    render_mod.shutdown_workers()
+    glyphpress.shutdown_workers()
     yield render_mod
-    render_mod.shutdown_workers()
+    glyphpress.shutdown_workers()
 
 
 def assert_same_pages(one, two):
@@ -92,6 +92,8 @@ def test_workers_are_kept_between_renders_and_replaced_when_gone(workers):
     assert_same_pages(one, first)
     assert_same_pages(one, render(text, jobs=2, count_text=False))
     assert [p.pid for p in workers._POOL.procs] == pids  # the same warm processes
+    other = "Glyphs the workers have not met: 中文字符 ΑΒΓΔ Café ∑∫ — ü. " * 400
+    assert_same_pages(render(other, jobs=1, count_text=False), render(other, jobs=2, count_text=False))
     workers._POOL.procs[0].kill()
     workers._POOL.procs[0].join()
     assert_same_pages(one, render(text, jobs=2, count_text=False))  # new workers

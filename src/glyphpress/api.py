@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import mmap
@@ -208,7 +209,10 @@ def render(text: Content, config: RenderConfig | str | None = None, *,
            model: str | VisionModel | None = None, tokenizer: str | None = None, count_text: bool = True,
            jobs: int = 1, renderer: Renderer | None = None, name: str | None = None,
            line_numbers: bool = False) -> Rendered:
-    """Render text (or a structured Document) into page images held in memory (nothing touches the disk)."""
+    """Render text (or a structured Document) into page images held in memory (nothing touches the disk).
+
+    ``jobs > 1`` shares a long plain text (200K characters or more) among that many processes; the
+    worker processes are kept for later renders (``shutdown_workers()`` stops them)."""
     cfg = renderer.config if renderer else _config(config)
     text, flow, fmt, parts = _prepare(text, cfg, line_numbers)
     vm = vision_model(model)
@@ -321,10 +325,10 @@ _SHARE_PIXELS = hasattr(os, "memfd_create") and reduction.HAVE_SEND_HANDLE  # Li
 
 
 def _serve(tasks, conn) -> None:
-    """A worker of the pool: lays out and draws ranges of pages until it gets None.
+    """A worker of the pool: draws ranges of laid-out pages until it gets None.
 
-    A task is the piece of text from one page start to the next. Its pages go back over ``conn``: as
-    files written (a folder), as memory the parent maps (Linux), or pickled (elsewhere)."""
+    Its pages go back over ``conn``: as files written (a folder), as memory the parent maps (Linux),
+    or pickled (elsewhere)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     parent = os.getppid()
     while True:
@@ -336,12 +340,13 @@ def _serve(tasks, conn) -> None:
             continue
         if task is None:
             return
-        job, cfg, piece, first, index, final, out_dir = task
+        job, cfg, layouts, out_dir = task
         try:
             r = renderer_for(cfg)
             written = []
             with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
-                for lay in r.engine.pages(piece, 0, None, first, index, final=final):
+                for lay in layouts:
+                    lay.gid = r.engine.own_gids(lay.gid)
                     image = r.raster.draw(lay)
                     if out_dir is not None:  # the parent keeps the page records; only pixels matter here
                         writer.put(Page(lay.index, *image.size, lay.source_range, 0, 0, image=image))
@@ -492,16 +497,14 @@ def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionMod
             if progress:
                 progress(len(finished))
 
-    def hand_out(batch: list[tuple[Page, PageLayout]], end: int) -> None:
+    def hand_out(batch: list[tuple[Page, PageLayout]]) -> None:
         nonlocal sent
         collect(block=False)
         if sent - back >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
             draw_here(batch)
             return
-        page, lay = batch[0]
-        start = lay.source_range[0]
-        pool.tasks.put((job, cfg, text[start:end], lay.first_para, page.index, end == len(text),
-                        str(out_dir) if out_dir else None))
+        layouts = [dataclasses.replace(lay, gid=r.engine.portable_gids(lay.gid)) for _, lay in batch]
+        pool.tasks.put((job, cfg, layouts, str(out_dir) if out_dir else None))
         sent += len(batch)
 
     batch: list[tuple[Page, PageLayout]] = []
@@ -510,19 +513,21 @@ def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionMod
             pages[page.index] = page
             if out_dir is not None:
                 page.file = manifest.page_filename(page.index, cfg.image_format)
-            if len(batch) == RANGE_PAGES:  # this page starts the next range
-                hand_out(batch, lay.source_range[0])
-                batch = []
             batch.append((page, lay))
-        hand_out(batch, len(text))
+            if len(batch) == RANGE_PAGES:
+                hand_out(batch)
+                batch = []
+        if batch:
+            hand_out(batch)
         while True:  # the layout is done: take back ranges no worker has started, and draw them here
             try:
-                _, _, piece, first, index, final, _ = pool.tasks.get(timeout=0.001)
+                _, _, layouts, _ = pool.tasks.get(timeout=0.001)
             except queue.Empty:
                 break
-            laid = list(r.engine.pages(piece, 0, None, first, index, final=final))
-            sent -= len(laid)
-            draw_here((pages[lay.index], lay) for lay in laid)
+            sent -= len(layouts)
+            for lay in layouts:
+                lay.gid = r.engine.own_gids(lay.gid)
+            draw_here((pages[lay.index], lay) for lay in layouts)
         collect(block=True)
     if len(finished) != len(pages):
         raise GlyphpressError(f"render workers drew {len(finished)} of {len(pages)} pages")

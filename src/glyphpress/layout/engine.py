@@ -27,6 +27,7 @@ FIRST_CHUNK_CHARS = 1 << 14
 MIN_SIDE = 32  # no page side below this (VLM image processors reject tinier images)
 NEWLINE = 10
 MARKER_GID = 0  # glyph id of the visible newline marker
+_CODESPACE = 0x110000
 _EPS = 1e-6
 
 
@@ -93,7 +94,6 @@ class PageLayout:
     boxes: list[tuple[float, float, float, float]]  # paragraph boxes (x0, y0, x1, y1)
     bottom: float  # lowest text pixel row (for cropping the last page)
     last: bool = False
-    first_para: bool = True  # its first line starts a paragraph
     objects: list[tuple[float, int, int]] = field(default_factory=list)  # (x, baseline, display index)
 
 
@@ -117,13 +117,14 @@ class LayoutEngine:
         if self.newline.color:
             self.palette.append(self.newline.color)
             marker_colour = 1
-        self.gid_of = np.full(0x110000, -1, dtype=np.int32)
+        self.gid_of = np.full(_CODESPACE, -1, dtype=np.int32)
         self._fs_index: dict[tuple[int, int], int] = {(0, 0): 0}
         self._fs_gid = [self.gid_of]
         self._fs = [(0, 0)]
         self.cp_of_gid: list[int] = [-1]
         self.chain_of_gid: list[int] = [0]
         self.colour_of_gid: list[int] = [marker_colour]
+        self.key_of_gid: list[int] = [-1]  # font space x 0x110000 + code point; -1: the marker
         p = cfg.px
         self.page_w, self.page_h = cfg.page_px
         self.pad = p(cfg.border_width + cfg.border_padding)
@@ -159,7 +160,7 @@ class LayoutEngine:
         if key not in self._fs_index:
             self._fs_index[key] = len(self._fs)
             self._fs.append(key)
-            self._fs_gid.append(np.full(0x110000, -1, dtype=np.int32))
+            self._fs_gid.append(np.full(_CODESPACE, -1, dtype=np.int32))
         return self._fs_index[key]
 
     def _bind(self, flow: Flow) -> None:
@@ -235,6 +236,24 @@ class LayoutEngine:
             self.cp_of_gid.append(cp)
             self.chain_of_gid.append(chain)
             self.colour_of_gid.append(colour)
+            self.key_of_gid.append(fs * _CODESPACE + cp)
+
+    def portable_gids(self, gid: np.ndarray) -> np.ndarray:
+        """Glyph ids as keys that an engine for the same θ in another process turns back into its own
+        ids (``own_gids``): ids are given out in the order glyphs are met, which differs between them."""
+        return np.asarray(self.key_of_gid, dtype=np.int64)[gid]
+
+    def own_gids(self, keys: np.ndarray) -> np.ndarray:
+        fs, cp = np.divmod(keys, _CODESPACE)
+        gid = np.full(len(keys), MARKER_GID, dtype=np.int32)
+        for f in np.unique(fs[keys >= 0]).tolist():
+            if f >= len(self._fs):  # font spaces beyond the first two come from styled documents only
+                raise ValueError(f"glyph space {f} is not known to this engine")
+            sel = fs == f
+            self.chains[self._fs[f][0]].prepare(cp[sel])  # which fallback face draws each character
+            self._assign_gids(f, cp[sel])
+            gid[sel] = self._fs_gid[f][cp[sel]]
+        return gid
 
     # ---- lines ------------------------------------------------------------------------------
     def _indent(self, first: np.ndarray | bool, pid: np.ndarray | int) -> np.ndarray:
@@ -251,7 +270,7 @@ class LayoutEngine:
         return self.col_w - p(c.right_indent) - self.pad - self._indent(first, pid)
 
     def lines(self, text: str, lo: int, hi: int, first: bool, closed: bool,
-              para_base: int, soft_end: bool = False) -> tuple[LineBlock, int, bool]:
+              para_base: int) -> tuple[LineBlock, int, bool]:
         """Lay out ``text[lo:hi]``. Returns the block and where/how the next chunk resumes.
 
         ``closed`` says the chunk ends at a paragraph end; otherwise its last line is dropped and
@@ -320,9 +339,6 @@ class LayoutEngine:
             firsts_a, lasts_a, pids_a = firsts_a[:-1], lasts_a[:-1], pids_a[:-1]
         elif not closed:  # one line holds the whole chunk (zero-width runs): break it here
             resume, resume_first = lo + int(nexts_a[-1]), False
-            lasts_a = lasts_a.copy()
-            lasts_a[-1] = False
-        if soft_end and len(lasts_a):  # the range ends at a line break inside a paragraph
             lasts_a = lasts_a.copy()
             lasts_a[-1] = False
         block = self._place(text, lo, cps, flags, adv, gid_char, sty, cum, starts_a, vends_a, nexts_a,
@@ -469,23 +485,14 @@ class LayoutEngine:
         return w, h
 
     # ---- pages ------------------------------------------------------------------------------
-    def pages(self, text: str | Flow, start: int = 0, end: int | None = None, first: bool = True,
-              index: int = 0, final: bool | None = None) -> Iterator[PageLayout]:
-        """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length.
-
-        ``start``/``end``/``first``/``index`` lay out only the pages from one page start (a line start
-        whose first line does or does not begin a paragraph) to another, exactly as a whole pass
-        would: several processes can share a long text. ``final=False`` says that ``text`` is only a
-        part, which the document goes on after (so its end is not the document's end).
-        """
+    def pages(self, text: str | Flow) -> Iterator[PageLayout]:
+        """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length."""
         flow = text if isinstance(text, Flow) else Flow(text)
         text = flow.text
         self._bind(flow)
-        n_all = len(text)
-        n = n_all if end is None else end
-        final = n == n_all if final is None else final and n == n_all
-        pag = _Paginator(self, n, index, final=final)
-        pos, para_base = start, 0
+        n = len(text)
+        pag = _Paginator(self, n)
+        pos, para_base, first = 0, 0, True
         breaks_at_nl = self.newline.text is None
         chunk = min(CHUNK_CHARS, FIRST_CHUNK_CHARS)  # the first pages come early, later chunks are large
         while pos < n:
@@ -494,10 +501,8 @@ class LayoutEngine:
                 cut = text.rfind("\n", pos + chunk // 2, hi)
                 if cut != -1:
                     hi = cut + 1
-            real_end = (hi == n_all and final) or (breaks_at_nl and text[hi - 1] == "\n")
-            closed = hi == n or real_end
-            block, nxt, first = self.lines(text, pos, hi, first, closed, para_base,
-                                           soft_end=hi == n and not real_end)
+            closed = hi == n or (breaks_at_nl and text[hi - 1] == "\n")
+            block, nxt, first = self.lines(text, pos, hi, first, closed, para_base)
             if len(block):
                 para_base = int(block.para_id[-1]) + (1 if block.para_last[-1] else 0)
             yield from pag.add(block)
@@ -509,21 +514,20 @@ class LayoutEngine:
 class _Paginator:
     """Assigns lines to columns and pages; emits a page as soon as it is complete."""
 
-    def __init__(self, eng: LayoutEngine, text_len: int, index: int = 0, final: bool = True):
+    def __init__(self, eng: LayoutEngine, text_len: int):
         self.e = eng
         self.text_len = text_len
-        self.final = final  # the range ends the text: its last page is the document's last
-        self.page, self.col = index, 0
+        self.page, self.col = 0, 0
         self.y = 0.0
         # lines of the page being filled: (block, line indices, column, top y, repeated header?)
         self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-        self.pending_page = index
+        self.pending_page = 0
         self.heads: dict[int, list[tuple[LineBlock, int]]] = {}  # table -> its header lines
         self.copies: list[tuple[int, int, float, LineBlock, int]] = []  # repeated headers: page, col, top, line
         c = eng.cfg
         self.spaced = bool(c.space_before or c.space_after or eng.pad) or not eng.flow.plain
         self.per_col = max(1, int(math.floor(eng.col_h / eng.line_h + _EPS)))
-        self.lines_before = index * self.per_col * c.columns
+        self.lines_before = 0
 
     def _assign(self, b: LineBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Page, column and top y (within the column) of each line of ``b``."""
@@ -627,12 +631,11 @@ class _Paginator:
         start = 0 if self.pending_page == 0 else int(first_b.start[first_sl[0]])
         end = self.text_len if last else min(int(last_b.nxt[last_sl[-1]]), self.text_len)
         base_a = np.concatenate(base)
-        last = last and self.final
         return PageLayout(self.pending_page, (start, end), (e.page_w, e.page_h), np.concatenate(lstart),
                           np.concatenate(lend), base_a,
                           np.concatenate(left), np.concatenate(right), np.concatenate(gx),
                           np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom, last,
-                          objects=objects, first_para=bool(first_b.para_first[first_sl[0]]))
+                          objects=objects)
 
     def _boxes(self, b: LineBlock, sl: np.ndarray, colx: np.ndarray, top: np.ndarray) -> list:
         """Paragraph rectangles (background, border) of these lines, split at column changes."""
