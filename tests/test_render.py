@@ -125,6 +125,14 @@ def test_pages_from_workers_are_ordinary_images(workers):
     assert [p.image.tobytes() for p in copy.pages] == [p.image.tobytes() for p in r.pages]
 
 
+@pytest.mark.parametrize("changes", [{"font_color": "#aa0000"}, {"page_bg_color": "#f0f0f0"}])
+def test_colour_and_grey_pages_from_workers(workers, changes):
+    cfg = glyphpress.preset("glyph-en").replace(**changes)
+    one, two = render(TEXT * 3, cfg, jobs=1, count_text=False), render(TEXT * 3, cfg, jobs=2, count_text=False)
+    assert_same_pages(one, two)
+    assert [p.image.mode for p in two.pages] == [p.image.mode for p in one.pages]
+
+
 def test_pixels_pickled_where_memory_cannot_be_passed(workers, monkeypatch):
     monkeypatch.setattr(workers, "_SHARE_PIXELS", False)
     assert_same_pages(render(TEXT * 3, jobs=1, count_text=False), render(TEXT * 3, jobs=2, count_text=False))
@@ -132,7 +140,7 @@ def test_pixels_pickled_where_memory_cannot_be_passed(workers, monkeypatch):
 
 def test_worker_failures_are_one_clear_error_and_the_next_render_works(workers, monkeypatch):
     text = TEXT * 3
-    draw = workers.Rasterizer.draw
+    draw = workers.Rasterizer.pixels
     this = os.getpid()
 
     def failing(self, lay):
@@ -140,7 +148,7 @@ def test_worker_failures_are_one_clear_error_and_the_next_render_works(workers, 
             raise MemoryError("no memory for a page")
         return draw(self, lay)
 
-    monkeypatch.setattr(workers.Rasterizer, "draw", failing)
+    monkeypatch.setattr(workers.Rasterizer, "pixels", failing)
     with pytest.raises(GlyphpressError, match="MemoryError: no memory for a page"):
         render(text, jobs=2, count_text=False)
     assert workers._POOL is None  # stopped, with whatever it had queued
@@ -150,10 +158,10 @@ def test_worker_failures_are_one_clear_error_and_the_next_render_works(workers, 
             os._exit(3)
         return draw(self, lay)
 
-    monkeypatch.setattr(workers.Rasterizer, "draw", dying)
+    monkeypatch.setattr(workers.Rasterizer, "pixels", dying)
     with pytest.raises(GlyphpressError, match="worker died"):
         render(text, jobs=2, count_text=False)
-    monkeypatch.setattr(workers.Rasterizer, "draw", draw)
+    monkeypatch.setattr(workers.Rasterizer, "pixels", draw)
     assert_same_pages(render(text, jobs=1, count_text=False), render(text, jobs=2, count_text=False))
 
 

@@ -19,6 +19,7 @@ from multiprocessing import reduction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from . import __version__, manifest
@@ -346,14 +347,17 @@ def _serve(tasks, conn) -> None:
             written = []
             with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
                 for lay in layouts:
-                    lay.gid = r.engine.own_gids(lay.gid)
-                    image = r.raster.draw(lay)
+                    pixels = r.raster.pixels(_unpack(lay, r.engine))
+                    if _SHARE_PIXELS and out_dir is None:  # a descriptor of its memory follows the message
+                        mode, size = ("L", pixels.shape[::-1]) if isinstance(pixels, np.ndarray) else \
+                            (pixels.mode, pixels.size)
+                        conn.send(("shared", job, lay.index, (mode, size)))
+                        _send_pixels(conn, pixels)
+                        continue
+                    image = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
                     if out_dir is not None:  # the parent keeps the page records; only pixels matter here
                         writer.put(Page(lay.index, *image.size, lay.source_range, 0, 0, image=image))
                         written.append(lay.index)
-                    elif _SHARE_PIXELS:  # a descriptor of its memory follows the message
-                        conn.send(("shared", job, lay.index, (image.mode, image.size)))
-                        _send_pixels(conn, image)
                     else:
                         conn.send(("page", job, lay.index, image))
             for i in written:  # the files are complete now
@@ -362,12 +366,24 @@ def _serve(tasks, conn) -> None:
             conn.send(("error", job, None, str(e) if isinstance(e, GlyphpressError) else f"{type(e).__name__}: {e}"))
 
 
-def _send_pixels(conn, image: Image.Image) -> None:
-    """The image's bytes in a new memory file whose descriptor goes to the parent: nothing is copied
+def _pack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
+    """A page layout to send to a worker: glyph ids as keys any process understands, narrow types."""
+    return dataclasses.replace(lay, gid=engine.portable_gids(lay.gid).astype(np.int32),
+                               gline=lay.gline.astype(np.min_scalar_type(len(lay.line_base))))
+
+
+def _unpack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
+    return dataclasses.replace(lay, gid=engine.own_gids(lay.gid), gline=lay.gline.astype(np.int64))
+
+
+def _send_pixels(conn, pixels: np.ndarray | Image.Image) -> None:
+    """The page's bytes in a new memory file whose descriptor goes to the parent: nothing is copied
     there, and the memory lives as long as the parent's image."""
     fd = os.memfd_create("glyphpress-page", os.MFD_CLOEXEC)
     try:
-        os.write(fd, image.tobytes())
+        data = memoryview(pixels).cast("B") if isinstance(pixels, np.ndarray) else pixels.tobytes()
+        while data:
+            data = data[os.write(fd, data):]
         reduction.send_handle(conn, fd, os.getppid())
     finally:
         os.close(fd)
@@ -503,7 +519,7 @@ def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionMod
         if sent - back >= 2 * RANGE_PAGES * n_workers:  # each worker has a range queued: draw here
             draw_here(batch)
             return
-        layouts = [dataclasses.replace(lay, gid=r.engine.portable_gids(lay.gid)) for _, lay in batch]
+        layouts = [_pack(lay, r.engine) for _, lay in batch]
         pool.tasks.put((job, cfg, layouts, str(out_dir) if out_dir else None))
         sent += len(batch)
 
@@ -525,9 +541,7 @@ def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionMod
             except queue.Empty:
                 break
             sent -= len(layouts)
-            for lay in layouts:
-                lay.gid = r.engine.own_gids(lay.gid)
-            draw_here((pages[lay.index], lay) for lay in layouts)
+            draw_here((pages[lay.index], _unpack(lay, r.engine)) for lay in layouts)
         collect(block=True)
     if len(finished) != len(pages):
         raise GlyphpressError(f"render workers drew {len(finished)} of {len(pages)} pages")

@@ -244,15 +244,20 @@ class LayoutEngine:
         return np.asarray(self.key_of_gid, dtype=np.int64)[gid]
 
     def own_gids(self, keys: np.ndarray) -> np.ndarray:
-        fs, cp = np.divmod(keys, _CODESPACE)
+        fs, cp = np.divmod(keys, _CODESPACE)  # the marker's key -1 gives font space -1
         gid = np.full(len(keys), MARKER_GID, dtype=np.int32)
-        for f in np.unique(fs[keys >= 0]).tolist():
+        for f in range(int(fs.max()) + 1 if len(fs) else 0):
             if f >= len(self._fs):  # font spaces beyond the first two come from styled documents only
                 raise ValueError(f"glyph space {f} is not known to this engine")
             sel = fs == f
-            self.chains[self._fs[f][0]].prepare(cp[sel])  # which fallback face draws each character
-            self._assign_gids(f, cp[sel])
-            gid[sel] = self._fs_gid[f][cp[sel]]
+            c = cp[sel]
+            g = self._fs_gid[f][c]
+            new = g < 0
+            if new.any():  # characters met here for the first time
+                self.chains[self._fs[f][0]].prepare(c[new])  # which fallback face draws each one
+                self._assign_gids(f, c[new])
+                g = self._fs_gid[f][c]
+            gid[sel] = g
         return gid
 
     # ---- lines ------------------------------------------------------------------------------

@@ -203,6 +203,11 @@ class Rasterizer:
     # ---- page -------------------------------------------------------------------------------
     def draw(self, page: PageLayout) -> Image.Image:
         """The page image, cropped and scaled as θ says."""
+        pixels = self.pixels(page)
+        return pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+
+    def pixels(self, page: PageLayout) -> np.ndarray | Image.Image:
+        """The page as an ``L`` array where it is black on white (most pages), else as an image."""
         W, H = page.size
         colour = np.asarray(self.eng.colour_of_gid, dtype=np.int64)[page.gid]
         colours = np.unique(colour).tolist()
@@ -224,7 +229,7 @@ class Rasterizer:
         cw, ch = self.eng.crop_size(page)
         size = self.eng.image_size(page)
         if plain and size == (cw, ch):  # black on white: the ink inverted and cropped in one pass
-            return Image.fromarray(np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8))
+            return np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8)
         img = Image.fromarray(255 - layers[0][0]) if plain else self._composite(page, layers)
         for x, base, idx in pictures:
             obj = self.eng.flow.objects[idx]
