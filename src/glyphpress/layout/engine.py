@@ -425,8 +425,11 @@ class LayoutEngine:
             drawn &= ~np.isin(line_of, list(shaped))
         idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
         ls = s[line_of]
-        gx = (x0[line_of] + (cum[idx] - cum[ls]) + extra_space[line_of] * (scum[idx] - scum[ls])
-              + extra_char[line_of] * (idx - ls))
+        gx = x0[line_of] + (cum[idx] - cum[ls])
+        if extra_space.any():  # justified lines (adding zeros would change nothing)
+            gx += extra_space[line_of] * (scum[idx] - scum[ls])
+        if extra_char.any():
+            gx += extra_char[line_of] * (idx - ls)
         paras = self.flow.paragraphs
         if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
             marked = np.flatnonzero(~first & paras.mark[pid])

@@ -125,7 +125,12 @@ class Rasterizer:
             return
         H, W = cov.shape
         h = self.height
-        lines, row_of = np.unique(gline, return_inverse=True)
+        step = np.diff(gline)
+        if (step >= 0).all():  # glyphs come line by line (always, from layout): no sort needed
+            starts = np.r_[0, np.flatnonzero(step) + 1]
+            lines, row_of = gline[starts], np.cumsum(np.r_[0, step != 0])
+        else:
+            lines, row_of = np.unique(gline, return_inverse=True)
         y0 = page.line_base[lines] - self.baseline_row  # top row of each line's strip
         # lines on one grid of pitch p (plain text, any number of columns) become rows of "slots":
         # a slot holds every glyph whose line has that top row, and strided views draw all slots at once
@@ -210,7 +215,12 @@ class Rasterizer:
         """The page as an ``L`` array where it is black on white (most pages), else as an image."""
         W, H = page.size
         colour = np.asarray(self.eng.colour_of_gid, dtype=np.int64)[page.gid]
-        colours = np.unique(colour).tolist()
+        if not len(colour):
+            colours = []
+        elif colour.min() == colour.max():  # one colour (most pages): no sort
+            colours = [int(colour[0])]
+        else:
+            colours = np.unique(colour).tolist()
         if not colours or ((page.shaped or page.objects) and 0 not in colours):
             colours = [0, *colours]
         layers = []  # (coverage, rgb), one per colour on the page
