@@ -161,3 +161,29 @@ def test_page_drawing_equals_glyph_by_glyph_blending(changes):
 def test_a_sequence_raqm_cannot_shape_is_drawn_unshaped():
     img = draw("\x1e\u0590 \u05d0\u05d1")[0]  # raqm_layout() fails on the unassigned Hebrew-block point
     assert ink_columns(img).sum() > 0
+
+
+def test_the_atlas_keeps_every_glyph_whole():
+    """Glyphs are copied into the atlas with all their ink, however far above or below the line
+    box it reaches (accents, tall fallback glyphs), and the atlas keeps no empty rows."""
+    from PIL import Image, ImageDraw
+
+    eng = LayoutEngine(preset("glyph-en"))
+    r = Rasterizer(eng)
+    text = "Ag|ÅǺȘ∫∑√{}中文한글€" + "\u0301"
+    page = next(iter(eng.pages(text)))
+    r._coverage(page, np.ones(len(page.gid), dtype=bool), np.zeros((page.size[1], page.size[0]), np.uint8))
+    ink_rows = np.flatnonzero(r.atlas[: r.atlas_used].any(axis=0))
+    assert ink_rows[0] == 0 and ink_rows[-1] == r.height - 1
+    gids = sorted(set(page.gid.tolist()))
+    assert len(gids) >= 15
+    r._render_entries(np.array(gids, dtype=np.int64) * 4)  # every glyph at phase 0
+    for gid in gids:
+        cp = eng.cp_of_gid[gid]
+        chain = eng.chains[eng.chain_of_gid[gid]]
+        face = chain.face(int(chain.face_of[cp]))
+        img = Image.new("L", (200, 200))
+        ImageDraw.Draw(img).text((60, 120), chr(cp), fill=255, font=face.pil, anchor="ls")
+        key = gid * 4
+        col, w = int(r.entry_col[key]), int(r.entry_w[key])
+        assert int(r.atlas[col: col + w].astype(np.int64).sum()) == int(np.asarray(img).astype(np.int64).sum()), chr(cp)

@@ -30,13 +30,11 @@ class Rasterizer:
     def __init__(self, eng: LayoutEngine):
         self.eng = eng
         self.cfg = eng.cfg
-        faces = [eng.fonts.face(0)]  # fallback faces grow the atlas when they first appear
-        asc = max(f.ascent_px for f in faces)
-        desc = max(f.descent_px for f in faces)
-        self.baseline_row = asc + 2
-        self.height = self.baseline_row + desc + 2
-        # transposed atlas: one row of `height` bytes per pixel column, gathered as opaque items
-        self.atlas = np.zeros((1024, self.height), dtype=np.uint8)
+        # transposed atlas: one row of bytes per pixel column, gathered as opaque items. The first
+        # `height` bytes are the rows where some glyph has ink (they grow when a glyph reaches further);
+        # items are padded to a multiple of 8 bytes, which numpy gathers several times faster
+        self.baseline_row, self.height = 0, 1
+        self.atlas = np.zeros((1024, 8), dtype=np.uint8)
         self.atlas_used = 1  # column 0 stays blank
         self.entry_col = np.full(1024, -1, dtype=np.int64)  # per gid*SUBPIXEL+phase
         self.entry_off = np.zeros(1024, dtype=np.int64)
@@ -48,14 +46,14 @@ class Rasterizer:
         self._buffers: dict[str, np.ndarray] = {}
 
     # ---- atlas ------------------------------------------------------------------------------
-    def _grow_rows(self, asc: int, desc: int) -> None:
-        """A taller font joined (a fallback face): make the atlas taller, keep the columns."""
-        top = max(0, asc + 2 - self.baseline_row)
-        bottom = max(0, self.baseline_row + top + desc + 2 - (self.height + top))
-        if top or bottom:
-            self.atlas = np.ascontiguousarray(np.pad(self.atlas, ((0, 0), (top, bottom))))
-            self.baseline_row += top
-            self.height += top + bottom
+    def _grow_rows(self, top: int, bottom: int) -> None:
+        """Make room for ink from ``top`` to ``bottom`` (rows relative to the baseline row)."""
+        above, below = max(0, -(self.baseline_row + top)), max(0, self.baseline_row + bottom + 1 - self.height)
+        if above or below:
+            h = self.height + above + below
+            atlas = np.zeros((self.atlas.shape[0], -(-h // 8) * 8), dtype=np.uint8)
+            atlas[:, above: above + self.height] = self.atlas[:, :self.height]
+            self.atlas, self.baseline_row, self.height = atlas, self.baseline_row + above, h
 
     def _render_entries(self, keys: np.ndarray) -> None:
         if not len(keys):
@@ -78,23 +76,25 @@ class Rasterizer:
                 cp = eng.cp_of_gid[gid]
                 chain = eng.chains[eng.chain_of_gid[gid]]
                 face, text = chain.face(int(chain.face_of[cp])), chr(cp)
-            if face.ascent_px + 2 > self.baseline_row or face.descent_px + 2 > self.height - self.baseline_row:
-                self._grow_rows(face.ascent_px, face.descent_px)
-            pad = self.height
+            pad = 2 * (face.ascent_px + face.descent_px) + 2  # room on every side for any overhang
+            base = pad + face.ascent_px
             width = int(math.ceil(face.pil.getlength(text))) + 2 * pad
-            img = Image.new("L", (width, self.height), 0)
-            ImageDraw.Draw(img).text((pad + phase / SUBPIXEL, self.baseline_row), text, fill=255,
-                                     font=face.pil, anchor="ls")
+            img = Image.new("L", (width, base + face.descent_px + pad), 0)
+            ImageDraw.Draw(img).text((pad + phase / SUBPIXEL, base), text, fill=255, font=face.pil, anchor="ls")
             bmp = np.asarray(img)
             cols = np.flatnonzero(bmp.any(axis=0))
             if len(cols) == 0:
                 self.entry_col[key], self.entry_off[key], self.entry_w[key] = 0, 0, 0
                 continue
+            rows = np.flatnonzero(bmp.any(axis=1))
+            r0, r1 = int(rows[0]), int(rows[-1]) + 1
+            self._grow_rows(r0 - base, r1 - 1 - base)
             lo, hi = int(cols[0]), int(cols[-1]) + 1
             w = hi - lo
             if self.atlas_used + w > self.atlas.shape[0]:
                 self.atlas = np.pad(self.atlas, ((0, max(w, self.atlas.shape[0])), (0, 0)))
-            self.atlas[self.atlas_used: self.atlas_used + w] = bmp[:, lo:hi].T
+            top = self.baseline_row + r0 - base
+            self.atlas[self.atlas_used: self.atlas_used + w, top: top + r1 - r0] = bmp[r0:r1, lo:hi].T
             self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
             self.atlas_used += w
 
@@ -156,10 +156,12 @@ class Rasterizer:
         colmap = self._scratch("colmap", n_rows * width, np.int32)
         colmap.fill(0)
         colmap[flat] = src
-        item = np.dtype((np.void, h))
+        stored = self.atlas.shape[1]  # h, padded
+        item = np.dtype((np.void, stored))
         items = self.atlas.view(item).reshape(-1)
-        strips = items.take(colmap, out=self._scratch("strips", n_rows * width * h, np.uint8).view(item), mode="clip")
-        strips = strips.view(np.uint8).reshape(n_rows, width, h)
+        strips = items.take(colmap, out=self._scratch("strips", n_rows * width * stored, np.uint8).view(item),
+                            mode="clip")
+        strips = strips.view(np.uint8).reshape(n_rows, width, stored)
         lost = colmap[flat] != src
         if lost.any():
             r, c, a = rows[lost], cols[lost], src[lost]
@@ -169,7 +171,7 @@ class Rasterizer:
             for j in range(min(k, n_rows)):
                 dst = as_strided(cov[lo_y + j * pitch:], shape=(len(range(j, n_rows, k)), h, width),
                                  strides=(k * pitch * W, W, 1))
-                np.maximum(dst, strips[j::k].transpose(0, 2, 1), out=dst)
+                np.maximum(dst, strips[j::k, :, :h].transpose(0, 2, 1), out=dst)
             return
         for r, y in enumerate(y0.tolist()):
             a, b = max(0, -y), min(h, H - y)
