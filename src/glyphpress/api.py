@@ -342,28 +342,30 @@ def _serve(tasks, conn) -> None:
         if task is None:
             return
         job, cfg, layouts, out_dir = task
+        memory = _MemoryFile() if _SHARE_PIXELS and out_dir is None else None
         try:
             r = renderer_for(cfg)
-            written = []
+            done = []  # (page index, what the parent needs to know of it)
             with _PageWriter(Path(out_dir or "."), cfg, threads=1, depth=4) as writer:
                 for lay in layouts:
                     pixels = r.raster.pixels(_unpack(lay, r.engine))
-                    if _SHARE_PIXELS and out_dir is None:  # a descriptor of its memory follows the message
-                        mode, size = ("L", pixels.shape[::-1]) if isinstance(pixels, np.ndarray) else \
-                            (pixels.mode, pixels.size)
-                        conn.send(("shared", job, lay.index, (mode, size)))
-                        _send_pixels(conn, pixels)
+                    if memory is not None:
+                        done.append((lay.index, memory.add(pixels)))
                         continue
                     image = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
                     if out_dir is not None:  # the parent keeps the page records; only pixels matter here
                         writer.put(Page(lay.index, *image.size, lay.source_range, 0, 0, image=image))
-                        written.append(lay.index)
-                    else:
-                        conn.send(("page", job, lay.index, image))
-            for i in written:  # the files are complete now
-                conn.send(("page", job, i, None))
+                        image = None
+                    done.append((lay.index, image))
+            # the files are complete now; or a descriptor of the range's memory follows the message
+            conn.send(("shared" if memory is not None else "pages", job, done))
+            if memory is not None:
+                reduction.send_handle(conn, memory.fd, os.getppid())
         except BaseException as e:  # reported to the parent, which raises it
-            conn.send(("error", job, None, str(e) if isinstance(e, GlyphpressError) else f"{type(e).__name__}: {e}"))
+            conn.send(("error", job, str(e) if isinstance(e, GlyphpressError) else f"{type(e).__name__}: {e}"))
+        finally:
+            if memory is not None:
+                os.close(memory.fd)
 
 
 def _pack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
@@ -376,26 +378,38 @@ def _unpack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
     return dataclasses.replace(lay, gid=engine.own_gids(lay.gid), gline=lay.gline.astype(np.int64))
 
 
-def _send_pixels(conn, pixels: np.ndarray | Image.Image) -> None:
-    """The page's bytes in a new memory file whose descriptor goes to the parent: nothing is copied
-    there, and the memory lives as long as the parent's image."""
-    fd = os.memfd_create("glyphpress-page", os.MFD_CLOEXEC)
-    try:
-        data = memoryview(pixels).cast("B") if isinstance(pixels, np.ndarray) else pixels.tobytes()
+class _MemoryFile:
+    """A range's pages, one after another in a new memory file whose descriptor goes to the parent:
+    nothing is copied there, and the memory lives as long as the parent's images."""
+
+    def __init__(self):
+        self.fd = os.memfd_create("glyphpress-pages", os.MFD_CLOEXEC)
+        self.size = 0
+
+    def add(self, pixels: np.ndarray | Image.Image) -> tuple[str, tuple[int, int], int, int]:
+        """Append a page; returns its mode, size, and where its bytes are in the file."""
+        if isinstance(pixels, np.ndarray):
+            mode, size, data = "L", (pixels.shape[1], pixels.shape[0]), memoryview(pixels).cast("B")
+        else:
+            mode, size, data = pixels.mode, pixels.size, memoryview(pixels.tobytes())
+        offset, n = self.size, len(data)
         while data:
-            data = data[os.write(fd, data):]
-        reduction.send_handle(conn, fd, os.getppid())
-    finally:
-        os.close(fd)
+            data = data[os.write(self.fd, data):]
+        self.size += n
+        return mode, size, offset, n
 
 
-def _receive_pixels(conn, mode: str, size: tuple[int, int]) -> Image.Image:
+def _receive_pages(conn, pages: list[tuple[int, Any]]) -> list[tuple[int, Image.Image]]:
+    """The images of a range's pages, from the memory file whose descriptor follows the message."""
     fd = reduction.recv_handle(conn)
     try:
-        mem = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        mem = memoryview(mmap.mmap(fd, 0, prot=mmap.PROT_READ))
     finally:
         os.close(fd)
-    return Image.frombuffer(mode, size, mem, "raw", mode, 0, 1)  # "L" maps the memory; others copy it
+    out = []
+    for index, (mode, size, offset, n) in pages:
+        out.append((index, Image.frombuffer(mode, size, mem[offset: offset + n], "raw", mode, 0, 1)))
+    return out  # "L" images map the memory; others are copies
 
 
 class _Pool:
@@ -489,18 +503,20 @@ def _share(pool: _Pool, r: Renderer, text: str, cfg: RenderConfig, vm: VisionMod
                 return
             for conn in ready:
                 try:
-                    kind, their_job, index, info = conn.recv()
-                    pixels = _receive_pixels(conn, *info) if kind == "shared" else info
+                    kind, their_job, items = conn.recv()
+                    if kind == "shared":
+                        items = _receive_pages(conn, items)
                 except (EOFError, OSError):  # its end of the pipe closed: the process is gone
                     raise GlyphpressError("a render worker died unexpectedly") from None
                 if kind == "error":
-                    raise GlyphpressError(info)
+                    raise GlyphpressError(items)
                 if their_job != job:
                     raise GlyphpressError("a render worker answered for another render")
-                if out_dir is None:
-                    pages[index].image = pixels
-                finished.add(index)
-                back += 1
+                for index, image in items:
+                    if out_dir is None:
+                        pages[index].image = image
+                    finished.add(index)
+                back += len(items)
                 if progress:
                     progress(len(finished))
 
