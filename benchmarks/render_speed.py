@@ -72,6 +72,12 @@ def memory_probe(mode: str, megabytes: int) -> None:
                       "text_mb": len(text.encode("utf-8")) / 1e6, "peak_beyond_text_mb": (peak - base) / 1024}))
 
 
+def _settle() -> None:
+    """Write out files earlier rows left to the disk, so that their write-back does not slow this row."""
+    if hasattr(os, "sync"):
+        os.sync()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -104,6 +110,7 @@ def main() -> None:
                 ("to PNG files, 1 core", 1, True), (f"to PNG files, {jobs} cores", jobs, True)]
         all_cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         for label, j, files in rows:
+            _settle()
             if all_cores is not None:  # "1 core" is pinned to one CPU, threads included
                 os.sched_setaffinity(0, {min(all_cores)} if label.endswith("1 core") else all_cores)
             if files:
@@ -126,6 +133,7 @@ def main() -> None:
               f"vision tokens {c.vision_tokens:,})")
 
     for mode in ("memory", "files"):
+        _settle()
         out = subprocess.run([sys.executable, __file__, "--probe", mode, "--big-mb", str(args.big_mb)],
                              capture_output=True, text=True, check=True).stdout
         d = json.loads(out)
