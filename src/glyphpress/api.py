@@ -326,7 +326,7 @@ _SHARE_PIXELS = hasattr(os, "memfd_create") and reduction.HAVE_SEND_HANDLE  # Li
 
 
 def _serve(tasks, conn) -> None:
-    """A worker of the pool: draws ranges of laid-out pages until it gets None.
+    """A worker of the pool: draws ranges of laid-out pages, for as long as the pool lives.
 
     Its pages go back over ``conn``: as files written (a folder), as memory the parent maps (Linux),
     or pickled (elsewhere)."""
@@ -339,8 +339,6 @@ def _serve(tasks, conn) -> None:
             if os.getppid() != parent:  # the parent is gone (killed): nobody will ask again
                 return
             continue
-        if task is None:
-            return
         job, cfg, layouts, out_dir = task
         memory = _MemoryFile() if _SHARE_PIXELS and out_dir is None else None
         try:
@@ -468,10 +466,9 @@ def shutdown_workers() -> None:
 def _parallel(text: str, cfg: RenderConfig, vm: VisionModel, jobs: int, out_dir: Path | None,
               progress: Progress | None = None) -> list[Page]:
     """This process lays the text out once, in ranges of ``RANGE_PAGES`` pages. While each of the
-    ``jobs - 1`` workers has a range queued it draws the next range itself (it has its layout already);
-    otherwise a worker lays the range out again from its page start and draws it (identical to one pass:
-    each range starts at a line start). When the layout is done, ranges no worker has started come back
-    here. If anything fails, the workers are stopped (a later render starts new ones)."""
+    ``jobs - 1`` workers has a range queued it draws the next range itself; otherwise it sends the
+    range's layouts to whichever worker is free. When the layout is done, ranges no worker has started
+    come back here. If anything fails, the workers are stopped (a later render starts new ones)."""
     global _POOL
     r = renderer_for(cfg)  # before the workers start, so that they inherit it warm
     with _POOL_LOCK:
