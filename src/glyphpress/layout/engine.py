@@ -125,6 +125,7 @@ class LayoutEngine:
         self.chain_of_gid: list[int] = [0]
         self.colour_of_gid: list[int] = [marker_colour]
         self.key_of_gid: list[int] = [-1]  # font space x 0x110000 + code point; -1: the marker
+        self._gid_arrays: dict[str, np.ndarray] = {}
         p = cfg.px
         self.page_w, self.page_h = cfg.page_px
         self.pad = p(cfg.border_width + cfg.border_padding)
@@ -238,10 +239,19 @@ class LayoutEngine:
             self.colour_of_gid.append(colour)
             self.key_of_gid.append(fs * _CODESPACE + cp)
 
+    def per_gid(self, name: str) -> np.ndarray:
+        """One of the per-glyph-id lists (``colour_of_gid``, ``key_of_gid``) as an array, made again only
+        when glyphs were added (the lists only grow), not for every page."""
+        values = getattr(self, name)
+        arr = self._gid_arrays.get(name)
+        if arr is None or len(arr) != len(values):
+            arr = self._gid_arrays[name] = np.asarray(values, dtype=np.int64)
+        return arr
+
     def portable_gids(self, gid: np.ndarray) -> np.ndarray:
         """Glyph ids as keys that an engine for the same θ in another process turns back into its own
         ids (``own_gids``): ids are given out in the order glyphs are met, which differs between them."""
-        return np.asarray(self.key_of_gid, dtype=np.int64)[gid]
+        return self.per_gid("key_of_gid")[gid]
 
     def own_gids(self, keys: np.ndarray) -> np.ndarray:
         fs, cp = np.divmod(keys, _CODESPACE)  # the marker's key -1 gives font space -1

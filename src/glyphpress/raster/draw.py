@@ -216,7 +216,7 @@ class Rasterizer:
     def pixels(self, page: PageLayout) -> np.ndarray | Image.Image:
         """The page as an ``L`` array where it is black on white (most pages), else as an image."""
         W, H = page.size
-        colour = np.asarray(self.eng.colour_of_gid, dtype=np.int64)[page.gid]
+        colour = self.eng.per_gid("colour_of_gid")[page.gid]
         if not len(colour):
             colours = []
         elif colour.min() == colour.max():  # one colour (most pages): no sort
