@@ -29,8 +29,9 @@ from .document.model import Document
 from .document.pdf import RasterDocument
 from .errors import GlyphpressError
 from .io import check_text, normalize_newlines
-from .layout.engine import LayoutEngine, PageLayout
+from .layout.engine import LayoutEngine
 from .layout.flow import Flow
+from .layout.model import PageLayout
 from .raster.draw import Rasterizer
 from .raster.encode import encode_image
 from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
@@ -129,14 +130,15 @@ class Renderer:
         """
         flow = text if isinstance(text, Flow) else None
         for lay in self.layouts(text):
-            w, h = self.engine.image_size(lay)
             a, b = lay.source_range
             if flow is not None:
                 a = 0 if lay.index == 0 else flow.to_source(a)
                 b = flow.to_source(b) if not lay.last else flow.to_source(len(flow.text))
+            size = self.raster.size(lay)
+            image = self.raster.draw(lay) if draw or size is None else None
+            w, h = image.size if image is not None else size
             page = Page(lay.index, w, h, (a, b), model.tokens(w, h), model.image_tokens(w, h))
-            if draw:
-                page.image = self.raster.draw(lay)
+            page.image = image if draw else None
             yield page, lay
 
 
@@ -368,12 +370,12 @@ def _serve(tasks, conn) -> None:
 
 def _pack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
     """A page layout to send to a worker: glyph ids as keys any process understands, narrow types."""
-    return dataclasses.replace(lay, gid=engine.portable_gids(lay.gid).astype(np.int32),
+    return dataclasses.replace(lay, gid=engine.glyphs.portable(lay.gid).astype(np.int32),
                                gline=lay.gline.astype(np.min_scalar_type(len(lay.line_base))))
 
 
 def _unpack(lay: PageLayout, engine: LayoutEngine) -> PageLayout:
-    return dataclasses.replace(lay, gid=engine.own_gids(lay.gid), gline=lay.gline.astype(np.int64))
+    return dataclasses.replace(lay, gid=engine.glyphs.own(lay.gid), gline=lay.gline.astype(np.int64))
 
 
 class _MemoryFile:

@@ -21,6 +21,8 @@ from PIL import ImageColor
 from .errors import ConfigError
 
 ALIGNMENTS = ("LEFT", "CENTER", "RIGHT", "JUSTIFY")
+# "glyph": the published Glyph renderer's layout (ReportLab), page for page; "tight": glyphpress's denser one
+LAYOUTS = ("glyph", "tight")
 # ReportLab's TA_* constants, which some configs store as numbers.
 _ALIGN_NUMBERS = {0: "LEFT", 1: "CENTER", 2: "RIGHT", 4: "JUSTIFY"}
 IMAGE_FORMATS = ("png", "webp")
@@ -70,6 +72,8 @@ class RenderConfig:
     auto_crop_last_page: bool = True
     newline_markup: str | None = "<br/>"
     # extensions
+    layout: str = "glyph"
+    para_border_color: str = "#FFFFFF"  # not in the published configs, but read by its renderer (white)
     font_family: str | None = None
     fallback_fonts: tuple[str, ...] = ()
     letter_spacing: float = 0
@@ -141,7 +145,7 @@ class RenderConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RenderConfig))
-PUBLISHED_KEYS = tuple(n.replace("_", "-") for n in FIELD_NAMES[: FIELD_NAMES.index("font_family")])
+PUBLISHED_KEYS = tuple(n.replace("_", "-") for n in FIELD_NAMES[: FIELD_NAMES.index("layout")])
 
 
 def _num(v: float) -> float | int:
@@ -180,6 +184,8 @@ def _coerce(name: str, raw: Any) -> Any:
             if isinstance(raw, (int, float)) and int(raw) in _ALIGN_NUMBERS:
                 return _ALIGN_NUMBERS[int(raw)]
             return str(raw).strip().upper()
+        if name == "layout":
+            return str(raw).strip().lower()
         if name == "fallback_fonts":
             if isinstance(raw, str):
                 raw = [s for s in raw.split(",") if s.strip()]
@@ -278,9 +284,11 @@ def _validate(c: RenderConfig) -> None:
     check_range("png_compress_level", 0, 9)
     if c.alignment not in ALIGNMENTS:
         bad("alignment", f"must be one of {', '.join(ALIGNMENTS)}, got {c.alignment!r}")
+    if c.layout not in LAYOUTS:
+        bad("layout", f"must be one of {', '.join(LAYOUTS)}, got {c.layout!r}")
     if c.image_format not in IMAGE_FORMATS:
         bad("image-format", f"must be one of {', '.join(IMAGE_FORMATS)}, got {c.image_format!r}")
-    for name in ("font_color", "page_bg_color", "para_bg_color"):
+    for name in ("font_color", "page_bg_color", "para_bg_color", "para_border_color"):
         if not _color_ok(getattr(c, name)):
             bad(name.replace("_", "-"), f"not a colour: {getattr(c, name)!r} (use #RRGGBB)")
     nl = parse_newline_markup(c.newline_markup)
@@ -299,14 +307,17 @@ def _validate(c: RenderConfig) -> None:
 
 # ---- presets ---------------------------------------------------------------------------------
 PRESETS: dict[str, dict[str, Any]] = {
-    # The published post-training values; Verdana -> DejaVu Sans (Bitstream Vera lineage, the
-    # same wide humanist design), Source Han Sans HW SC -> Noto Sans CJK (the same design).
+    # The published post-training values, laid out as the published renderer lays them out; Verdana ->
+    # DejaVu Sans (Bitstream Vera lineage, the same wide humanist design), Source Han Sans HW SC -> Noto
+    # Sans CJK (the same design).
     "glyph-en": {"font-family": "sans"},
     "glyph-zh": {"font-family": "cjk"},
     "readable": {"font-family": "sans", "dpi": 96},
+    # glyphpress's denser geometry: no frame padding, every source line its own paragraph, spaces kept
+    "tight": {"font-family": "sans", "layout": "tight"},
     "dense": {"font-family": "sans", "font-size": 7, "line-height": 7.5, "margin-x": 5,
-              "margin-y": 5, "newline-markup": MARKER_NEWLINE},
-    "code": {"font-family": "mono", "font-size": 9, "line-height": 10, "tab-size": 4},
+              "margin-y": 5, "newline-markup": MARKER_NEWLINE, "layout": "tight"},
+    "code": {"font-family": "mono", "font-size": 9, "line-height": 10, "tab-size": 4, "layout": "tight"},
 }
 DEFAULT_PRESET = "glyph-en"
 

@@ -21,7 +21,7 @@ def styled_flow():
 
 
 def test_styles_change_advances_heights_and_colours():
-    eng = LayoutEngine(preset("glyph-en"))
+    eng = LayoutEngine(preset("tight"))
     plain = list(eng.pages(TEXT))[0]
     styled = list(eng.pages(styled_flow()))[0]
     # the heading line is taller, and the space after it pushes the body down
@@ -29,7 +29,7 @@ def test_styles_change_advances_heights_and_colours():
     # the code paragraph starts 20 pt in
     code_line = len(styled.line_base) - 1
     first_x = styled.gx[styled.gline == code_line].min()
-    assert first_x >= eng.margin_x + 20
+    assert first_x >= eng.geometry.margin_x + 20
     img = Rasterizer(eng).draw(styled)
     a = np.asarray(img.convert("RGB")).astype(int)
     assert ((a[..., 0] > 120) & (a[..., 1] < 60)).any()  # red code text

@@ -17,7 +17,7 @@ import pytest
 from glyphpress import document, load_config, render
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "tight_pages.json"
-TIGHT: list[str] = []  # the layout key that selects these rules, once there is one
+TIGHT = ["layout=tight"]
 
 
 def mixed_text(seed: int = 7, paragraphs: int = 160) -> str:
@@ -50,7 +50,7 @@ CASES = {
     "colours": ("glyph-en", ["font-color=#203040", "page-bg-color=#F5F0E0", "para-bg-color=#FFFFFF"]),
     "indents-spacing": ("glyph-en", ["first-line-indent=12", "left-indent=6", "right-indent=8",
                                      "space-before=2", "space-after=3"]),
-    "border": ("glyph-en", ["border-width=1", "border-padding=2"]),
+    "border": ("glyph-en", ["border-width=1", "border-padding=2", "para-border-color=#000000"]),
     "hscale-nocrop": ("glyph-en", ["horizontal-scale=0.8", "auto-crop-width=false",
                                    "auto-crop-last-page=false"]),
     "glyph-zh": ("glyph-zh", []),

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import ImageFont
 
 from ..errors import GlyphpressError
+from .slots import CodepointSlots
 
 _BUNDLED_DIR = Path(str(resources.files("glyphpress") / "fonts"))
 
@@ -116,6 +117,7 @@ class Face:
 
 @functools.lru_cache(maxsize=16)
 def _font_tables(spec: str) -> tuple[dict[int, str], dict[str, int], int, int]:
+    """(cmap, advance per glyph name, units per em, advance of glyph 0) of a font file."""
     from fontTools.ttLib import TTFont, TTLibError
 
     path, _, index = spec.partition("#")
@@ -124,10 +126,11 @@ def _font_tables(spec: str) -> tuple[dict[int, str], dict[str, int], int, int]:
         cmap = tt.getBestCmap() or {}
         hmtx = tt["hmtx"].metrics
         upem = tt["head"].unitsPerEm
-    except (OSError, TTLibError, KeyError, ValueError, AssertionError) as e:
+        first = tt.getGlyphOrder()[0]
+    except (OSError, TTLibError, KeyError, ValueError, AssertionError, IndexError) as e:
         raise GlyphpressError(f"cannot read font {path}: {e}") from None
     advances = {name: adv for name, (adv, _lsb) in hmtx.items()}
-    notdef = advances.get(".notdef", upem // 2)
+    notdef = advances.get(first, upem // 2)
     return dict(cmap), advances, int(upem), int(notdef)
 
 
@@ -167,17 +170,24 @@ def font_chain(primary: str, fallbacks: tuple[str, ...] = ()) -> list[str]:
 
 
 class FontChain:
-    """Maps code points to (face, advance) along a fallback chain, memoised in dense tables."""
+    """Maps code points to (face, advance) along a fallback chain, memoised per code point.
 
-    def __init__(self, specs: list[str], size_px: float):
+    ``advance`` is each character's advance in pixels in the face that draws it. ``published`` is
+    its width in points as the published renderer (ReportLab) measures it: the primary font's own
+    width (``.notdef``'s for a character it lacks) scaled as ReportLab scales it, or the advance of
+    the fallback face that draws it where the primary font has no glyph but a fallback has."""
+
+    def __init__(self, specs: list[str], size_pt: float, dpi: float, slots: CodepointSlots):
         self.specs = specs
-        self.size_px = size_px
+        self.size_pt, self.dpi = size_pt, dpi
+        self.size_px = size_pt * dpi / 72.0
+        self.slots = slots
         self._faces: list[Face | None] = [None] * len(specs)
         self._cmaps = [_font_tables(s)[0] for s in specs[:1]]  # others load on demand
-        n = 0x110000
-        self.face_of = np.zeros(n, dtype=np.int8)
-        self.advance = np.zeros(n, dtype=np.float64)
-        self.known = np.zeros(n, dtype=bool)
+        self.face_of = slots.table(np.int8, 0)
+        self.advance = slots.table(np.float64, 0.0)
+        self.published = slots.table(np.float64, 0.0)
+        self.known = slots.table(bool, False)
 
     def face(self, i: int) -> Face:
         f = self._faces[i]
@@ -190,18 +200,34 @@ class FontChain:
             self._cmaps.append(_font_tables(self.specs[len(self._cmaps)])[0])
         return self._cmaps[i]
 
-    def prepare(self, cps: np.ndarray) -> None:
-        """Make sure every code point in ``cps`` has a face and an advance."""
-        todo = np.unique(cps[~self.known[cps]])
-        for cp in todo.tolist():
+    def prepare(self, slot: np.ndarray, cps: np.ndarray) -> None:
+        """Make sure every code point in ``cps`` (at slots ``slot``) has a face and advances."""
+        new = ~self.known.values[slot]
+        if not new.any():
+            return
+        cmap, advances, upem, notdef = _font_tables(self.specs[0])
+        mult, size = 1000 / upem, 0.001 * self.size_pt
+        for cp in np.unique(cps[new]).tolist():
             for i in range(len(self.specs)):
                 if cp in self.cmap(i):
                     break
             else:
                 i = 0  # nobody has it: the primary font's .notdef box
-            self.face_of[cp] = i
-            self.advance[cp] = self.face(i).advance_px(cp)
-            self.known[cp] = True
+            s = self.slots.slot(cp)
+            self.face_of.values[s] = i
+            self.advance.values[s] = adv = self.face(i).advance_px(cp)
+            if i == 0:
+                units = advances.get(cmap[cp], notdef) if cp in cmap else notdef
+                self.published.values[s] = size * (units * mult)
+            else:
+                self.published.values[s] = adv * 72.0 / self.dpi
+            self.known.values[s] = True
+
+    def prepare_cps(self, cps: np.ndarray) -> np.ndarray:
+        """``prepare`` for code points alone; returns their slots."""
+        slot = self.slots.of(cps)
+        self.prepare(slot, cps)
+        return slot
 
     def covered(self, cp: int) -> bool:
         return any(cp in self.cmap(i) for i in range(len(self.specs)))

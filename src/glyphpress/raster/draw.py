@@ -15,7 +15,11 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from PIL import Image, ImageColor, ImageDraw, ImageFont, features
 
-from ..layout.engine import MARKER_GID, LayoutEngine, PageLayout, ragged_arange
+from ..layout.engine import LayoutEngine
+from ..layout.glyphs import MARKER_GID
+from ..layout.model import PageLayout
+from ..layout.place import ragged_arange
+from .crop import MIN_SIDE, published_crop
 
 SUBPIXEL = 4  # pen-position phases per pixel
 
@@ -41,6 +45,9 @@ class Rasterizer:
         self.entry_w = np.zeros(1024, dtype=np.int64)
         self.fg = _rgb(self.cfg.font_color)
         self.bg = _rgb(self.cfg.page_bg_color)
+        self.border = _rgb(self.cfg.para_border_color)
+        # pen positions snap to quarter pixels: rounded (tight), or down as poppler does (published)
+        self.snap = np.floor if eng.published else np.rint
         self._raqm = features.check_feature("raqm")
         self._shaping_fonts: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
         self._buffers: dict[str, np.ndarray] = {}
@@ -71,11 +78,11 @@ class Rasterizer:
         for key in todo.tolist():
             gid, phase = divmod(key, SUBPIXEL)
             if gid == MARKER_GID:
-                face, text = eng.fonts.face(0), eng.newline.text or " "
+                face, text = eng.fonts.face(0), eng.marker_text
             else:
-                cp = eng.cp_of_gid[gid]
-                chain = eng.chains[eng.chain_of_gid[gid]]
-                face, text = chain.face(int(chain.face_of[cp])), chr(cp)
+                cp = eng.glyphs.cp_of_gid[gid]
+                chain = eng.glyphs.chains[eng.glyphs.chain_of_gid[gid]]
+                face, text = chain.face(int(chain.face_of[np.array([cp])][0])), chr(cp)
             pad = 2 * (face.ascent_px + face.descent_px) + 2  # room on every side for any overhang
             base = pad + face.ascent_px
             width = int(math.ceil(face.pil.getlength(text))) + 2 * pad
@@ -112,7 +119,7 @@ class Rasterizer:
             return
         gx, gid, gline = page.gx[sel], page.gid[sel].astype(np.int64), page.gline[sel]
         ix = np.floor(gx).astype(np.int64)
-        phase = np.rint((gx - ix) * SUBPIXEL).astype(np.int64)
+        phase = self.snap((gx - ix) * SUBPIXEL).astype(np.int64)
         carry = phase == SUBPIXEL
         ix[carry] += 1
         phase[carry] = 0
@@ -186,8 +193,8 @@ class Rasterizer:
             spec = fonts.specs[0]
             for ch in text:
                 if not ch.isspace() and fonts.covered(ord(ch)):
-                    fonts.prepare(np.array([ord(ch)]))
-                    spec = fonts.specs[int(fonts.face_of[ord(ch)])]
+                    slot = fonts.prepare_cps(np.array([ord(ch)]))
+                    spec = fonts.specs[int(fonts.face_of.values[slot[0]])]
                     break
             img = Image.fromarray(cov)
             try:
@@ -208,6 +215,32 @@ class Rasterizer:
         return font
 
     # ---- page -------------------------------------------------------------------------------
+    def size(self, page: PageLayout) -> tuple[int, int] | None:
+        """The final image size when layout alone decides it (the tight layout); None when the pixels do
+        (the published layout crops to the ink it finds)."""
+        if self.eng.published and (self.cfg.auto_crop_width or (self.cfg.auto_crop_last_page and page.last)):
+            return None
+        w, h = self._crop_size(page)
+        return self._scaled(w), h
+
+    def _crop_size(self, page: PageLayout) -> tuple[int, int]:
+        """Pixel size after the tight layout's auto-crop (from line extents), before horizontal scale."""
+        c = self.cfg
+        w, h = page.size
+        if self.eng.published:
+            return w, h
+        if c.auto_crop_width and len(page.line_right):
+            w = min(w, max(MIN_SIDE, int(math.ceil(page.line_right.max() + self.eng.geometry.margin_x))))
+        if c.auto_crop_last_page and page.last:
+            h = min(h, max(MIN_SIDE, int(math.ceil(page.bottom + self.eng.geometry.margin_y))))
+        return w, h
+
+    def _scaled(self, w: int) -> int:
+        s = self.cfg.horizontal_scale
+        if s == 1.0:
+            return w
+        return int(w * s) if self.eng.published else max(MIN_SIDE, round(w * s))
+
     def draw(self, page: PageLayout) -> Image.Image:
         """The page image, cropped and scaled as θ says."""
         pixels = self.pixels(page)
@@ -216,7 +249,7 @@ class Rasterizer:
     def pixels(self, page: PageLayout) -> np.ndarray | Image.Image:
         """The page as an ``L`` array where it is black on white (most pages), else as an image."""
         W, H = page.size
-        colour = self.eng.per_gid("colour_of_gid")[page.gid]
+        colour = self.eng.glyphs.per_gid("colour_of_gid")[page.gid]
         if not len(colour):
             colours = []
         elif colour.min() == colour.max():  # one colour (most pages): no sort
@@ -234,19 +267,25 @@ class Rasterizer:
                 self._shaped(page, cov)
             if ci == 0 and page.objects:
                 self._ink_objects(page, cov)
-            layers.append((cov, _rgb(self.eng.palette[ci])))
-        pictures = [o for o in page.objects if self.eng.flow.objects[o[2]].image.mode != "L"]
+            layers.append((cov, _rgb(self.eng.glyphs.palette[ci])))
+        pictures = [o for o in page.objects if o[2].image.mode != "L"]
         plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes
                  and not pictures)
-        cw, ch = self.eng.crop_size(page)
-        size = self.eng.image_size(page)
-        if plain and size == (cw, ch):  # black on white: the ink inverted and cropped in one pass
-            return np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8)
-        img = Image.fromarray(255 - layers[0][0]) if plain else self._composite(page, layers)
-        for x, base, idx in pictures:
-            obj = self.eng.flow.objects[idx]
+        published = self.eng.published
+        if not published:
+            cw, ch = self._crop_size(page)
+            size = (self._scaled(cw), ch)
+            if plain and size == (cw, ch):  # black on white: the ink inverted and cropped in one pass
+                return np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8)
+        if plain:
+            img = np.subtract(255, layers[0][0], dtype=np.uint8) if published else Image.fromarray(255 - layers[0][0])
+        else:
+            img = self._composite(page, layers)
+        for x, base, obj in pictures:
             img = img.convert("RGB") if img.mode != "RGB" else img
             img.paste(obj.image.convert("RGB"), (round(x), base + obj.depth - obj.image.height))
+        if published:
+            return published_crop(img, self.cfg, page.last)
         if (cw, ch) != (W, H):
             img = img.crop((0, 0, cw, ch))
         return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
@@ -254,8 +293,7 @@ class Rasterizer:
     def _ink_objects(self, page: PageLayout, cov: np.ndarray) -> None:
         """Formulas and other ``L`` objects are ink: max them into the text-colour coverage."""
         H, W = cov.shape
-        for x, base, idx in page.objects:
-            obj = self.eng.flow.objects[idx]
+        for x, base, obj in page.objects:
             if obj.image.mode != "L":
                 continue
             a = np.asarray(obj.image)
@@ -277,11 +315,12 @@ class Rasterizer:
             for x0, y0, x1, y1 in page.boxes:
                 d.rectangle((x0, y0, x1, y1), fill=para_bg)
                 if bw > 0:
-                    d.rectangle((x0, y0, x1, y1), outline=self.fg, width=max(1, round(bw)))
+                    d.rectangle((x0, y0, x1, y1), outline=self.border, width=max(1, round(bw)))
         out = np.asarray(canvas).astype(np.uint16)
         for layer, rgb in layers:
             a = layer.astype(np.uint16)[..., None]
             out = (out * (255 - a) + np.array(rgb, dtype=np.uint16) * a + 127) // 255
-        gray = all(r == g == b for r, g, b in [self.bg, para_bg] + [rgb for _, rgb in layers])
+        edges = [self.border] if c.border_width > 0 else []
+        gray = all(r == g == b for r, g, b in [self.bg, para_bg, *edges] + [rgb for _, rgb in layers])
         img = Image.fromarray(out.astype(np.uint8), "RGB")
         return img.convert("L") if gray else img

@@ -1,0 +1,115 @@
+"""Placing broken lines: alignment, justification, line heights and the x of every glyph."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .breaking import Lines
+from .chars import COMPLEX
+from .flow import ALIGN_CODES, ALIGN_THETA
+from .model import LineBlock
+from .rules import Chunk
+
+if TYPE_CHECKING:
+    from .engine import DocumentLayout
+
+_JUSTIFY, _RIGHT, _CENTER = ALIGN_CODES["JUSTIFY"], ALIGN_CODES["RIGHT"], ALIGN_CODES["CENTER"]
+
+
+def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + n)`` for each (s, n), without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = lengths > 0
+    starts, lengths = np.asarray(starts, dtype=np.int64)[keep], lengths[keep]
+    steps = np.ones(total, dtype=np.int64)
+    offsets = np.cumsum(lengths)[:-1]
+    steps[0] = starts[0]
+    steps[offsets] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: np.ndarray,
+          last: np.ndarray, hard_end: np.ndarray | bool = False) -> LineBlock:
+    """The lines of a chunk as a ``LineBlock``. ``first``/``last``: the line starts/ends its paragraph;
+    ``hard_end``: a line break follows it. Neither a paragraph's last line nor one before a break is
+    justified."""
+    eng = doc.engine
+    c = eng.cfg
+    s, ve = lines.start, lines.vend
+    published = eng.published
+    avail = doc.avail(first, pid)
+    measure = np.zeros(len(ch) + 1)
+    np.cumsum(ch.measure, out=measure[1:])
+    natural = measure[ve] - measure[s]
+    scum = np.zeros(len(ch) + 1, dtype=np.int64)
+    np.cumsum(ch.stretch, out=scum[1:])
+    n_space = scum[ve] - scum[s]
+    slack = avail - natural if published else np.maximum(avail - natural, 0.0)
+    code = np.full(len(s), ALIGN_CODES[c.alignment])
+    paras = doc.flow.paragraphs
+    if paras is not None:
+        own = paras.align[pid]
+        code = np.where(own == ALIGN_THETA, code, own)
+    justified = (code == _JUSTIFY) & ~last & ~hard_end
+    if published:  # ReportLab: spaces share the slack, no-break spaces count among them but do not move
+        glued = np.zeros(len(ch) + 1, dtype=np.int64)
+        np.cumsum(((ch.cps == 32) | (ch.cps == 0xA0)) & ~ch.blank, out=glued[1:])
+        shares = n_space + (glued[ve] - glued[s])
+        extra_space = np.where(justified & (shares > 0) & ~ch.per_char, slack / np.maximum(shares, 1), 0.0)
+        extra_char = np.zeros(len(s))
+    else:
+        extra_space = np.where(justified & (n_space > 0), slack / np.maximum(n_space, 1), 0.0)
+        n_gaps = ve - s - 1
+        extra_char = np.where(justified & (n_space == 0) & (n_gaps > 0), slack / np.maximum(n_gaps, 1), 0.0)
+    align = np.select([code == _RIGHT, code == _CENTER], [slack, slack / 2], 0.0)
+    units = ch.units
+    x0 = doc.indent(first, pid) + align * units
+    width = (natural + extra_space * n_space) * units + extra_char * np.maximum(ve - s - 1, 0)
+
+    # glyphs: every visible character of every line
+    draw = ch.draw
+    dcum = measure * units if draw is ch.measure else np.r_[0.0, np.cumsum(draw)]
+    lens = ve - s
+    idx = ragged_arange(s, lens)
+    line_of = np.repeat(np.arange(len(s)), lens)
+    gid = ch.gid[idx]
+    drawn = gid >= 0
+    shaped: dict[int, str] = {}
+    complex_chars = (ch.flags[idx] & COMPLEX) != 0
+    if complex_chars.any():
+        for ln in np.unique(line_of[complex_chars]).tolist():
+            a, b = ch.starts_to_source(s[ln]), ch.ends_to_source(ve[ln])
+            shaped[ln] = doc.flow.text[ch.lo + int(a): ch.lo + int(b)]
+        drawn &= ~np.isin(line_of, list(shaped))
+    idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
+    ls = s[line_of]
+    gx = x0[line_of] + (dcum[idx] - dcum[ls])
+    if extra_space.any():  # justified lines (adding zeros would change nothing)
+        gx += extra_space[line_of] * units * (scum[idx] - scum[ls])
+    if extra_char.any():
+        gx += extra_char[line_of] * (idx - ls)
+    if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
+        marked = np.flatnonzero(~first & paras.mark[pid])
+        if len(marked):
+            mark_gid, mark_w = doc.continuation_mark()
+            mark_x = x0[marked] - mark_w - c.px(1)
+            order = np.argsort(np.r_[line_of, marked], kind="stable")
+            line_of = np.r_[line_of, marked][order]
+            gx = np.r_[gx, mark_x][order]
+            gid = np.r_[gid, np.full(len(marked), mark_gid, dtype=gid.dtype)][order]
+    gptr = np.zeros(len(s) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(line_of, minlength=len(s)), out=gptr[1:])
+    height, base, desc = doc.line_heights(ch, s)
+    objects = []
+    if doc.objects:
+        height, base, objects = doc.place_objects(ch, lines, x0, measure, scum, extra_space, extra_char,
+                                                  height, base)
+    start = ch.lo + ch.starts_to_source(s)
+    vend = ch.lo + ch.ends_to_source(ve)
+    return LineBlock(start, vend, first, last, pid, x0, width, height, base, desc, gptr, gx, gid.astype(np.int32),
+                     shaped, objects, np.broadcast_to(hard_end, len(s)) & ~last)

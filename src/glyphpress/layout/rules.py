@@ -1,0 +1,339 @@
+"""How characters behave in a layout: a piece of text becomes arrays that line breaking works on.
+
+Two sets of rules:
+
+- ``TightRules``: glyphpress's own dense layout. Every character is a position; spaces are kept and
+  hang at line ends; a line may break after spaces and hyphens and between CJK characters; every
+  source line is a paragraph.
+- ``PublishedRules``: the published Glyph renderer (ReportLab platypus): soft hyphens and zero-width
+  spaces removed; runs of two or more spaces kept as non-breaking spaces; other white space
+  collapses to one space between words, and is dropped at the start of a line after a break; words
+  are measured with ReportLab's widths and a line may take a word while its spaces shrink by 5%;
+  lines break only between words (or, when the text holds a CJK ideograph, between any characters,
+  ReportLab's CJK wrapping); source lines are joined 30 at a time into one paragraph with the
+  newline markup (a line break, or a marker drawn inline between spaces).
+
+Both produce a ``Chunk``: per display character its code point, flags, widths and glyph id, and the
+segments (runs that break into lines independently) with the paragraph each belongs to. A display
+character maps back to a source character through ``src``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import RenderConfig
+from .chars import BREAK_SPACE, CJK, HYPHEN, INVISIBLE, MARK, NO_END, NO_START, RL_SPACE, CharClasses
+from .flow import Flow
+from .glyphs import MARKER_GID, GlyphRegistry
+
+NEWLINE = 10
+GROUP_LINES = 30  # source lines per paragraph in the published renderer
+_CJK_IDEOGRAPH = (0x4E00, 0x9FFF)  # the published renderer wraps per character when the text has one
+SHRINK = 0.05  # ReportLab's spaceShrinkage: a space may shrink this much to fit one more word
+
+
+def codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+
+
+@dataclass
+class Chunk:
+    """A piece of text ``[lo, lo + len(source))`` of the source, as display characters."""
+
+    lo: int
+    cps: np.ndarray  # display code points
+    src: np.ndarray | None  # display index -> source index (local); None: the same
+    flags: np.ndarray
+    fit: np.ndarray  # advance used to decide what fits on a line
+    measure: np.ndarray  # advance used for alignment (the line's natural width)
+    draw: np.ndarray  # advance in pixels, for glyph positions
+    gid: np.ndarray  # glyph id per display character, -1 where nothing is drawn
+    blank: np.ndarray  # hangs at a line end (not part of the visible text)
+    opp: np.ndarray  # opp[p]: a line may end before display position p (0 < p < n)
+    stretch: np.ndarray  # takes justification space
+    seg_start: np.ndarray  # segments: display ranges broken into lines independently
+    seg_end: np.ndarray  # where a segment's text ends (before the newline that ends it)
+    seg_next: np.ndarray  # where the segment after it starts
+    seg_para: np.ndarray  # paragraph of each segment, counted from the chunk's first
+    seg_first: np.ndarray  # the segment starts its paragraph
+    seg_last: np.ndarray  # the segment ends its paragraph
+    seg_drop: np.ndarray  # the segment makes no line
+    source_len: int  # source characters in the chunk
+    units: float  # pixels per unit of ``fit`` and ``measure``
+    per_char: bool = False  # lines break between any characters (ReportLab's CJK wrapping)
+
+    def __len__(self) -> int:
+        return len(self.cps)
+
+    def starts_to_source(self, p: np.ndarray) -> np.ndarray:
+        """Display positions (0..n) as local source positions: where the text from there starts."""
+        if self.src is None:
+            return p
+        return np.r_[self.src, self.source_len][p]
+
+    def ends_to_source(self, p: np.ndarray) -> np.ndarray:
+        """Display end positions as local source end positions (after the character before them)."""
+        if self.src is None:
+            return p
+        return np.r_[0, self.src + 1][p]
+
+
+@dataclass
+class ChunkState:
+    """Where a document's layout stands between chunks."""
+
+    pos: int = 0  # next source index to lay out
+    first: bool = True  # the next line starts a paragraph
+    line_start: bool = True  # the next line starts a source line (not a wrapped line's continuation)
+    para: int = 0  # number of the next paragraph
+    line_no: int = 0  # source newlines before ``pos``
+
+
+@dataclass
+class Cut:
+    hi: int  # the chunk is [pos, hi)
+    complete: bool  # its lines are final: it ends at a forced line end or at the end of the text
+    para_end: bool  # it ends where a paragraph ends
+
+
+class TightRules:
+    """glyphpress's own dense layout (see the module docstring)."""
+
+    def __init__(self, cfg: RenderConfig, chars: CharClasses, glyphs: GlyphRegistry, marker_width: float):
+        self.cfg, self.chars, self.glyphs = cfg, chars, glyphs
+        self.breaks_at_newline = cfg.newline.text is None
+        self.marker_width = marker_width
+
+    def cut(self, text: str, state: ChunkState, chunk: int) -> Cut:
+        pos, n = state.pos, len(text)
+        hi = min(n, pos + chunk)
+        if hi < n and self.breaks_at_newline:
+            cut = text.rfind("\n", pos + chunk // 2, hi)
+            if cut != -1:
+                hi = cut + 1
+        closed = hi == n or (self.breaks_at_newline and text[hi - 1] == "\n")
+        return Cut(hi, closed, closed)
+
+    def chunk(self, flow: Flow, style_spaces, state: ChunkState, cut: Cut) -> Chunk:
+        text, lo, hi = flow.text, state.pos, cut.hi
+        cps = codepoints(text[lo:hi])
+        n = len(cps)
+        slot = self.glyphs.slots.of(cps)
+        flags = self.chars.lookup(slot, cps)
+        nl = cps == NEWLINE
+        drawn = ((flags & (INVISIBLE | BREAK_SPACE)) == 0) & ~nl
+        c, g = self.cfg, self.glyphs
+        sty = None if flow.styles is None else flow.styles[lo:hi]
+        chain0 = g.chains[0]
+        tab_w = chain0.face(0).advance_px(32) * c.tab_size
+        if sty is None:
+            chain0.prepare(slot, cps)
+            adv = chain0.advance.values[slot]
+            gid = np.where(drawn, g.gids(0, slot, cps), -1).astype(np.int32, copy=False)
+            tab = np.full(n, tab_w)
+        else:
+            gid = np.full(n, -1, dtype=np.int32)
+            adv = np.empty(n)
+            tab = np.empty(n)
+            for st in np.unique(sty).tolist():
+                m = sty == st
+                chain = g.chains[int(style_spaces.chain[st])]
+                chain.prepare(slot[m], cps[m])
+                adv[m] = chain.advance.values[slot[m]]
+                tab[m] = chain.face(0).advance_px(32) * c.tab_size
+                md = m & drawn
+                gid[md] = g.gids(int(style_spaces.space[st]), slot[md], cps[md])
+        adv[(flags & INVISIBLE) != 0] = 0.0
+        if c.letter_spacing:
+            adv = adv + np.where((flags & INVISIBLE) == 0, c.px(c.letter_spacing), 0.0)
+        tabs = cps == 9
+        adv[tabs] = tab[tabs]
+        adv[nl] = self.marker_width
+        gid[nl] = MARKER_GID
+
+        blank = (flags & BREAK_SPACE) != 0  # hangs at a line end, no ink
+        brk = blank if self.breaks_at_newline else blank | nl  # a line may break after it
+        opp = np.zeros(n + 1, dtype=bool)
+        if n > 1:
+            prev, cur = flags[:-1], flags[1:]
+            starts_word = ~blank[1:]
+            o = brk[:-1] & starts_word
+            o |= ((prev | cur) & CJK != 0) & starts_word & (cur & NO_START == 0) & (prev & NO_END == 0)
+            o |= (prev & HYPHEN != 0) & starts_word & (cur & HYPHEN == 0) & np.r_[False, ~blank[:-2]]
+            o &= cur & MARK == 0
+            opp[1:n] = o
+
+        if self.breaks_at_newline:  # every source line is a paragraph
+            nls = np.flatnonzero(nl)
+            start = np.r_[0, nls + 1]
+            end = np.r_[nls, n]
+            if start[-1] == n and len(nls):  # ends with a newline: no empty paragraph after it
+                start, end = start[:-1], end[:-1]
+            nxt = np.where(end < n, end + 1, n)
+        else:  # the whole text is one paragraph
+            start, end = np.array([0]), np.array([n])
+            nxt = end
+        k = len(start)
+        first = np.ones(k, dtype=bool)
+        first[0] = state.first
+        last = np.ones(k, dtype=bool)
+        last[-1] = cut.para_end
+        return Chunk(lo, cps, None, flags, adv, adv, adv, gid, blank, opp, cps == 32,
+                     start, end, nxt, np.arange(k), first, last, np.zeros(k, dtype=bool), n, units=1.0)
+
+
+class PublishedRules:
+    """The published Glyph renderer's rules (see the module docstring)."""
+
+    def __init__(self, cfg: RenderConfig, chars: CharClasses, glyphs: GlyphRegistry, per_char: bool):
+        self.cfg, self.chars, self.glyphs = cfg, chars, glyphs
+        self.marker = cfg.newline.text is not None
+        self.per_char = per_char
+        chain0 = glyphs.chains[0]
+        word = (cfg.newline.text or "").strip() or " "
+        space, marker = chain0.prepare_cps(np.array([32])), chain0.prepare_cps(codepoints(word))
+        self.space_pt = float(chain0.published.values[space[0]])
+        self.marker_pt = float(chain0.published.values[marker].sum())
+
+    @staticmethod
+    def wraps_per_char(text: str) -> bool:
+        """The published renderer wraps per character (ReportLab's CJK wrapping) when the text holds
+        any CJK ideograph (U+4E00-U+9FFF)."""
+        import re
+
+        return re.search("[\u4e00-\u9fff]", text) is not None
+
+    def cut(self, text: str, state: ChunkState, chunk: int) -> Cut:
+        """A chunk ends at a paragraph's end (after every 30th source line) where one is in reach; else
+        after a source line (lines end there anyway, unless newlines show as markers); else anywhere."""
+        pos, n = state.pos, len(text)
+        hi = min(n, pos + chunk)
+        if hi == n:
+            return Cut(n, True, True)
+        floor = pos + chunk // 2
+        last = text.rfind("\n", floor, hi)
+        if last == -1:
+            return Cut(hi, False, False)
+        line = state.line_no + text.count("\n", pos, last)  # the source line this newline ends
+        q = last
+        for _ in range((line + 1) % GROUP_LINES):  # step back to the newline ending a paragraph
+            q = text.rfind("\n", floor, q)
+            if q == -1:
+                break
+        if q != -1:
+            return Cut(q + 1, True, True)
+        return Cut(last + 1, True, False) if not self.marker else Cut(hi, False, False)
+
+    def chunk(self, flow: Flow, style_spaces, state: ChunkState, cut: Cut) -> Chunk:
+        c, g = self.cfg, self.glyphs
+        lo = state.pos
+        scps = codepoints(flow.text[lo:cut.hi])
+        ns = len(scps)
+        keep = (scps != 0xAD) & (scps != 0x200B)  # removed before anything else
+        nl_src = scps == NEWLINE
+        line_src = state.line_no + np.cumsum(nl_src) - nl_src  # source line of each character
+        ends_para = nl_src & ((line_src + 1) % GROUP_LINES == 0)
+        virtual = None
+        if self.marker:  # a newline inside a paragraph shows as " <marker> " between the lines
+            inner = nl_src & ~ends_para
+            counts = np.where(inner, 3, 1) * keep
+            src = np.repeat(np.arange(ns), counts)
+            cps = scps[src]
+            at = np.flatnonzero(inner[src])
+            virtual = np.zeros(len(cps), dtype=bool)
+            virtual[at[0::3]] = virtual[at[2::3]] = True
+            cps[virtual] = 32
+            brk = ends_para[src]  # paragraphs end at their 30th newline
+        else:
+            src = np.flatnonzero(keep) if not keep.all() else None
+            cps = scps if src is None else scps[src]
+            brk = cps == NEWLINE  # every newline is a line break
+        if src is not None and len(src) == ns and virtual is None:
+            src = None
+        n = len(cps)
+        line_of = line_src if src is None else line_src[src]
+        slot = g.slots.of(cps)
+        flags = self.chars.lookup(slot, cps)
+        chain0 = g.chains[0]
+        chain0.prepare(slot, cps)
+        width = chain0.published.values[slot].copy()  # points
+        marker = (cps == NEWLINE) & ~brk
+        width[marker] = self.marker_pt
+        width[brk] = 0.0
+
+        # separators: white space between words (every space but no-break ones); runs of two or more
+        # U+0020 of the source are no-break spaces, part of their word
+        sep = ((flags & RL_SPACE) != 0) & (cps != NEWLINE)
+        source_space = cps == 32 if virtual is None else (cps == 32) & ~virtual
+        glued = source_space & (np.r_[False, source_space[:-1]] | np.r_[source_space[1:], False])
+        sep &= ~glued
+        if virtual is not None:
+            sep |= virtual
+        # a run of separators is one space wide (with per-character wrapping, the marker's spaces and
+        # the text's stay apart: the markup's tags separate them)
+        joins = sep & np.r_[False, sep[:-1]]
+        if self.per_char and virtual is not None:
+            joins &= ~virtual & ~np.r_[False, virtual[:-1]]
+        run_first = sep & ~joins
+
+        # segments: broken into lines independently (source lines, or with markers whole paragraphs)
+        b = np.flatnonzero(brk)
+        seg_start, seg_end = np.r_[0, b + 1], np.r_[b, n]
+        if len(b) and seg_start[-1] == n:  # ends with a break: the next chunk starts the next segment
+            seg_start, seg_end = seg_start[:-1], seg_end[:-1]
+        seg_next = np.where(seg_end < n, seg_end + 1, n)
+        k = len(seg_start)
+        ended = seg_end < n  # a break ends it (else the chunk does)
+        seg_line = line_of[np.minimum(seg_start, n - 1)] if n else np.full(k, state.line_no)
+        seg_line[0] = state.line_no
+        if self.marker:
+            seg_first = np.r_[state.line_start and state.line_no % GROUP_LINES == 0, np.ones(k - 1, bool)]
+            seg_last = np.r_[np.ones(k - 1, bool), cut.para_end]
+        else:
+            at_start = np.r_[state.line_start, np.ones(k - 1, bool)]
+            seg_first = at_start & (seg_line % GROUP_LINES == 0)
+            seg_last = np.where(ended, seg_line % GROUP_LINES == GROUP_LINES - 1, cut.para_end)
+        para = np.cumsum(seg_first) - seg_first[0]  # paragraph of each segment, from the chunk's first
+
+        # white space is dropped where a paragraph starts and (breaking between words) after a line
+        # break; with per-character wrapping, where a paragraph ends too
+        nonsep = np.r_[0, np.cumsum(~sep)]
+        seg_of = np.repeat(np.arange(k), seg_next - seg_start) if k else np.zeros(0, dtype=np.int64)
+        seg_of = seg_of[:n] if len(seg_of) >= n else np.r_[seg_of, np.full(n - len(seg_of), k - 1)]
+        strips_start = seg_first if self.per_char else np.r_[state.line_start, np.ones(k - 1, bool)]
+        before = nonsep[:n] - nonsep[seg_start[seg_of]]  # words before each character in its segment
+        stripped = sep & (before == 0) & strips_start[seg_of]
+        if self.per_char:
+            after = nonsep[seg_end[seg_of]] - nonsep[1:]
+            stripped |= sep & (after <= 0) & seg_last[seg_of] & (np.arange(n) < seg_end[seg_of])
+        width[sep & ~run_first] = 0.0
+        width[run_first] = self.space_pt
+        width[stripped] = 0.0
+
+        # an empty source line (white space only) ending a paragraph makes no line
+        seg_blank = (nonsep[seg_end] - nonsep[seg_start]) == 0
+        seg_drop = seg_blank & seg_last
+
+        spaces = run_first & ~stripped
+        measure = width
+        fit = width.copy()
+        if not self.per_char:
+            fit[spaces] *= 1.0 - SHRINK
+        if c.letter_spacing:
+            extra = np.where(sep | brk, 0.0, c.letter_spacing)
+            fit, measure = fit + extra, measure + extra
+        scale = c.dpi / 72.0
+        draw = measure * scale
+        drawn = ~sep & ~brk & ~glued & ((flags & INVISIBLE) == 0)
+        gid = np.where(drawn, g.gids(0, slot, cps), -1).astype(np.int32, copy=False)
+        gid[marker] = MARKER_GID
+
+        opp = np.zeros(n + 1, dtype=bool)
+        if n > 1 and not self.per_char:
+            opp[1:n] = sep[:-1] & ~sep[1:]
+        return Chunk(lo, cps, src, flags, fit, measure, draw, gid, sep | brk, opp, spaces,
+                     seg_start, seg_end, seg_next, para, seg_first, seg_last, seg_drop, ns, units=scale,
+                     per_char=self.per_char)
