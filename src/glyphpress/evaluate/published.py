@@ -145,8 +145,8 @@ _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\
 
 def normalise(text: str) -> str:
     """Text for comparing pages: white space, control and format characters removed (a PDF's text layer
-    leaves out characters drawn without a glyph)."""
-    return _INVISIBLE.sub("", text)
+    leaves out characters drawn without a glyph; pdfium reads a hyphen ending a line as U+FFFE)."""
+    return _INVISIBLE.sub("", text.replace("\ufffe", "-"))
 
 
 @dataclass

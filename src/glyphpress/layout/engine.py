@@ -47,11 +47,8 @@ class LayoutEngine:
         self.glyphs = GlyphRegistry(cfg, self.slots, self.newline.color)
         self.fonts = self.glyphs.chains[0]
         self.mark_space = self.glyphs.space(0, "#8C8C8C")
-        # the newline marker as drawn: the whole markup text in the tight layout; its word (the spaces
-        # around it are the line's own) in the published one
+        # the newline marker of the tight layout, one glyph (the published layout draws its characters)
         self.marker_text = self.newline.text or " "
-        if self.published:
-            self.marker_text = self.marker_text.strip() or " "
         self.marker_width = 0.0
         if self.newline.text is not None:
             self.marker_width = self.fonts.face(0).pil.getlength(self.newline.text) + cfg.px(cfg.letter_spacing)
@@ -227,6 +224,9 @@ class DocumentLayout:
         does: its lines' characters with a space added after every line but the last (unless one ends it
         or a line break follows), broken again from the top."""
         c, chain0 = self.engine.cfg, self.engine.fonts
+        space_slot = chain0.prepare_cps(np.array([32]))
+        space = float(chain0.published.values[space_slot[0]])
+        space_flags = self.engine.chars.lookup(space_slot, np.array([32]))
         parts, brk_at = [], []
         n = 0
         for i, (b, k) in enumerate(rows):
@@ -234,18 +234,18 @@ class DocumentLayout:
             a, z = int(dstart[k]), int(dend[k])
             sl = slice(a, z + 1) if broken[k] else slice(a, z)  # the line break itself, when there is one
             src = ch.lo + (ch.src[sl] if ch.src is not None else np.arange(sl.start, sl.stop))
-            parts.append((ch.cps[sl], ch.flags[sl], ch.measure[sl], ch.draw[sl], ch.gid[sl], ch.blank[sl], src))
-            n += sl.stop - sl.start
+            parts.append((ch.cps[sl], ch.flags[sl], ch.measure[sl], ch.draw[sl], ch.gid[sl], ch.blank[sl], src,
+                          np.zeros(len(src), bool)))
+            n += len(src)
             if broken[k]:
                 brk_at.append(n - 1)
-            elif i < len(rows) - 1 and not (z > a and ch.blank[z - 1]):
-                slot = chain0.prepare_cps(np.array([32]))
-                space = float(chain0.published.values[slot[0]])
-                parts.append((np.array([32]), self.engine.chars.lookup(slot, np.array([32])), np.array([space]),
-                              np.array([space * c.dpi / 72.0]), np.array([-1], dtype=np.int32),
-                              np.array([True]), src[-1:] if len(src) else np.array([rows[i][0].start[k]])))
+            elif i < len(rows) - 1 and not (z > a and ch.blank[z - 1]):  # the added space stands for nothing
+                after = src[-1:] + 1 if len(src) else np.array([int(b.start[k])])
+                parts.append((np.array([32]), space_flags, np.array([space]), np.array([space * c.dpi / 72.0]),
+                              np.array([-1], dtype=np.int32), np.array([True]), after, np.array([True])))
                 n += 1
-        cps, flags, measure, draw, gid, blank, src = (np.concatenate(col) for col in zip(*parts))
+        cps, flags, measure, draw, gid, blank, src, added = (np.concatenate(col) for col in zip(*parts))
+        ends = np.r_[0, np.maximum.accumulate(np.where(added, 0, src + 1))]  # after the last real character
         b = np.array(brk_at, dtype=np.int64)
         seg_start, seg_end = np.r_[0, b + 1], np.r_[b, n]
         if len(b) and seg_start[-1] == n:
@@ -256,8 +256,8 @@ class DocumentLayout:
         last_seg[-1] = complete
         ch2 = Chunk(0, cps, src, flags, measure, measure, draw, gid, blank, np.zeros(n + 1, bool),
                     np.zeros(n, bool), seg_start, seg_end, seg_next, np.zeros(k, dtype=np.int64),
-                    np.zeros(k, bool), last_seg, np.zeros(k, bool), int(src[-1]) + 1 if n else 0,
-                    units=c.dpi / 72.0, per_char=True)
+                    np.zeros(k, bool), last_seg, np.zeros(k, bool), int(ends[-1]), units=c.dpi / 72.0,
+                    per_char=True, src_ends=ends)
         pid = int(rows[0][0].para_id[rows[0][1]])
         avail = np.broadcast_to(self.avail(False, pid), (k,))
         lines = break_lines(ch2, avail, avail, words_stay=True)

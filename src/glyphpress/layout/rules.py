@@ -64,6 +64,7 @@ class Chunk:
     source_len: int  # source characters in the chunk
     units: float  # pixels per unit of ``fit`` and ``measure``
     per_char: bool = False  # lines break between any characters (ReportLab's CJK wrapping)
+    src_ends: np.ndarray | None = None  # source end per display end position, where not src + 1
 
     def __len__(self) -> int:
         return len(self.cps)
@@ -76,6 +77,8 @@ class Chunk:
 
     def ends_to_source(self, p: np.ndarray) -> np.ndarray:
         """Display end positions as local source end positions (after the character before them)."""
+        if self.src_ends is not None:
+            return self.src_ends[p]
         if self.src is None:
             return p
         return np.r_[0, self.src + 1][p]
@@ -190,13 +193,13 @@ class PublishedRules:
 
     def __init__(self, cfg: RenderConfig, chars: CharClasses, glyphs: GlyphRegistry, per_char: bool):
         self.cfg, self.chars, self.glyphs = cfg, chars, glyphs
-        self.marker = cfg.newline.text is not None
         self.per_char = per_char
         chain0 = glyphs.chains[0]
-        word = (cfg.newline.text or "").strip() or " "
-        space, marker = chain0.prepare_cps(np.array([32])), chain0.prepare_cps(codepoints(word))
+        space = chain0.prepare_cps(np.array([32]))  # before reading a table: it may grow the tables
         self.space_pt = float(chain0.published.values[space[0]])
-        self.marker_pt = float(chain0.published.values[marker].sum())
+        # the newline markup's text, drawn between source lines in its colour (its spaces are spaces)
+        self.marker = None if cfg.newline.text is None else codepoints(cfg.newline.text)
+        self.marker_space = glyphs.space(0, cfg.newline.color)
 
     @staticmethod
     def wraps_per_char(text: str) -> bool:
@@ -225,7 +228,7 @@ class PublishedRules:
                 break
         if q != -1:
             return Cut(q + 1, True, True)
-        return Cut(last + 1, True, False) if not self.marker else Cut(hi, False, False)
+        return Cut(last + 1, True, False) if self.marker is None else Cut(hi, False, False)
 
     def chunk(self, flow: Flow, style_spaces, state: ChunkState, cut: Cut) -> Chunk:
         c, g = self.cfg, self.glyphs
@@ -236,23 +239,22 @@ class PublishedRules:
         nl_src = scps == NEWLINE
         line_src = state.line_no + np.cumsum(nl_src) - nl_src  # source line of each character
         ends_para = nl_src & ((line_src + 1) % GROUP_LINES == 0)
-        virtual = None
-        if self.marker:  # a newline inside a paragraph shows as " <marker> " between the lines
+        instance = None  # per display character: the newline whose marker it belongs to, -1 for text
+        if self.marker is not None:  # a newline inside a paragraph shows as the markup's text
             inner = nl_src & ~ends_para
-            counts = np.where(inner, 3, 1) * keep
+            m = len(self.marker)
+            counts = np.where(inner, m, 1) * keep
             src = np.repeat(np.arange(ns), counts)
             cps = scps[src]
-            at = np.flatnonzero(inner[src])
-            virtual = np.zeros(len(cps), dtype=bool)
-            virtual[at[0::3]] = virtual[at[2::3]] = True
-            cps[virtual] = 32
+            virtual = inner[src]
+            cps[virtual] = np.tile(self.marker, int(inner[keep].sum()))
+            instance = np.where(virtual, src, -1)
             brk = ends_para[src]  # paragraphs end at their 30th newline
         else:
+            virtual = np.zeros(int(keep.sum()), dtype=bool)
             src = np.flatnonzero(keep) if not keep.all() else None
             cps = scps if src is None else scps[src]
             brk = cps == NEWLINE  # every newline is a line break
-        if src is not None and len(src) == ns and virtual is None:
-            src = None
         n = len(cps)
         line_of = line_src if src is None else line_src[src]
         slot = g.slots.of(cps)
@@ -260,23 +262,19 @@ class PublishedRules:
         chain0 = g.chains[0]
         chain0.prepare(slot, cps)
         width = chain0.published.values[slot].copy()  # points
-        marker = (cps == NEWLINE) & ~brk
-        width[marker] = self.marker_pt
         width[brk] = 0.0
 
         # separators: white space between words (every space but no-break ones); runs of two or more
         # U+0020 of the source are no-break spaces, part of their word
-        sep = ((flags & RL_SPACE) != 0) & (cps != NEWLINE)
-        source_space = cps == 32 if virtual is None else (cps == 32) & ~virtual
+        sep = ((flags & RL_SPACE) != 0) & ~brk
+        source_space = (cps == 32) & ~virtual
         glued = source_space & (np.r_[False, source_space[:-1]] | np.r_[source_space[1:], False])
         sep &= ~glued
-        if virtual is not None:
-            sep |= virtual
-        # a run of separators is one space wide (with per-character wrapping, the marker's spaces and
-        # the text's stay apart: the markup's tags separate them)
+        # a run of separators is one space wide; wrapping per character, ReportLab collapses white space in
+        # the markup's string, where tags keep the text's and each marker's white space apart
         joins = sep & np.r_[False, sep[:-1]]
-        if self.per_char and virtual is not None:
-            joins &= ~virtual & ~np.r_[False, virtual[:-1]]
+        if self.per_char and instance is not None:
+            joins &= instance == np.r_[-2, instance[:-1]]
         run_first = sep & ~joins
 
         # segments: broken into lines independently (source lines, or with markers whole paragraphs)
@@ -289,7 +287,7 @@ class PublishedRules:
         ended = seg_end < n  # a break ends it (else the chunk does)
         seg_line = line_of[np.minimum(seg_start, n - 1)] if n else np.full(k, state.line_no)
         seg_line[0] = state.line_no
-        if self.marker:
+        if self.marker is not None:
             seg_first = np.r_[state.line_start and state.line_no % GROUP_LINES == 0, np.ones(k - 1, bool)]
             seg_last = np.r_[np.ones(k - 1, bool), cut.para_end]
         else:
@@ -299,21 +297,26 @@ class PublishedRules:
         para = np.cumsum(seg_first) - seg_first[0]  # paragraph of each segment, from the chunk's first
 
         # white space is dropped where a paragraph starts and (breaking between words) after a line
-        # break; with per-character wrapping, where a paragraph ends too
-        nonsep = np.r_[0, np.cumsum(~sep)]
-        seg_of = np.repeat(np.arange(k), seg_next - seg_start) if k else np.zeros(0, dtype=np.int64)
-        seg_of = seg_of[:n] if len(seg_of) >= n else np.r_[seg_of, np.full(n - len(seg_of), k - 1)]
-        strips_start = seg_first if self.per_char else np.r_[state.line_start, np.ones(k - 1, bool)]
-        before = nonsep[:n] - nonsep[seg_start[seg_of]]  # words before each character in its segment
-        stripped = sep & (before == 0) & strips_start[seg_of]
+        # break; wrapping per character, only the paragraph's markup string is stripped, at both ends: its
+        # source white space, not a marker's
+        seg_of = np.repeat(np.arange(k), seg_next - seg_start)
         if self.per_char:
-            after = nonsep[seg_end[seg_of]] - nonsep[1:]
-            stripped |= sep & (after <= 0) & seg_last[seg_of] & (np.arange(n) < seg_end[seg_of])
+            strip = sep & ~virtual
+            stops = np.r_[0, np.cumsum(~strip)]  # characters that end a stripped run
+            before = stops[:n] - stops[seg_start[seg_of]]
+            after = stops[seg_end[seg_of]] - stops[1:]
+            inside = np.arange(n) < seg_end[seg_of]
+            stripped = strip & (((before == 0) & seg_first[seg_of]) | ((after == 0) & seg_last[seg_of] & inside))
+        else:
+            words = np.r_[0, np.cumsum(~sep)]
+            before = words[:n] - words[seg_start[seg_of]]  # words before each character in its segment
+            stripped = sep & (before == 0) & np.r_[state.line_start, np.ones(k - 1, bool)][seg_of]
         width[sep & ~run_first] = 0.0
         width[run_first] = self.space_pt
         width[stripped] = 0.0
 
         # an empty source line (white space only) ending a paragraph makes no line
+        nonsep = np.r_[0, np.cumsum(~sep)]
         seg_blank = (nonsep[seg_end] - nonsep[seg_start]) == 0
         seg_drop = seg_blank & seg_last
 
@@ -329,7 +332,9 @@ class PublishedRules:
         draw = measure * scale
         drawn = ~sep & ~brk & ~glued & ((flags & INVISIBLE) == 0)
         gid = np.where(drawn, g.gids(0, slot, cps), -1).astype(np.int32, copy=False)
-        gid[marker] = MARKER_GID
+        ink = drawn & virtual
+        if ink.any():  # the marker's characters, in its colour
+            gid[ink] = g.gids(self.marker_space, slot[ink], cps[ink])
 
         opp = np.zeros(n + 1, dtype=bool)
         if n > 1 and not self.per_char:
