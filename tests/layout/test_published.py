@@ -6,16 +6,18 @@ text each page holds) and, on small pages, line by line."""
 
 import random
 
+import numpy as np
 import pytest
 
 from glyphpress import load_config, render
 from glyphpress.evaluate import published
+from glyphpress.layout.engine import LayoutEngine
 
 from ..conftest import FONTS
 from .synthetic_font import CJK, build
 
 
-def english(seed: int, lines: int = 700) -> str:
+def english(seed: int, lines: int = 700, blank: float = 0.12) -> str:
     rng = random.Random(seed)
     words = ("the of and a to in is you that it he was for on are as with his they I at be this have from or "
              "one had by word but not what all were we when your can said there use an each which she do how "
@@ -25,13 +27,13 @@ def english(seed: int, lines: int = 700) -> str:
     out = []
     for _ in range(lines):
         r = rng.random()
-        if r < 0.12:
+        if r < blank:
             out.append("")  # blank lines, runs of them
-        elif r < 0.15:
+        elif r < blank + 0.03:
             out.append("  " * rng.randint(1, 3) + "indented with runs of spaces")
-        elif r < 0.17:
+        elif r < blank + 0.05:
             out.append("https://example.com/" + "very-long-path-segment/" * rng.randint(2, 9) + "end")
-        elif r < 0.19:
+        elif r < blank + 0.07:
             out.append("tab\tseparated\t\tcolumns \t and\u00a0no-break\u00a0spaces, soft\u00adhyphen zero\u200bwidth")
         else:
             n = rng.choice([1, 3, 8, 14, 25, 40, 70])
@@ -77,14 +79,23 @@ ENGLISH_CASES = {
 
 
 def agreement(text: str, cfg) -> published.Agreement:
+    """Pages holding the same text; and, page by page, lines with ink on the same baselines."""
+    pdf = published.build_pdf(text, cfg)
     r = render(text, cfg, count_text=False)
-    return published.page_agreement(text, cfg, [p.source_range for p in r.pages])
+    got = published.page_agreement(text, cfg, [p.source_range for p in r.pages], pdf)
+    k = cfg.dpi / 72
+    theirs = [[y * k for y in page] for page in published.baselines(pdf)]
+    ours = [sorted(set(lay.line_base[np.unique(lay.gline)].tolist())) for lay in LayoutEngine(cfg).pages(text)]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):  # the pixel row a baseline falls in (pdfium reads positions in float32)
+        assert len(a) == len(b) and all(-0.01 < y - row < 1.01 for row, y in zip(a, b))
+    return got
 
 
 @pytest.mark.parametrize("case", list(ENGLISH_CASES))
 def test_same_pages_as_the_published_renderer(case):
     cfg = load_config("glyph-en", [f"font-path={FONTS / 'DejaVuSans.ttf'}", *ENGLISH_CASES[case]])
-    got = agreement(english(seed=len(case)), cfg)
+    got = agreement(english(seed=len(case), blank=0.4 if "small" in case else 0.12), cfg)
     assert got.published_pages > 3
     assert (got.glyphpress_pages, got.same_text) == (got.published_pages, got.published_pages)
 

@@ -121,6 +121,32 @@ def page_texts(pdf: bytes) -> list[str]:
         doc.close()
 
 
+def baselines(pdf: bytes) -> list[list[float]]:
+    """Per page, the baselines (points from the page's top) of lines that show a character, in order."""
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    doc = pdfium.PdfDocument(pdf)
+    out = []
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            height = page.get_height()
+            text = page.get_textpage()
+            ys = set()
+            x, y = ctypes.c_double(), ctypes.c_double()
+            for k in range(raw.FPDFText_CountChars(text)):
+                if not chr(raw.FPDFText_GetUnicode(text, k)).isspace():
+                    raw.FPDFText_GetCharOrigin(text, k, x, y)
+                    ys.add(round(height - y.value, 9))
+            out.append(sorted(ys))
+    finally:
+        doc.close()
+    return out
+
+
 def rasterize(pdf: bytes, cfg: RenderConfig) -> list[Image.Image]:
     """Pages as poppler draws them at θ's dpi (pdftoppm, RGB), scaled and cropped as published."""
     exe = shutil.which("pdftoppm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ class Geometry:
     boxes: bool  # paragraph rectangles are drawn (a background or border colour shows)
     margin_x_pt: float
     gap_pt: float
+    fill: tuple[int, int]  # the page colour's extent in pixels (the rest, if any, is white paper)
 
     def column_x(self, col: np.ndarray) -> np.ndarray:
         """px from the page's left edge to each column's (frame's) left edge."""
@@ -47,6 +49,11 @@ class Geometry:
 def geometry(cfg: RenderConfig, fonts: FontChain, published: bool) -> Geometry:
     p = cfg.px
     page_w, page_h = cfg.page_px
+    fill = (page_w, page_h)
+    if published:  # poppler: the bitmap rounds up, the page's own rectangle to the nearest pixel
+        exact = (cfg.page_size[0] * (cfg.dpi / 72.0), cfg.page_size[1] * (cfg.dpi / 72.0))
+        page_w, page_h = (math.ceil(v) for v in exact)
+        fill = tuple(math.floor(v + 0.5) for v in exact)
     margin_x, margin_y = p(cfg.margin_x), p(cfg.margin_y)
     frame_w = (cfg.page_size[0] - 2 * cfg.margin_x - (cfg.columns - 1) * cfg.column_gap) / cfg.columns
     frame_pad = p(FRAME_PADDING) if published else 0.0
@@ -65,4 +72,4 @@ def geometry(cfg: RenderConfig, fonts: FontChain, published: bool) -> Geometry:
     return Geometry(cfg.dpi / 72.0, page_w, page_h, margin_x, margin_y, frame_pad, frame_w, col_w, p(cfg.column_gap),
                     col_h, margin_y + frame_pad, line_h, ascent, descent,
                     (line_h - (ascent + descent)) / 2 + ascent, p(cfg.border_width + cfg.border_padding),
-                    bg or border, float(cfg.margin_x), float(cfg.column_gap))
+                    bg or border, float(cfg.margin_x), float(cfg.column_gap), fill)

@@ -7,8 +7,9 @@ padding, paragraphs of 30 source lines stacked with their spacing (the larger of
 and the next one's space before; none at the top of a frame), a paragraph that does not fit split
 after as many lines as fit, unless that leaves only its first line at the bottom (then it moves on
 whole), the first baseline one font size below the paragraph's top. It works in points, as ReportLab
-does, so that the same sums decide the same page breaks. One of ReportLab's habits is kept too: a
-paragraph split right after a line ended by a line break continues with an empty line.
+does, so that the same sums decide the same page breaks. ReportLab's habits at a split are kept too: a
+paragraph split right after a line ended by a line break continues with an empty line, and its first
+part drops an empty line it would end with.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .geometry import FRAME_PADDING
 from .model import LineBlock, PageLayout
 
 if TYPE_CHECKING:
     from .engine import DocumentLayout
 
 _EPS = 1e-6
-FRAME_PADDING = 6.0  # points: ReportLab's Frame default on every side
+
+
+def _pdf_number(x: float) -> float:
+    """A number as ReportLab writes it into a PDF (six decimals below 1, else seven significant digits)."""
+    a = abs(x)
+    if a <= 1e-7:
+        return 0.0
+    digits = 6 if a <= 1 else min(max(0, 6 - int(math.log10(a))), 6)
+    return float(f"{x:.{digits}f}")
 
 
 class _Pages:
@@ -232,6 +242,24 @@ class FramePaginator(_Pages):
         yield from self._place()
         yield from super().finish()
 
+    def _baseline_rows(self, bottom: float, n: int) -> np.ndarray:
+        """Pixel rows of the baselines of ``n`` lines of a paragraph whose box starts at ``bottom`` (points,
+        from the page's foot), reckoned as the PDF does it: ReportLab writes the paragraph's origin and
+        first baseline with 6 to 7 digits, each next line one leading down; poppler maps them through
+        the page matrix and puts a glyph on the pixel row its baseline falls in (rounding down). Where
+        a baseline falls exactly on a pixel boundary, its arithmetic decides the row, so it is followed
+        step by step."""
+        k = self.geo.scale
+        ctm5 = (0.0 * 0.0 + _pdf_number(bottom) * -k) + k * self.page_h  # after "1 0 0 1 x bottom cm"
+        leading = _pdf_number(self.leading)
+        line_y, rows = 0.0, np.empty(n, dtype=np.int64)
+        first = _pdf_number(n * self.leading - self.size)  # "BT 1 0 0 1 x first Tm", then "T*" per line
+        for i in range(n):
+            y_user = 0.0 * 0.0 + 1.0 * line_y + first
+            rows[i] = math.floor(0.0 * 0.0 + -k * y_user + ctm5)
+            line_y = line_y - leading
+        return rows
+
     def _next_frame(self) -> None:
         self.frame += 1
         self.y, self.at_top, self.prev_after = self.y_top, True, 0.0
@@ -256,12 +284,15 @@ class FramePaginator(_Pages):
                 take = max(take, 1)  # nothing fits an empty frame: ReportLab would give up; one line goes
                 if self.rewraps and not self.complete:
                     return  # the rest is wrapped again as a whole: wait for all of it
-            yield from self._lines(take, gap)
-            self.y -= take * L + gap
+            b, k = self.queue[take - 1]
+            shown = take
+            if take < n and b is not None and b.hard_end[k] and b.vend[k] <= b.start[k]:
+                shown -= 1  # ReportLab's first part loses an empty line it ends with (its rest restarts there)
+            yield from self._lines(shown, gap)
+            self.y -= shown * L + gap
             self.y -= self.sa
             self.prev_after = self.sa
             self.at_top = False
-            b, k = self.queue[take - 1]
             del self.queue[:take]  # the rest continues as a paragraph of its own
             if not self.queue:
                 continue
@@ -276,18 +307,17 @@ class FramePaginator(_Pages):
         geo, c = self.geo, self.doc.engine.cfg
         top = self.y - gap
         page, col = divmod(self.frame, c.columns)
-        rows = [(b, k, top - self.size - i * self.leading) for i, (b, k) in enumerate(self.queue[:take])
-                if b is not None]  # an empty line left by a split takes room, shows nothing
+        rows = self._baseline_rows(self.y - (take * self.leading + gap), take)
+        placed = [(b, k, r) for (b, k), r in zip(self.queue[:take], rows.tolist())
+                  if b is not None]  # an empty line left by a split takes room, shows nothing
         i = 0
-        while i < len(rows):  # consecutive queued lines of one block go together
-            b = rows[i][0]
+        while i < len(placed):  # consecutive queued lines of one block go together
+            b = placed[i][0]
             j = i
-            while j < len(rows) and rows[j][0] is b and rows[j][1] == rows[i][1] + (j - i):
+            while j < len(placed) and placed[j][0] is b and placed[j][1] == placed[i][1] + (j - i):
                 j += 1
-            sl = np.array([r[1] for r in rows[i:j]], dtype=np.int64)
-            base = np.array([r[2] for r in rows[i:j]])
-            # poppler puts a glyph's origin on the pixel row below its baseline's exact position
-            base_rows = np.floor((self.page_h - base) * geo.scale + 1e-9).astype(np.int64)
+            sl = np.array([r[1] for r in placed[i:j]], dtype=np.int64)
+            base_rows = np.array([r[2] for r in placed[i:j]], dtype=np.int64)
             yield from self._put(page, b, sl, np.full(j - i, col), base_rows)
             i = j
         if geo.boxes:  # ReportLab's paragraph rectangle: the measure, the lines' height, border padding

@@ -41,7 +41,7 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
     eng = doc.engine
     c = eng.cfg
     s, ve = lines.start, lines.vend
-    published = eng.published
+    published = doc.published
     avail = doc.avail(first, pid)
     measure = np.zeros(len(ch) + 1)
     np.cumsum(ch.measure, out=measure[1:])
@@ -49,24 +49,30 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
     scum = np.zeros(len(ch) + 1, dtype=np.int64)
     np.cumsum(ch.stretch, out=scum[1:])
     n_space = scum[ve] - scum[s]
-    slack = avail - natural if published else np.maximum(avail - natural, 0.0)
     code = np.full(len(s), ALIGN_CODES[c.alignment])
     paras = doc.flow.paragraphs
     if paras is not None:
         own = paras.align[pid]
         code = np.where(own == ALIGN_THETA, code, own)
-    justified = (code == _JUSTIFY) & ~last & ~hard_end
-    if published:  # ReportLab: spaces share the slack, no-break spaces count among them but do not move
-        glued = np.zeros(len(ch) + 1, dtype=np.int64)
-        np.cumsum(((ch.cps == 32) | (ch.cps == 0xA0)) & ~ch.blank, out=glued[1:])
-        shares = n_space + (glued[ve] - glued[s])
-        extra_space = np.where(justified & (shares > 0) & ~ch.per_char, slack / np.maximum(shares, 1), 0.0)
+    justify = code == _JUSTIFY
+    if published:
+        # ReportLab sets word spacing (the slack shared by the line's spaces, no-break ones too: ``stretch``)
+        # on a justified line, and on any line that overflows its measure (its spaces shrink to fit); it
+        # offsets the others by their slack (right) or half of it (centre)
+        slack = avail - natural
+        even = hard_end | (np.abs(slack) <= 1e-8) | (last & (slack > -1e-8))
+        spaced = np.where(justify, ~even, slack < -1e-8) & (n_space > 0)
+        extra_space = np.where(spaced, slack / np.maximum(n_space, 1), 0.0)
         extra_char = np.zeros(len(s))
+        offset = ~spaced & ~justify
     else:
+        slack = np.maximum(avail - natural, 0.0)
+        justified = justify & ~last & ~hard_end
         extra_space = np.where(justified & (n_space > 0), slack / np.maximum(n_space, 1), 0.0)
         n_gaps = ve - s - 1
         extra_char = np.where(justified & (n_space == 0) & (n_gaps > 0), slack / np.maximum(n_gaps, 1), 0.0)
-    align = np.select([code == _RIGHT, code == _CENTER], [slack, slack / 2], 0.0)
+        offset = True
+    align = np.select([(code == _RIGHT) & offset, (code == _CENTER) & offset], [slack, slack / 2], 0.0)
     units = ch.units
     x0 = doc.indent(first, pid) + align * units
     width = (natural + extra_space * n_space) * units + extra_char * np.maximum(ve - s - 1, 0)

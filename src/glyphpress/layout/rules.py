@@ -321,6 +321,9 @@ class PublishedRules:
         seg_drop = seg_blank & seg_last
 
         spaces = run_first & ~stripped
+        # what takes PDF word spacing: the spaces drawn between words and the no-break spaces (ReportLab
+        # writes both as byte 32)
+        stretch = spaces | ((cps == 32) | (cps == 0xA0)) & ~sep
         measure = width
         fit = width.copy()
         if not self.per_char:
@@ -339,6 +342,6 @@ class PublishedRules:
         opp = np.zeros(n + 1, dtype=bool)
         if n > 1 and not self.per_char:
             opp[1:n] = sep[:-1] & ~sep[1:]
-        return Chunk(lo, cps, src, flags, fit, measure, draw, gid, sep | brk, opp, spaces,
+        return Chunk(lo, cps, src, flags, fit, measure, draw, gid, sep | brk, opp, stretch,
                      seg_start, seg_end, seg_next, para, seg_first, seg_last, seg_drop, ns, units=scale,
                      per_char=self.per_char)

@@ -20,12 +20,21 @@ from ..layout.glyphs import MARKER_GID
 from ..layout.model import PageLayout
 from ..layout.place import ragged_arange
 from .crop import MIN_SIDE, published_crop
-
-SUBPIXEL = 4  # pen-position phases per pixel
+from .glyphs import SUBPIXEL, PillowGlyphs, PopplerGlyphs
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
     return ImageColor.getrgb(color)[:3]
+
+
+def _div255(v: np.ndarray) -> np.ndarray:
+    """v / 255 rounded as poppler's Splash rounds it."""
+    return (v + (v >> 8) + 0x80) >> 8
+
+
+def _over(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Coverage of two glyphs drawn one over the other, as poppler composites them."""
+    return (255 - _div255((255 - a.astype(np.uint16)) * (255 - b.astype(np.uint16)))).astype(np.uint8)
 
 
 class Rasterizer:
@@ -48,7 +57,9 @@ class Rasterizer:
         self.border = _rgb(self.cfg.para_border_color)
         # pen positions snap to quarter pixels: rounded (tight), or down as poppler does (published)
         self.snap = np.floor if eng.published else np.rint
+        self._merge = _over if eng.published else np.maximum  # glyphs whose ink overlaps
         self._raqm = features.check_feature("raqm")
+        self.glyphs = PopplerGlyphs() if eng.published else PillowGlyphs()
         self._shaping_fonts: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
         self._buffers: dict[str, np.ndarray] = {}
 
@@ -83,12 +94,7 @@ class Rasterizer:
                 cp = eng.glyphs.cp_of_gid[gid]
                 chain = eng.glyphs.chains[eng.glyphs.chain_of_gid[gid]]
                 face, text = chain.face(int(chain.face_of[np.array([cp])][0])), chr(cp)
-            pad = 2 * (face.ascent_px + face.descent_px) + 2  # room on every side for any overhang
-            base = pad + face.ascent_px
-            width = int(math.ceil(face.pil.getlength(text))) + 2 * pad
-            img = Image.new("L", (width, base + face.descent_px + pad), 0)
-            ImageDraw.Draw(img).text((pad + phase / SUBPIXEL, base), text, fill=255, font=face.pil, anchor="ls")
-            bmp = np.asarray(img)
+            bmp, pad, base = self.glyphs.bitmap(face, text, phase)
             cols = np.flatnonzero(bmp.any(axis=0))
             if len(cols) == 0:
                 self.entry_col[key], self.entry_off[key], self.entry_w[key] = 0, 0, 0
@@ -172,7 +178,7 @@ class Rasterizer:
         lost = colmap[flat] != src
         if lost.any():
             r, c, a = rows[lost], cols[lost], src[lost]
-            strips[r, c] = np.maximum(strips[r, c], self.atlas[a])
+            strips[r, c] = self._merge(strips[r, c], self.atlas[a])
         if grid:  # slots j, j+k, j+2k... do not overlap when k*pitch >= h: one strided max per j
             k = -(-h // pitch)
             for j in range(min(k, n_rows)):
@@ -307,7 +313,12 @@ class Rasterizer:
     def _composite(self, page: PageLayout, layers: list[tuple[np.ndarray, tuple[int, int, int]]]) -> Image.Image:
         c = self.cfg
         W, H = page.size
-        canvas = Image.new("RGB", (W, H), self.bg)
+        fill = self.eng.geometry.fill
+        if fill == (W, H) or self.bg == (255, 255, 255):
+            canvas = Image.new("RGB", (W, H), self.bg)
+        else:  # the page colour stops short of the bitmap's last row or column: white paper shows
+            canvas = Image.new("RGB", (W, H), (255, 255, 255))
+            canvas.paste(self.bg, (0, 0, *fill))
         para_bg = _rgb(c.para_bg_color)
         if page.boxes:
             d = ImageDraw.Draw(canvas)
@@ -319,7 +330,8 @@ class Rasterizer:
         out = np.asarray(canvas).astype(np.uint16)
         for layer, rgb in layers:
             a = layer.astype(np.uint16)[..., None]
-            out = (out * (255 - a) + np.array(rgb, dtype=np.uint16) * a + 127) // 255
+            mix = out * (255 - a) + np.array(rgb, dtype=np.uint16) * a
+            out = _div255(mix) if self.eng.published else (mix + 127) // 255
         edges = [self.border] if c.border_width > 0 else []
         gray = all(r == g == b for r, g, b in [self.bg, para_bg, *edges] + [rgb for _, rgb in layers])
         img = Image.fromarray(out.astype(np.uint8), "RGB")

@@ -1,0 +1,45 @@
+"""Pages of the glyph layout look like the published renderer's: poppler's pages of the same text."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from glyphpress import load_config, render
+from glyphpress.evaluate import published
+
+from ..conftest import FONTS
+from ..layout.test_published import english
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
+
+
+@needs_poppler
+@pytest.mark.parametrize("sets", [[], ["dpi=96", "alignment=JUSTIFY"], ["newline-markup=marker"],
+                                  ["dpi=120", "page-bg-color=#E8E4D8", "font-color=#202060", "horizontal-scale=0.8"]])
+def test_pixels_close_to_poppler(sets):
+    cfg = load_config("glyph-en", [f"font-path={FONTS / 'DejaVuSans.ttf'}", *sets])
+    text = english(seed=11, lines=160)
+    theirs = published.rasterize(published.build_pdf(text, cfg), cfg)
+    ours = [p.image for p in render(text, cfg, count_text=False).pages]
+    assert [im.size for im in ours] == [im.size for im in theirs]  # the same crops
+    diffs = [published.mean_abs_diff(a, b) for a, b in zip(ours, theirs)]
+    assert max(diffs) < 0.6, diffs  # grey levels out of 255
+
+
+def test_glyphs_are_drawn_at_quarter_pixels_without_hinting():
+    """The published layout's glyph bitmaps come from FreeType without hinting, at the pen's quarter-pixel
+    phase (as poppler draws them): each phase moves the ink, and keeps its amount."""
+    from glyphpress.layout.engine import LayoutEngine
+    from glyphpress.raster.glyphs import PopplerGlyphs
+
+    face = LayoutEngine(load_config("glyph-en")).fonts.face(0)
+    glyphs = PopplerGlyphs()
+    bitmaps = [glyphs.bitmap(face, "l", phase) for phase in range(4)]
+    centres = []
+    for bmp, x, _base in bitmaps:
+        cols = bmp.astype(float).sum(axis=0)
+        centres.append((cols * (np.arange(len(cols)) - x)).sum() / cols.sum())
+    assert all(0.15 < b - a < 0.35 for a, b in zip(centres, centres[1:]))  # a quarter pixel each
+    ink = [int(b.astype(int).sum()) for b, _, _ in bitmaps]
+    assert max(ink) - min(ink) < 0.05 * max(ink)
