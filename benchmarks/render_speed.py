@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import essays  # noqa: E402
 
 from glyphpress import Renderer, count, preset, render, render_to_dir  # noqa: E402
-from glyphpress.api import default_jobs  # noqa: E402
+from glyphpress.parallel import default_jobs  # noqa: E402
 from glyphpress.tokens.vision import vision_model  # noqa: E402
 
 

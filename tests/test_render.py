@@ -14,7 +14,9 @@ import glyphpress
 from glyphpress import GlyphpressError, InputError, count, render, render_to_dir
 from glyphpress import manifest as manifest_mod
 
-render_mod = importlib.import_module("glyphpress.api")
+pipeline = importlib.import_module("glyphpress.pipeline")
+parallel = importlib.import_module("glyphpress.parallel")
+pool_mod = importlib.import_module("glyphpress.parallel.pool")
 
 TEXT = "Manifest test paragraph with enough words to wrap a few times across the page. " * 400
 
@@ -37,14 +39,25 @@ def test_count_matches_render_without_drawing():
     assert all(p.image is None for p in c.pages)
 
 
+class Workers:
+    """Where the parallel render's parts live, for tests to patch and inspect."""
+
+    Renderer = pipeline.Renderer
+    Rasterizer = pipeline.Rasterizer
+
+    @property
+    def pool(self):
+        return pool_mod.current()
+
+
 @pytest.fixture
 def workers(monkeypatch):
     """Parallel renders from a text of any length, one page per task, with worker processes started
     for the test (so that patches reach them) and stopped after it."""
-    monkeypatch.setattr(render_mod, "PARALLEL_MIN_CHARS", 0)
-    monkeypatch.setattr(render_mod, "RANGE_PAGES", 1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(parallel, "RANGE_PAGES", 1)
     glyphpress.shutdown_workers()
-    yield render_mod
+    yield Workers()
     glyphpress.shutdown_workers()
 
 
@@ -62,13 +75,13 @@ def test_parallel_render_equals_serial(workers, monkeypatch, tmp_path, extra, sl
     text = extra + TEXT * 3
     one = render(text, jobs=1, count_text=False)
     if slow == "worker":
-        serve = workers._serve
+        serve = pool_mod._serve
 
         def slow_serve(*args):
             time.sleep(0.3)
             serve(*args)
 
-        monkeypatch.setattr(workers, "_serve", slow_serve)
+        monkeypatch.setattr(pool_mod, "_serve", slow_serve)
     else:
         pages = workers.Renderer.pages
 
@@ -88,16 +101,16 @@ def test_workers_are_kept_between_renders_and_replaced_when_gone(workers):
     text = TEXT * 3
     one = render(text, jobs=1, count_text=False)
     first = render(text, jobs=2, count_text=False)
-    pids = [p.pid for p in workers._POOL.procs]
+    pids = [p.pid for p in workers.pool.procs]
     assert_same_pages(one, first)
     assert_same_pages(one, render(text, jobs=2, count_text=False))
-    assert [p.pid for p in workers._POOL.procs] == pids  # the same warm processes
+    assert [p.pid for p in workers.pool.procs] == pids  # the same warm processes
     other = "Glyphs the workers have not met: 中文字符 ΑΒΓΔ Café ∑∫ — ü. " * 400
     assert_same_pages(render(other, jobs=1, count_text=False), render(other, jobs=2, count_text=False))
-    workers._POOL.procs[0].kill()
-    workers._POOL.procs[0].join()
+    workers.pool.procs[0].kill()
+    workers.pool.procs[0].join()
     assert_same_pages(one, render(text, jobs=2, count_text=False))  # new workers
-    assert [p.pid for p in workers._POOL.procs] != pids
+    assert [p.pid for p in workers.pool.procs] != pids
 
 
 def test_parallel_renders_from_several_threads_take_turns(workers):
@@ -134,7 +147,7 @@ def test_colour_and_grey_pages_from_workers(workers, changes):
 
 
 def test_pixels_pickled_where_memory_cannot_be_passed(workers, monkeypatch):
-    monkeypatch.setattr(workers, "_SHARE_PIXELS", False)
+    monkeypatch.setattr(pool_mod, "SHARE_PIXELS", False)
     assert_same_pages(render(TEXT * 3, jobs=1, count_text=False), render(TEXT * 3, jobs=2, count_text=False))
 
 
@@ -151,7 +164,7 @@ def test_worker_failures_are_one_clear_error_and_the_next_render_works(workers, 
     monkeypatch.setattr(workers.Rasterizer, "pixels", failing)
     with pytest.raises(GlyphpressError, match="MemoryError: no memory for a page"):
         render(text, jobs=2, count_text=False)
-    assert workers._POOL is None  # stopped, with whatever it had queued
+    assert workers.pool is None  # stopped, with whatever it had queued
 
     def dying(self, lay):
         if os.getpid() != this:
@@ -196,7 +209,8 @@ def test_crash_mid_render_leaves_no_manifest(tmp_path, monkeypatch):
     render_to_dir(TEXT, out)
     assert (out / "manifest.json").exists()
     calls = {"n": 0}
-    real = render_mod.encode_image
+    pagefiles = importlib.import_module("glyphpress.pagefiles")
+    real = pagefiles.encode_image
 
     def failing(img, cfg):
         calls["n"] += 1
@@ -204,7 +218,7 @@ def test_crash_mid_render_leaves_no_manifest(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(img, cfg)
 
-    monkeypatch.setattr(render_mod, "encode_image", failing)
+    monkeypatch.setattr(pagefiles, "encode_image", failing)
     with pytest.raises(KeyboardInterrupt):
         render_to_dir(TEXT * 4, out)
     assert not (out / "manifest.json").exists()  # the old manifest went first
@@ -256,10 +270,11 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(
         "import os, signal, sys\n"
-        "from glyphpress import api, render\n"
-        "api.PARALLEL_MIN_CHARS = 0\n"
+        "from glyphpress import pipeline, render\n"
+        "from glyphpress.parallel import pool\n"
+        "pipeline.PARALLEL_MIN_CHARS = 0\n"
         f"render({TEXT[:3000]!r}, jobs=2, count_text=False)\n"
-        "print(*[p.pid for p in api._POOL.procs], flush=True)\n"
+        "print(*[p.pid for p in pool.current().procs], flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     pids = [int(x) for x in out.stdout.split()]
@@ -268,3 +283,48 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path):
     while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
         time.sleep(0.1)
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_a_hung_worker_ends_the_render_with_one_error(workers, monkeypatch):
+    """A worker that hangs while drawing a range it has claimed ends the render after the deadline with one
+    clear error, never a hang; its pool is stopped and the next render starts fresh workers."""
+    text = TEXT * 3
+    draw = pipeline.Rasterizer.pixels
+    this = os.getpid()
+
+    def hanging(self, lay):
+        if os.getpid() != this:
+            time.sleep(3600)
+        return draw(self, lay)
+
+    monkeypatch.setattr(pipeline.Rasterizer, "pixels", hanging)  # before the workers start: they inherit it
+    monkeypatch.setattr(parallel, "DEADLINE", 1.0)
+    t = time.monotonic()
+    with pytest.raises(GlyphpressError, match="did not answer for 1 s"):
+        render(text, jobs=2, count_text=False)
+    assert time.monotonic() - t < 30
+    assert workers.pool is None
+    monkeypatch.setattr(pipeline.Rasterizer, "pixels", draw)
+    assert_same_pages(render(text, jobs=1, count_text=False), render(text, jobs=2, count_text=False))
+
+
+def test_ranges_are_drawn_once_by_whoever_claims_them(workers, tmp_path):
+    """A range is claimed under a lock: a range the worker has claimed cannot be taken back, and a range
+    taken back is skipped by the worker that finds it later in the queue."""
+    render(TEXT * 3, jobs=2, count_text=False)
+    p = workers.pool
+    seq = 10**6
+    p.offer(seq, (glyphpress.preset("glyph-en"), [], str(tmp_path)))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and p.claims[seq % pool_mod.SLOTS] == seq:
+        time.sleep(0.01)  # the worker takes it (an empty range) and answers
+    assert not p.take_back(seq)
+    kind, got, items = p.conns[0].recv()
+    assert (kind, got, items) == ("pages", seq, [])
+    os.kill(p.procs[0].pid, __import__("signal").SIGSTOP)  # nobody claims the next one
+    try:
+        p.offer(seq + 1, (glyphpress.preset("glyph-en"), [], str(tmp_path)))
+        assert p.take_back(seq + 1) and not p.take_back(seq + 1)
+    finally:
+        os.kill(p.procs[0].pid, __import__("signal").SIGCONT)
+    assert not p.conns[0].poll(1.0)  # the worker skipped the range taken back

@@ -23,11 +23,13 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
-from .api import Rendered, count, default_jobs, render_to_dir
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
 from .document import FORMATS, PDF_MODES, Document, Limits, LoadOptions, RasterDocument, bundle, load, load_bytes
 from .errors import GlyphpressError
 from .io import expand_inputs
+from .parallel import default_jobs
+from .pipeline import count, render_to_dir
+from .result import Rendered
 from .tokens.vision import VISION_MODELS, vision_model
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -62,9 +62,12 @@ def test_pdf_rerender_extracts_structure():
 def test_pdf_raster_and_both_accounted():
     data = make_pdf(2)
     raster = load_bytes(data, "doc.pdf", options=LoadOptions(pdf_mode="raster", dpi=50))
-    assert isinstance(raster, RasterDocument) and len(raster.images) == 2
+    assert isinstance(raster, RasterDocument) and len(raster.sizes) == 2
     r = render(raster, "glyph-en", model="qwen2.5-vl")
     assert all(abs(p.width - 595.28 * 50 / 72) <= 1 and p.image.size == (p.width, p.height) for p in r.pages)
+    c = count(raster, "glyph-en", model="qwen2.5-vl")  # sizes only: no page drawn
+    assert [(p.width, p.height, p.vision_tokens) for p in c.pages] == [(p.width, p.height, p.vision_tokens)
+                                                                       for p in r.pages]
     assert r.text_tokens > 0 and r.vision_tokens > 0
     rerender = count(load_bytes(data, "doc.pdf"), "glyph-en", model="qwen2.5-vl")
     assert rerender.text_tokens == pytest.approx(r.text_tokens, rel=0.05)

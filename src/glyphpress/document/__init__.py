@@ -1,4 +1,5 @@
-"""Ingestion: every format becomes the same Document of blocks (see model.py)."""
+"""Ingestion: every format becomes the same Document of blocks (see model.py). Each reader is imported
+when its format is first read, so plain text needs none of them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,39 @@ from pathlib import Path
 from ..errors import InputError
 from ..io import read_bytes
 from .code import is_code_file, parse_code
-from .html import parse_html
 from .limits import with_time_limit
-from .markdown import parse_markdown
 from .model import PARAGRAPH, TITLE, Block, Document, Span
-from .office import parse_docx, parse_epub, reindex
 from .pdf import Limits, RasterDocument, parse_pdf, raster_pdf
+
+
+def parse_markdown(source: str, name: str = "document.md", base: str | None = None) -> Document:
+    from .markdown import parse_markdown
+
+    return parse_markdown(source, name, base)
+
+
+def parse_html(source: str, name: str = "document.html") -> Document:
+    from .html import parse_html
+
+    return parse_html(source, name)
+
+
+def parse_docx(data: bytes, name: str = "document.docx") -> Document:
+    from .office import parse_docx
+
+    return parse_docx(data, name)
+
+
+def parse_epub(data: bytes, name: str = "book.epub") -> Document:
+    from .office import parse_epub
+
+    return parse_epub(data, name)
+
+
+def reindex(doc: Document) -> Document:
+    from .office import reindex
+
+    return reindex(doc)
 
 FORMATS = ("auto", "text", "markdown", "code", "html", "pdf", "docx", "epub")
 BINARY_FORMATS = ("pdf", "docx", "epub")
@@ -45,13 +73,13 @@ def detect_format(name: str) -> str:
 def _load_binary(data: bytes, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
     if fmt == "pdf":
         if opt.pdf_mode == "raster":
-            return raster_pdf(data, name, opt.dpi, opt.password, opt.limits)
+            return raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit)
         try:
             return parse_pdf(data, name, opt.password, opt.limits)
         except InputError as e:
             if "no text layer" not in str(e):
                 raise
-            doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits)
+            doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit)
             doc.warnings.append(f"{name}: no text layer, rendered as raster pages")
             return doc
     if fmt == "docx":

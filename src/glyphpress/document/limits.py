@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import GlyphpressError, InputError
@@ -50,3 +50,54 @@ def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *a
     if kind == "user":
         raise InputError(value)
     raise InputError(f"{name}: cannot parse ({value})")
+
+
+def _stream_child(conn, fn, args) -> None:
+    try:
+        for item in fn(*args):
+            conn.send_bytes(pickle.dumps(("item", item), protocol=pickle.HIGHEST_PROTOCOL))
+        result = ("end", None)
+    except GlyphpressError as e:
+        result = ("user", str(e))
+    except Exception as e:
+        result = ("fail", f"{type(e).__name__}: {e}")
+    try:
+        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        conn.close()
+
+
+def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., Iterator[Any]],
+                           *args: Any) -> Iterator[Any]:
+    """The items of the generator ``fn(*args)``, made in a forked child one at a time: each must come within
+    ``seconds`` of the one before, or the child is killed. Closing the iterator early stops the child."""
+    if not seconds or "fork" not in mp.get_all_start_methods():
+        yield from fn(*args)
+        return
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_stream_child, args=(child, fn, args), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        while True:
+            if not parent.poll(seconds):
+                raise InputError(f"{name}: a page took longer than {seconds:g} s; the file may be hostile "
+                                 "(raise the limit with --parse-timeout)")
+            try:
+                kind, value = pickle.loads(parent.recv_bytes())
+            except EOFError:
+                raise InputError(f"{name}: the parser crashed on this file") from None
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            elif kind == "user":
+                raise InputError(value)
+            else:
+                raise InputError(f"{name}: cannot parse ({value})")
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        parent.close()

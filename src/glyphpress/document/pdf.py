@@ -1,15 +1,19 @@
 """PDF, two ways: ``rerender`` extracts the text layer (reading order, headings by font size,
 paragraphs rejoined, hyphenation undone) into a Document that is rendered compactly under θ;
-``raster`` rasterises the original pages at a chosen dpi. Both keep the text for accounting."""
+``raster`` keeps the original pages, rasterised at a chosen dpi when they are read, one at a time.
+Both keep the text for accounting."""
 
 from __future__ import annotations
 
+import math
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from ..errors import InputError
+from .limits import stream_with_time_limit
 from .model import HEADING, PARAGRAPH, TABLE, Block, Document, Span
 
 MAX_PAGES = 2000
@@ -26,15 +30,35 @@ class Limits:
 
 @dataclass
 class RasterDocument:
-    """Pages rasterised as they are, with each page's text for token accounting."""
+    """A PDF's pages as they are, with each page's text for token accounting and its size in pixels at
+    ``dpi``. The images are made when they are read (``images()``): one at a time, in a child process
+    under the parse time limit, so that memory does not grow with the number of pages."""
 
     name: str
     source: str
-    images: list[Image.Image]
     page_ranges: list[tuple[int, int]]
+    sizes: list[tuple[int, int]]
     dpi: float
+    data: bytes = field(repr=False, default=b"")
+    password: str | None = None
+    time_limit: float | None = None  # seconds allowed for each page
     format: str = "pdf-raster"
     warnings: list[str] = field(default_factory=list)
+
+    def images(self) -> Iterator[Image.Image]:
+        for mode, size, raw in stream_with_time_limit(self.time_limit, self.name, _rendered_pages, self.data,
+                                                      self.name, self.password, self.dpi):
+            yield Image.frombytes(mode, size, raw)
+
+
+def _rendered_pages(data: bytes, name: str, password: str | None, dpi: float) -> Iterator[tuple]:
+    pdf = _open(data, name, password, Limits(max_pages=10**9, max_page_points=float("inf")))
+    try:
+        for i in range(len(pdf)):
+            img = pdf[i].render(scale=dpi / 72).to_pil().convert("RGB")
+            yield img.mode, img.size, img.tobytes()
+    finally:
+        pdf.close()
 
 
 def _open(data: bytes, name: str, password: str | None, limits: Limits):
@@ -194,23 +218,24 @@ def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = No
 
 
 def raster_pdf(data: bytes, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
-               limits: Limits | None = None) -> RasterDocument:
-    """Every page as an image at ``dpi``, plus its text layer for accounting."""
+               limits: Limits | None = None, time_limit: float | None = None) -> RasterDocument:
+    """The pages, to be rasterised at ``dpi`` when read, with their text layer for accounting."""
     limits = limits or Limits()
     pdf = _open(data, name, password, limits)
-    images, ranges, parts = [], [], []
+    ranges, parts, sizes = [], [], []
     pos = 0
+    scale = dpi / 72
     for i in range(len(pdf)):
         page = pdf[i]
         w, h = page.get_size()
-        px = (w * dpi / 72) * (h * dpi / 72)
-        if px > limits.max_raster_pixels:
-            raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {px / 1e6:.0f} megapixels, over the "
-                             f"limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
-        images.append(page.render(scale=dpi / 72).to_pil().convert("RGB"))
+        size = (math.ceil(w * scale), math.ceil(h * scale))  # as pdfium renders it
+        if size[0] * size[1] > limits.max_raster_pixels:
+            raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {size[0] * size[1] / 1e6:.0f} megapixels, "
+                             f"over the limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
+        sizes.append(size)
         text = "\n".join(line for line, _, _, _ in _page_lines(page)) + "\n"
         parts.append(text)
         ranges.append((pos, pos + len(text)))
         pos += len(text)
     pdf.close()
-    return RasterDocument(name, "".join(parts), images, ranges, dpi)
+    return RasterDocument(name, "".join(parts), ranges, sizes, dpi, data, password, time_limit)

@@ -47,6 +47,7 @@ class LayoutEngine:
         self.glyphs = GlyphRegistry(cfg, self.slots, self.newline.color)
         self.fonts = self.glyphs.chains[0]
         self.mark_space = self.glyphs.space(0, "#8C8C8C")
+        self.marker_space = self.glyphs.space(0, self.newline.color)  # before any text: ids stay portable
         # the newline marker of the tight layout, one glyph (the published layout draws its characters)
         self.marker_text = self.newline.text or " "
         self.marker_width = 0.0

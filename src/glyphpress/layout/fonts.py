@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -89,16 +90,54 @@ def _fontconfig_match(name: str) -> str | None:
     return file if file and name.lower() in families else None
 
 
+class FontFile:
+    """A font file's character map and design advances, read through FreeType on demand (no table is
+    decoded whole). Shared between threads: calls into FreeType take a lock."""
+
+    def __init__(self, spec: str):
+        import freetype
+
+        path, _, index = spec.partition("#")
+        try:
+            self._face = freetype.Face(path, int(index or 0))
+        except (freetype.FT_Exception, OSError, ValueError) as e:
+            raise GlyphpressError(f"cannot read font {path}: {e}") from None
+        self._no_scale = freetype.FT_LOAD_NO_SCALE
+        self._lock = threading.Lock()
+        self.units_per_em = int(self._face.units_per_EM) or 1000
+        self.notdef_advance = self.advance(0)  # glyph 0's, what a missing character takes
+
+    def glyph(self, cp: int) -> int:
+        """Glyph index of a code point; 0 where the font has none."""
+        with self._lock:
+            return int(self._face.get_char_index(cp))
+
+    def has(self, cp: int) -> bool:
+        return self.glyph(cp) != 0
+
+    def advance(self, glyph: int) -> int:
+        """Advance width of a glyph in font units."""
+        with self._lock:
+            return int(self._face.get_advance(glyph, self._no_scale))
+
+    def char_advance(self, cp: int) -> int:
+        """Advance of a code point's glyph (``.notdef``'s where the font has none), font units."""
+        g = self.glyph(cp)
+        return self.advance(g) if g else self.notdef_advance
+
+
+@functools.lru_cache(maxsize=32)
+def font_file(spec: str) -> FontFile:
+    return FontFile(spec)
+
+
 @dataclass
 class Face:
-    """One font face at one pixel size: coverage, design advances and a FreeType handle."""
+    """One font face at one pixel size: its font file and a Pillow (FreeType) handle for drawing."""
 
     spec: str
     size_px: float
-    cmap: dict[int, str]
-    advances: dict[str, int]
-    units_per_em: int
-    notdef_advance: int
+    file: FontFile
     pil: ImageFont.FreeTypeFont
 
     @property
@@ -110,46 +149,25 @@ class Face:
         return self.pil.getmetrics()[1]
 
     def advance_px(self, cp: int) -> float:
-        name = self.cmap.get(cp)
-        units = self.advances.get(name, self.notdef_advance) if name else self.notdef_advance
-        return units * self.size_px / self.units_per_em
-
-
-@functools.lru_cache(maxsize=16)
-def _font_tables(spec: str) -> tuple[dict[int, str], dict[str, int], int, int]:
-    """(cmap, advance per glyph name, units per em, advance of glyph 0) of a font file."""
-    from fontTools.ttLib import TTFont, TTLibError
-
-    path, _, index = spec.partition("#")
-    try:
-        tt = TTFont(path, fontNumber=int(index or 0), lazy=True)
-        cmap = tt.getBestCmap() or {}
-        hmtx = tt["hmtx"].metrics
-        upem = tt["head"].unitsPerEm
-        first = tt.getGlyphOrder()[0]
-    except (OSError, TTLibError, KeyError, ValueError, AssertionError, IndexError) as e:
-        raise GlyphpressError(f"cannot read font {path}: {e}") from None
-    advances = {name: adv for name, (adv, _lsb) in hmtx.items()}
-    notdef = advances.get(first, upem // 2)
-    return dict(cmap), advances, int(upem), int(notdef)
+        return self.file.char_advance(cp) * self.size_px / self.file.units_per_em
 
 
 def text_width_px(spec: str, size_px: float, text: str) -> float:
     """Width of ``text`` in one face from its design advances (no fallback, no rendering)."""
-    cmap, advances, upem, notdef = _font_tables(spec)
-    return sum(advances.get(cmap.get(ord(ch), ""), notdef) for ch in text) * size_px / upem
+    f = font_file(spec)
+    return sum(f.char_advance(ord(ch)) for ch in text) * size_px / f.units_per_em
 
 
 def load_face(spec: str, size_px: float) -> Face:
-    """A face with its own FreeType handle (not shared: FreeType faces are not thread-safe)."""
-    cmap, advances, upem, notdef = _font_tables(spec)
+    """A face with its own Pillow handle (not shared: FreeType faces are not thread-safe)."""
+    file = font_file(spec)
     path, _, index = spec.partition("#")
     try:
         pil = ImageFont.truetype(path, size=size_px, index=int(index or 0),
                                  layout_engine=ImageFont.Layout.BASIC)
     except OSError as e:
         raise GlyphpressError(f"cannot open font {path}: {e}") from None
-    return Face(spec, size_px, cmap, advances, upem, notdef, pil)
+    return Face(spec, size_px, file, pil)
 
 
 def font_chain(primary: str, fallbacks: tuple[str, ...] = ()) -> list[str]:
@@ -183,7 +201,7 @@ class FontChain:
         self.size_px = size_pt * dpi / 72.0
         self.slots = slots
         self._faces: list[Face | None] = [None] * len(specs)
-        self._cmaps = [_font_tables(s)[0] for s in specs[:1]]  # others load on demand
+        self._files = [font_file(specs[0])]  # others open on demand
         self.face_of = slots.table(np.int8, 0)
         self.advance = slots.table(np.float64, 0.0)
         self.published = slots.table(np.float64, 0.0)
@@ -195,29 +213,29 @@ class FontChain:
             f = self._faces[i] = load_face(self.specs[i], self.size_px)
         return f
 
-    def cmap(self, i: int) -> dict[int, str]:
-        while len(self._cmaps) <= i:
-            self._cmaps.append(_font_tables(self.specs[len(self._cmaps)])[0])
-        return self._cmaps[i]
+    def file(self, i: int) -> FontFile:
+        while len(self._files) <= i:
+            self._files.append(font_file(self.specs[len(self._files)]))
+        return self._files[i]
 
     def prepare(self, slot: np.ndarray, cps: np.ndarray) -> None:
         """Make sure every code point in ``cps`` (at slots ``slot``) has a face and advances."""
         new = ~self.known.values[slot]
         if not new.any():
             return
-        cmap, advances, upem, notdef = _font_tables(self.specs[0])
-        mult, size = 1000 / upem, 0.001 * self.size_pt
+        primary = self.file(0)
+        mult, size = 1000 / primary.units_per_em, 0.001 * self.size_pt
         for cp in np.unique(cps[new]).tolist():
             for i in range(len(self.specs)):
-                if cp in self.cmap(i):
+                if self.file(i).has(cp):
                     break
             else:
                 i = 0  # nobody has it: the primary font's .notdef box
             s = self.slots.slot(cp)
             self.face_of.values[s] = i
             self.advance.values[s] = adv = self.face(i).advance_px(cp)
-            if i == 0:
-                units = advances.get(cmap[cp], notdef) if cp in cmap else notdef
+            if i == 0:  # ReportLab's width: design units scaled to 1000 per em, then to the size; a no-break
+                units = primary.char_advance(32 if cp == 0xA0 and primary.has(32) else cp)  # space is a space
                 self.published.values[s] = size * (units * mult)
             else:
                 self.published.values[s] = adv * 72.0 / self.dpi
@@ -230,4 +248,4 @@ class FontChain:
         return slot
 
     def covered(self, cp: int) -> bool:
-        return any(cp in self.cmap(i) for i in range(len(self.specs)))
+        return any(self.file(i).has(cp) for i in range(len(self.specs)))

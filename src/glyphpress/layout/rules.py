@@ -199,7 +199,7 @@ class PublishedRules:
         self.space_pt = float(chain0.published.values[space[0]])
         # the newline markup's text, drawn between source lines in its colour (its spaces are spaces)
         self.marker = None if cfg.newline.text is None else codepoints(cfg.newline.text)
-        self.marker_space = glyphs.space(0, cfg.newline.color)
+        self.marker_space = glyphs.space(0, cfg.newline.color)  # made with the engine: the same in every process
 
     @staticmethod
     def wraps_per_char(text: str) -> bool:

@@ -25,10 +25,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..api import render_to_dir
 from ..config import PRESETS, load_config
 from ..document import LoadOptions, bundle, load_bytes
 from ..errors import GlyphpressError
+from ..pipeline import render_to_dir
 from ..tokens.text import count_tokens, text_tokenizer
 from ..vlm.ask import PROMPT_OVERHEAD, run_route
 from ..vlm.base import Generation

@@ -93,7 +93,7 @@ class Session:
     def __init__(self, content, backend: Backend, spec: ModelSpec | None = None, *, budget: int | None = None,
                  reserve: int = 1024, config: RenderConfig | None = None, baseline: Backend | None = None,
                  gen: Generation | None = None, tokenizer: str | None = None):
-        from ..api import render
+        from ..pipeline import render
 
         self.spec = spec or model_spec(backend.model)
         self.backend = backend

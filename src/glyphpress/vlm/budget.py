@@ -43,11 +43,11 @@ class Plan:
 
 
 def _measure(content, cfg: RenderConfig, spec: ModelSpec) -> int:
-    """Vision tokens of ``content`` under ``cfg``, from layout alone (nothing is drawn)."""
-    from ..api import _iter_pages, _prepare
+    """Vision tokens of ``content`` under ``cfg``, without keeping pixels."""
+    from ..content import Content
+    from ..pipeline import pages
 
-    _, flow, _, _ = _prepare(content, cfg)
-    return sum(p.vision_tokens for p in _iter_pages(flow, cfg, spec.geometry, draw=False))
+    return sum(p.vision_tokens for p in pages(Content.of(content), cfg, spec.geometry, draw=False))
 
 
 def ladder(spec: ModelSpec, base: RenderConfig | None = None) -> list[tuple[str, RenderConfig]]:
@@ -78,7 +78,7 @@ def plan(content, spec: ModelSpec, budget: int | None = None, reserve: int = 102
     if isinstance(content, RasterDocument):  # pages are what they are: nothing to choose
         vt = _measure(content, steps[0][1], spec)
         if vt > budget:
-            raise BudgetError(f"the {len(content.images)} raster pages take {vt:,} vision tokens, {vt - budget:,} over "
+            raise BudgetError(f"the {len(content.sizes)} raster pages take {vt:,} vision tokens, {vt - budget:,} over "
                               f"the budget of {budget:,}; lower --pdf-dpi or use --pdf-mode rerender")
         return Plan(steps[0][1], "raster pages", budget, vt, False, [("raster pages", vt, False)])
     long = isinstance(content, str) and len(content) > 2 * PREFIX_CHARS

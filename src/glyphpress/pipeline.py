@@ -1,0 +1,204 @@
+"""The stages wired together: content -> layout -> raster -> accounting -> pages in memory or on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from . import manifest
+from .config import RenderConfig, load_config
+from .content import Content
+from .errors import GlyphpressError
+from .layout.engine import LayoutEngine
+from .layout.flow import Flow
+from .layout.model import PageLayout
+from .pagefiles import PageWriter
+from .raster.draw import Rasterizer
+from .result import Page, Rendered
+from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
+from .tokens.vision import VisionModel, vision_model
+
+if TYPE_CHECKING:
+    from .document.model import Document
+    from .document.pdf import RasterDocument
+
+Progress = Callable[[int], None]  # called with the number of pages finished so far
+PARALLEL_MIN_CHARS = 200_000  # below this, handing pages to other processes costs more than it saves
+Input = Union[str, "Document", "RasterDocument", Content]
+
+
+def _config(config: RenderConfig | str | None) -> RenderConfig:
+    return config if isinstance(config, RenderConfig) else load_config(config)
+
+
+class Renderer:
+    """One θ's fonts, layout and atlas, reusable across documents (keep one per thread)."""
+
+    def __init__(self, config: RenderConfig | str | None = None):
+        self.config = _config(config)
+        self.engine = LayoutEngine(self.config)
+        self.raster = Rasterizer(self.engine)
+
+    def layouts(self, text: str | Flow) -> Iterator[PageLayout]:
+        return self.engine.pages(text)
+
+    def pages(self, text: str | Flow, model: VisionModel, draw: bool = True,
+              sized: bool = True) -> Iterator[tuple[Page, PageLayout]]:
+        """Pages in order, with their layouts. ``draw=False`` gives sizes and tokens without pixels, unless
+        only pixels tell the size (the published layout crops to its ink): then a page is drawn for its
+        size, or, with ``sized=False``, left at 0x0 for whoever draws it to fill in (``Page.set_size``).
+
+        A styled ``Flow`` is laid out in display characters; page ranges are given in source characters.
+        """
+        flow = text if isinstance(text, Flow) else None
+        for lay in self.layouts(text):
+            a, b = lay.source_range
+            if flow is not None:
+                a = 0 if lay.index == 0 else flow.to_source(a)
+                b = flow.to_source(b) if not lay.last else flow.to_source(len(flow.text))
+            size = self.raster.size(lay)
+            image = self.raster.draw(lay) if draw or (size is None and sized) else None
+            page = Page(lay.index, 0, 0, (a, b), 0, 0)
+            if image is not None or size is not None:
+                page.set_size(*(image.size if image is not None else size), model)
+            page.image = image if draw else None
+            yield page, lay
+
+
+_LOCAL = threading.local()
+
+
+def renderer_for(cfg: RenderConfig) -> Renderer:
+    """A warm Renderer for θ, kept for the next call in this thread (fonts, tables and atlas stay
+    loaded). Renderers are not thread-safe, so each thread keeps its own."""
+    cache: dict[RenderConfig, Renderer] = getattr(_LOCAL, "renderers", None) or {}
+    _LOCAL.renderers = cache
+    r = cache.get(cfg)
+    if r is None:
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        r = cache[cfg] = Renderer(cfg)
+    return r
+
+
+def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = True,
+          renderer: Renderer | None = None, line_numbers: bool = False) -> Iterator[Page]:
+    """The pages of any content, in order: laid out and drawn under θ, or, for pages that exist already,
+    read one at a time (``draw=False``: their sizes only)."""
+    if content.raster is not None:
+        raster = content.raster
+        images = raster.images() if draw else iter(())
+        for i, (size, rng) in enumerate(zip(raster.sizes, raster.page_ranges)):
+            page = Page(i, 0, 0, rng, 0, 0, image=next(images) if draw else None)
+            page.set_size(*size, model)
+            yield page
+        return
+    r = renderer or renderer_for(cfg)
+    for page, _ in r.pages(content.flow(cfg, line_numbers), model, draw=draw):
+        yield page
+
+
+def _account(text: str, pages: list[Page], tok: TextTokenizer | None) -> int | None:
+    """Tokens of each page's text on its own, and of the whole text (counted exactly, in chunks)."""
+    if tok is None:
+        return None
+    for p in pages:
+        p.text_tokens = len(tok.encode(text[p.source_range[0]: p.source_range[1]]))
+    return count_tokens(tok, text)
+
+
+def _finish(content: Content, cfg: RenderConfig, model: VisionModel, tok: TextTokenizer | None, pages: list[Page],
+            timings: dict[str, float]) -> Rendered:
+    t = time.perf_counter()
+    text = content.source
+    total = _account(text, pages, tok)
+    timings["tokenize_s"] = time.perf_counter() - t
+    documents = []
+    for doc_name, a, b in content.parts:  # which pages each part of a bundle is on
+        on = [p.index + 1 for p in pages if p.source_range[0] < max(b, a + 1) and p.source_range[1] > a]
+        documents.append({"name": doc_name, "source_range": [a, b], "pages": [on[0], on[-1]] if on else []})
+    return Rendered(cfg, model, tok.name if tok else None, total, len(text), pages, timings, content.name,
+                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), content.format, documents)
+
+
+def _parallel(content: Content, jobs: int) -> bool:
+    return jobs > 1 and content.plain and len(content.source) >= PARALLEL_MIN_CHARS
+
+
+def render(text: Input, config: RenderConfig | str | None = None, *,
+           model: str | VisionModel | None = None, tokenizer: str | None = None, count_text: bool = True,
+           jobs: int = 1, renderer: Renderer | None = None, name: str | None = None,
+           line_numbers: bool = False) -> Rendered:
+    """Render text (or a structured Document) into page images held in memory (nothing touches the disk).
+
+    ``jobs > 1`` shares a long plain text (200K characters or more) among that many processes; the
+    worker processes are kept for later renders (``shutdown_workers()`` stops them)."""
+    cfg = renderer.config if renderer else _config(config)
+    content = Content.of(text, name)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer) if count_text else None
+    t0 = time.perf_counter()
+    if _parallel(content, jobs):
+        from .parallel import render_pages
+
+        pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, out_dir=None)
+    else:
+        pages_ = list(pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers))
+    return _finish(content, cfg, vm, tok, pages_, {"render_s": time.perf_counter() - t0})
+
+
+def count(text: Input, config: RenderConfig | str | None = None, *,
+          model: str | VisionModel | None = None, tokenizer: str | None = None, name: str | None = None,
+          line_numbers: bool = False) -> Rendered:
+    """Accounting only: layout decides the pages and their sizes; no pixels are kept (the published
+    layout's auto-crop needs each page drawn to find its ink)."""
+    cfg = _config(config)
+    content = Content.of(text, name)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer)
+    t0 = time.perf_counter()
+    pages_ = list(pages(content, cfg, vm, draw=False, line_numbers=line_numbers))
+    return _finish(content, cfg, vm, tok, pages_, {"layout_s": time.perf_counter() - t0})
+
+
+def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str | None = None, *,
+                  model: str | VisionModel | None = None, tokenizer: str | None = None,
+                  count_text: bool = True, jobs: int = 1, name: str | None = None,
+                  progress: Progress | None = None, line_numbers: bool = False) -> Rendered:
+    """Render to ``out_dir/page_0001.png ...`` plus ``manifest.json``; pages stream to disk.
+
+    The manifest is written last and atomically; the old one is removed first.
+    """
+    cfg = _config(config)
+    content = Content.of(text, name)
+    vm = vision_model(model)
+    tok = text_tokenizer(tokenizer) if count_text else None
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise GlyphpressError(f"{out}: exists and is not a folder")
+    try:
+        manifest.begin(out)
+    except OSError as e:
+        raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
+    t0 = time.perf_counter()
+    if _parallel(content, jobs):
+        from .parallel import render_pages
+
+        pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out_dir=out, progress=progress)
+    else:
+        pages_ = []
+        with PageWriter(out, cfg) as writer:
+            for page in pages(content, cfg, vm, line_numbers=line_numbers):
+                writer.put(page)
+                pages_.append(page)
+                if progress:
+                    progress(len(pages_))
+    timings = {"render_write_s": time.perf_counter() - t0}
+    result = _finish(content, cfg, vm, tok, pages_, timings)
+    result.timings["total_s"] = time.perf_counter() - t0
+    manifest.finish(out, result.manifest())
+    return result
