@@ -27,11 +27,14 @@ class GlyphRegistry:
         self._chain_index: dict[tuple[str | None, float], int] = {}
         self.palette: list[str] = [cfg.font_color]
         self.chain(None, 1.0)
-        # per glyph id: code point, chain, colour, portable key (font space x 0x110000 + code point)
+        # per glyph id: code point, chain, colour, portable key (font space x 0x110000 + code point), and
+        # shape: glyph ids of one (chain, code point) in different colours share their bitmaps
         self.cp_of_gid: list[int] = [-1]
         self.chain_of_gid: list[int] = [0]
         self.colour_of_gid: list[int] = [self.colour(marker_colour)]
         self.key_of_gid: list[int] = [-1]
+        self.shape_of_gid: list[int] = [0]
+        self._shapes: dict[tuple[int, int], int] = {}
         self._spaces: list[tuple[int, int]] = []  # font space -> (chain, colour)
         self._space_index: dict[tuple[int, int], int] = {}
         self._gid_tables = []
@@ -79,11 +82,12 @@ class GlyphRegistry:
                 self.chain_of_gid.append(chain)
                 self.colour_of_gid.append(colour)
                 self.key_of_gid.append(space * _CODESPACE + cp)
+                self.shape_of_gid.append(self._shapes.setdefault((chain, cp), len(self._shapes) + 1))
             g = table.values[slot]
         return g
 
     def per_gid(self, name: str) -> np.ndarray:
-        """One of the per-glyph-id lists (``colour_of_gid``, ``key_of_gid``) as an array, made again only
+        """One of the per-glyph-id lists (``colour_of_gid``, ``shape_of_gid`` ...) as an array, made again only
         when glyphs were added (the lists only grow), not for every page."""
         values = getattr(self, name)
         arr = self._arrays.get(name)

@@ -116,6 +116,6 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
         height, base, objects = doc.place_objects(ch, lines, x0, measure, scum, extra_space, extra_char,
                                                   height, base)
     start = ch.lo + ch.starts_to_source(s)
-    vend = ch.lo + ch.ends_to_source(ve)
+    vend = np.maximum(start, ch.lo + ch.ends_to_source(ve))  # an empty line after removed characters
     return LineBlock(start, vend, first, last, pid, x0, width, height, base, desc, gptr, gx, gid.astype(np.int32),
                      shaped, objects, np.broadcast_to(hard_end, len(s)) & ~last)

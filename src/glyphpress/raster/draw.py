@@ -37,6 +37,30 @@ def _over(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (255 - _div255((255 - a.astype(np.uint16)) * (255 - b.astype(np.uint16)))).astype(np.uint8)
 
 
+class Conflicts:
+    """Pixels where inks of different colours meet on a page, with each colour's share of each (the most
+    of it, where glyphs of one colour meet too)."""
+
+    def __init__(self, marked: np.ndarray):
+        self.marked = marked  # the page's pixels that are conflicts (1)
+        self.width = marked.shape[1]
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, pix: np.ndarray, colour: np.ndarray, value: np.ndarray) -> None:
+        if len(pix):
+            self._parts.append((pix.astype(np.int64), colour.astype(np.int64), value.astype(np.uint8)))
+
+    def shares(self, n_colours: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pixels, their coverage per colour, shape (pixels, n_colours))."""
+        if not self._parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, n_colours), dtype=np.uint8)
+        pix, colour, value = (np.concatenate(a) for a in zip(*self._parts))
+        pixels, at = np.unique(pix, return_inverse=True)
+        out = np.zeros((len(pixels), n_colours), dtype=np.uint8)
+        np.maximum.at(out, (at, colour), value)
+        return pixels, out
+
+
 class Rasterizer:
     """Draws the pages of one LayoutEngine (same θ, same fonts)."""
 
@@ -49,7 +73,7 @@ class Rasterizer:
         self.baseline_row, self.height = 0, 1
         self.atlas = np.zeros((1024, 8), dtype=np.uint8)
         self.atlas_used = 1  # column 0 stays blank
-        self.entry_col = np.full(1024, -1, dtype=np.int64)  # per gid*SUBPIXEL+phase
+        self.entry_col = np.full(1024, -1, dtype=np.int64)  # per shape*SUBPIXEL+phase (a glyph in any colour)
         self.entry_off = np.zeros(1024, dtype=np.int64)
         self.entry_w = np.zeros(1024, dtype=np.int64)
         self.fg = _rgb(self.cfg.font_color)
@@ -86,8 +110,10 @@ class Rasterizer:
                 grown[: len(arr)] = arr
                 setattr(self, name, grown)
         todo = np.unique(keys[self.entry_col[keys] < 0])
+        shapes = eng.glyphs.per_gid("shape_of_gid")
         for key in todo.tolist():
-            gid, phase = divmod(key, SUBPIXEL)
+            shape, phase = divmod(key, SUBPIXEL)
+            gid = self._gid_of_shape(shape, shapes)
             if gid == MARKER_GID:
                 face, text = eng.fonts.face(0), eng.marker_text
             else:
@@ -111,6 +137,11 @@ class Rasterizer:
             self.entry_col[key], self.entry_off[key], self.entry_w[key] = self.atlas_used, lo - pad, w
             self.atlas_used += w
 
+    @staticmethod
+    def _gid_of_shape(shape: int, shapes: np.ndarray) -> int:
+        """A glyph id with this shape (any colour draws the same bitmap)."""
+        return int(np.flatnonzero(shapes == shape)[0])
+
     def _scratch(self, name: str, n: int, dtype) -> np.ndarray:
         """A working buffer kept from page to page (fresh memory costs a page fault per 4 KB)."""
         buf = self._buffers.get(name)
@@ -119,21 +150,29 @@ class Rasterizer:
         return buf[:n]
 
     # ---- coverage ---------------------------------------------------------------------------
-    def _coverage(self, page: PageLayout, sel: np.ndarray, cov: np.ndarray) -> None:
-        """Draw the selected glyphs of ``page`` into the coverage image ``cov`` (max blend)."""
-        if not sel.any():
+    def _coverage(self, page: PageLayout, cov: np.ndarray, colour: np.ndarray | None = None,
+                  own: np.ndarray | None = None, conflicts: Conflicts | None = None,
+                  only: np.ndarray | None = None) -> None:
+        """Draw the glyphs of ``page`` (those selected by ``only``) into the coverage image ``cov`` (glyphs
+        combine by ``_merge``). With several colours (``colour``: each glyph's index), ``own`` gets each
+        pixel's colour and ``conflicts`` each colour's share where colours meet."""
+        gx, gid, gline = page.gx, page.gid.astype(np.int64), page.gline
+        if only is not None:
+            gx, gid, gline = gx[only], gid[only], gline[only]
+        if not len(gid):
             return
-        gx, gid, gline = page.gx[sel], page.gid[sel].astype(np.int64), page.gline[sel]
         ix = np.floor(gx).astype(np.int64)
         phase = self.snap((gx - ix) * SUBPIXEL).astype(np.int64)
         carry = phase == SUBPIXEL
         ix[carry] += 1
         phase[carry] = 0
-        keys = gid * SUBPIXEL + phase
+        keys = self.eng.glyphs.per_gid("shape_of_gid")[gid] * SUBPIXEL + phase
         self._render_entries(keys)
         w = self.entry_w[keys]
         keep = w > 0
         c0, w, a0, gline = (ix + self.entry_off[keys])[keep], w[keep], self.entry_col[keys][keep], gline[keep]
+        if colour is not None:
+            colour = colour[keep]
         if not len(c0) or (c0 + w).max() <= 0:
             return
         H, W = cov.shape
@@ -158,13 +197,15 @@ class Rasterizer:
             n_rows = len(lines)
         width = min(W, int((c0 + w).max()))
         # one gather draws every glyph; where anti-aliased edges of neighbours overlap, the later
-        # glyph wins the column in the map, and the earlier glyph's lost columns are max-ed back in
+        # glyph wins the column in the map, and the earlier glyph's lost columns are merged back in
         cols = ragged_arange(c0, w)
         src = cols + np.repeat(a0 - c0, w)
         rows = np.repeat(row_of, w)
+        ink_colour = None if colour is None else np.repeat(colour, w)
         ok = (cols >= 0) & (cols < width)
         if not ok.all():
             cols, src, rows = cols[ok], src[ok], rows[ok]
+            ink_colour = None if ink_colour is None else ink_colour[ok]
         flat = rows * width + cols
         colmap = self._scratch("colmap", n_rows * width, np.int32)
         colmap.fill(0)
@@ -176,9 +217,78 @@ class Rasterizer:
                             mode="clip")
         strips = strips.view(np.uint8).reshape(n_rows, width, stored)
         lost = colmap[flat] != src
-        if lost.any():
-            r, c, a = rows[lost], cols[lost], src[lost]
+        if ink_colour is None:
+            if lost.any():
+                r, c, a = rows[lost], cols[lost], src[lost]
+                strips[r, c] = self._merge(strips[r, c], self.atlas[a])
+            self._put_strips(strips, cov, y0, grid, lo_y, pitch, n_rows, width)
+            return
+        # several colours: one coverage image as for one colour, and beside it the colour each pixel's ink
+        # has (the colour of the glyph that won its column); where inks of different colours meet (a column
+        # lost to a glyph of another colour, lines whose strips overlap), each colour's share is kept apart
+        # in ``Conflicts`` and blended in turn later, as separate images per colour would be
+        owner = self._scratch("owner", n_rows * width, np.uint8)
+        owner.fill(0)
+        owner[flat] = ink_colour
+        mixed = lost & (ink_colour != owner[flat])  # lost to a glyph of another colour
+        same = lost & ~mixed
+        if same.any():
+            r, c, a = rows[same], cols[same], src[same]
             strips[r, c] = self._merge(strips[r, c], self.atlas[a])
+        owner = owner.reshape(n_rows, width)
+        mark = conflicts.marked
+        if grid:
+            k = -(-h // pitch)
+            for j in range(min(k, n_rows)):
+                slots = len(range(j, n_rows, k))
+                shape, strides = (slots, h, width), (k * pitch * W, W, 1)
+                views = [as_strided(img[lo_y + j * pitch:], shape=shape, strides=strides) for img in (cov, own, mark)]
+                top = lo_y + j * pitch + np.arange(slots) * k * pitch
+                self._put_colours(*views, strips[j::k, :, :h].transpose(0, 2, 1), owner[j::k][:, None, :], top,
+                                  conflicts)
+        else:
+            for r, y in enumerate(y0.tolist()):
+                a, b = max(0, -y), min(h, H - y)
+                if b > a:
+                    views = [img[y + a: y + b, :width][None] for img in (cov, own, mark)]
+                    self._put_colours(*views, strips[r, :, a:b].T[None], owner[r][None, None, :], np.array([y + a]),
+                                      conflicts)
+        if mixed.any():
+            r, c, a, kk = rows[mixed], cols[mixed], src[mixed], ink_colour[mixed]
+            top = (lo_y + r * pitch) if grid else y0[r]
+            yy = top[:, None] + np.arange(h)
+            vals = self.atlas[a, :h]
+            ok = (vals > 0) & (yy >= 0) & (yy < H)
+            pix = (yy * W + c[:, None])[ok]
+            fresh = mark.reshape(-1)[pix] == 0
+            conflicts.add(pix[fresh], own.reshape(-1)[pix[fresh]], cov.reshape(-1)[pix[fresh]])  # the ink already there
+            mark.reshape(-1)[pix] = 1
+            conflicts.add(pix, np.broadcast_to(kk[:, None], yy.shape)[ok], vals[ok])
+
+    @staticmethod
+    def _put_colours(dst, dst_own, dst_mark, src, src_own, top: np.ndarray, conflicts: Conflicts) -> None:
+        """Max ink into the coverage image and set its colour. Where ink meets ink of another colour (or a
+        pixel where colours met already), each one's share goes to ``conflicts``."""
+        meet = dst > 0
+        meet &= src > 0
+        if meet.any():  # ink meets ink (rare: lines whose ascenders and descenders touch)
+            s, y, x = np.nonzero(meet)
+            src_owner = np.broadcast_to(src_own, src.shape)[s, y, x]
+            other = (dst_own[s, y, x] != src_owner) | (dst_mark[s, y, x] > 0)
+            s, y, x = s[other], y[other], x[other]
+            pix = (top[s] + y) * conflicts.width + x
+            fresh = dst_mark[s, y, x] == 0
+            conflicts.add(pix[fresh], dst_own[s, y, x][fresh], dst[s, y, x][fresh])  # the ink that was there
+            conflicts.add(pix, np.broadcast_to(src_own, src.shape)[s, y, x], src[s, y, x])
+            dst_mark[s, y, x] = 1
+        np.maximum(dst, src, out=dst)
+        np.copyto(dst_own, np.broadcast_to(src_own, src.shape), where=src > 0)
+
+    def _put_strips(self, strips: np.ndarray, cov: np.ndarray, y0: np.ndarray, grid: bool, lo_y: int, pitch: int,
+                    n_rows: int, width: int) -> None:
+        """Max the line strips into the page's coverage image at their rows."""
+        H, W = cov.shape
+        h = self.height
         if grid:  # slots j, j+k, j+2k... do not overlap when k*pitch >= h: one strided max per j
             k = -(-h // pitch)
             for j in range(min(k, n_rows)):
@@ -264,29 +374,54 @@ class Rasterizer:
             colours = np.unique(colour).tolist()
         if not colours or ((page.shaped or page.objects) and 0 not in colours):
             colours = [0, *colours]
-        layers = []  # (coverage, rgb), one per colour on the page
-        for i, ci in enumerate(colours):
-            cov = self._scratch(f"cov{i}", H * W, np.uint8).reshape(H, W)
-            cov.fill(0)
-            self._coverage(page, colour == ci, cov)
-            if ci == 0 and page.shaped:
+        cov = self._scratch("cov", H * W, np.uint8).reshape(H, W)
+        cov.fill(0)
+        own = conflicts = None
+        if len(colours) > 1:
+            own = self._scratch("own", H * W, np.uint8).reshape(H, W)
+            own.fill(0)
+            marked = self._scratch("marked", H * W, np.uint8).reshape(H, W)
+            marked.fill(0)
+            conflicts = Conflicts(marked)
+        if len(colours) == 1:
+            self._coverage(page, cov)
+            if page.shaped:
                 self._shaped(page, cov)
-            if ci == 0 and page.objects:
+            if page.objects:
                 self._ink_objects(page, cov)
-            layers.append((cov, _rgb(self.eng.glyphs.palette[ci])))
+        elif not (page.shaped or page.objects):  # each glyph's colour beside its ink
+            index = np.zeros(int(max(colours)) + 1, dtype=np.uint8)
+            index[colours] = np.arange(len(colours))
+            self._coverage(page, cov, index[colour], own, conflicts)
+        else:  # shaped lines and objects draw over the text colour's own ink: an image per colour first
+            layers = []
+            for i, ci in enumerate(colours):
+                layer = self._scratch(f"layer{i}", H * W, np.uint8).reshape(H, W)
+                layer.fill(0)
+                self._coverage(page, layer, only=colour == ci)
+                if ci == 0:
+                    if page.shaped:
+                        self._shaped(page, layer)
+                    if page.objects:
+                        self._ink_objects(page, layer)
+                layers.append(layer)
+            for i, layer in enumerate(layers):
+                self._put_colours(cov[None], own[None], conflicts.marked[None], layer[None],
+                                  np.full((1, 1, 1), i, dtype=np.uint8), np.zeros(1, dtype=np.int64), conflicts)
+        rgbs = [_rgb(self.eng.glyphs.palette[ci]) for ci in colours]
         pictures = [o for o in page.objects if o[2].image.mode != "L"]
-        plain = (len(layers) == 1 and layers[0][1] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes
+        plain = (len(rgbs) == 1 and rgbs[0] == (0, 0, 0) and self.bg == (255, 255, 255) and not page.boxes
                  and not pictures)
         published = self.eng.published
         if not published:
             cw, ch = self._crop_size(page)
             size = (self._scaled(cw), ch)
             if plain and size == (cw, ch):  # black on white: the ink inverted and cropped in one pass
-                return np.subtract(255, layers[0][0][:ch, :cw], dtype=np.uint8)
+                return np.subtract(255, cov[:ch, :cw], dtype=np.uint8)
         if plain:
-            img = np.subtract(255, layers[0][0], dtype=np.uint8) if published else Image.fromarray(255 - layers[0][0])
+            img = np.subtract(255, cov, dtype=np.uint8) if published else Image.fromarray(255 - cov)
         else:
-            img = self._composite(page, layers)
+            img = self._composite(page, cov, own, rgbs, conflicts)
         for x, base, obj in pictures:
             img = img.convert("RGB") if img.mode != "RGB" else img
             img.paste(obj.image.convert("RGB"), (round(x), base + obj.depth - obj.image.height))
@@ -310,16 +445,49 @@ class Rasterizer:
                 dst = cov[y0 + ya: y0 + yb, x0 + xa: x0 + xb]
                 np.maximum(dst, a[ya:yb, xa:xb], out=dst)
 
-    def _composite(self, page: PageLayout, layers: list[tuple[np.ndarray, tuple[int, int, int]]]) -> Image.Image:
+    def _composite(self, page: PageLayout, cov: np.ndarray, own: np.ndarray | None, rgbs: list[tuple[int, int, int]],
+                   conflicts: Conflicts | None) -> Image.Image:
+        """Ink in its colours over the page (and its paragraph boxes): each colour blended in turn, as if
+        each had its own coverage image; a pixel without ink keeps what is there."""
         c = self.cfg
         W, H = page.size
-        fill = self.eng.geometry.fill
-        if fill == (W, H) or self.bg == (255, 255, 255):
-            canvas = Image.new("RGB", (W, H), self.bg)
-        else:  # the page colour stops short of the bitmap's last row or column: white paper shows
-            canvas = Image.new("RGB", (W, H), (255, 255, 255))
-            canvas.paste(self.bg, (0, 0, *fill))
         para_bg = _rgb(c.para_bg_color)
+        edges = [self.border] if c.border_width > 0 else []
+        gray = all(r == g == b for r, g, b in [self.bg, para_bg, *edges] + rgbs)
+        channels = 1 if gray else 3
+        fill = self.eng.geometry.fill
+        colours = np.array(rgbs, dtype=np.uint16)[:, :channels]
+        blend = _div255 if self.eng.published else (lambda v: (v + 127) // 255)
+        if not page.boxes and (fill == (W, H) or self.bg == (255, 255, 255)):
+            # one page colour under the ink: every pixel is a table look-up by (colour, coverage)
+            levels = np.arange(256, dtype=np.uint16)[None, :, None]
+            bg = np.array(self.bg[:channels], dtype=np.uint16)
+            table = blend(bg * (255 - levels) + colours[:, None, :] * levels).astype(np.uint8)  # (colour, a, ch)
+            index = cov.reshape(-1) if own is None else (own.reshape(-1).astype(np.uint16) << 8) | cov.reshape(-1)
+            if gray:
+                out = table.reshape(-1).take(index)
+            else:  # four bytes a pixel, as Pillow keeps RGB
+                quad = np.zeros((table.shape[0] * 256, 4), dtype=np.uint8)
+                quad[:, :3] = table.reshape(-1, 3)
+                out = quad.view(np.uint32).reshape(-1).take(index)
+            if conflicts is not None:
+                pix, shares = conflicts.shares(len(rgbs))
+                mix = np.broadcast_to(bg, (len(pix), channels))
+                for i in range(len(rgbs)):
+                    a = shares[:, i].astype(np.uint16)[:, None]
+                    mix = blend(mix * (255 - a) + colours[i] * a)
+                if gray:
+                    out[pix] = mix[:, 0]
+                else:
+                    q = np.zeros((len(pix), 4), dtype=np.uint8)
+                    q[:, :3] = mix
+                    out[pix] = q.view(np.uint32).reshape(-1)
+            if gray:
+                return Image.fromarray(out.reshape(H, W), "L")
+            return Image.frombytes("RGB", (W, H), out, "raw", "RGBX")
+        canvas = Image.new("RGB", (W, H), (255, 255, 255) if fill != (W, H) else self.bg)
+        if fill != (W, H):  # the page colour stops short of the bitmap's last row or column: paper shows
+            canvas.paste(self.bg, (0, 0, *fill))
         if page.boxes:
             d = ImageDraw.Draw(canvas)
             bw = c.px(c.border_width)
@@ -327,12 +495,20 @@ class Rasterizer:
                 d.rectangle((x0, y0, x1, y1), fill=para_bg)
                 if bw > 0:
                     d.rectangle((x0, y0, x1, y1), outline=self.border, width=max(1, round(bw)))
-        out = np.asarray(canvas).astype(np.uint16)
-        for layer, rgb in layers:
-            a = layer.astype(np.uint16)[..., None]
-            mix = out * (255 - a) + np.array(rgb, dtype=np.uint16) * a
-            out = _div255(mix) if self.eng.published else (mix + 127) // 255
-        edges = [self.border] if c.border_width > 0 else []
-        gray = all(r == g == b for r, g, b in [self.bg, para_bg, *edges] + [rgb for _, rgb in layers])
-        img = Image.fromarray(out.astype(np.uint8), "RGB")
-        return img.convert("L") if gray else img
+        out = np.array(canvas.convert("L") if gray else canvas).reshape(H, W, channels)
+        flat = out.reshape(H * W, channels)
+        ink = cov > 0
+        if conflicts is not None:
+            ink &= conflicts.marked == 0
+        at = np.flatnonzero(ink)
+        a = cov.reshape(-1)[at].astype(np.uint16)[:, None]
+        rgb = colours[own.reshape(-1)[at]] if own is not None else colours[0]
+        flat[at] = blend(flat[at].astype(np.uint16) * (255 - a) + rgb * a)
+        if conflicts is not None:  # where colours meet: each colour in turn
+            pix, shares = conflicts.shares(len(rgbs))
+            mix = flat[pix].astype(np.uint16)
+            for i in range(len(rgbs)):
+                a = shares[:, i].astype(np.uint16)[:, None]
+                mix = blend(mix * (255 - a) + colours[i] * a)
+            flat[pix] = mix
+        return Image.fromarray(out.reshape(H, W) if gray else out, "L" if gray else "RGB")
