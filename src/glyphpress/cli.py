@@ -226,8 +226,24 @@ def render_cmd(
         out_console.print_json(json.dumps(data[0] if len(specs) == 1 and data else data))
     else:
         out_console.print(_summary_table(results, dirs))
+    _warn_missing(results)
     if failures:
         raise typer.Exit(2)
+
+
+def _warn_missing(results: list[Rendered]) -> None:
+    """One warning line for every character drawn without a glyph (as a box), over all inputs."""
+    missing: dict[str, int] = {}
+    for r in results:
+        for ch, n in r.missing_glyphs.items():
+            missing[ch] = missing.get(ch, 0) + n
+    if missing:
+        ranked = sorted(missing.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{ch} (U+{ord(ch):04X}) x{n}" for ch, n in ranked[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        err_console.print(f"warning: {sum(missing.values())} characters had no glyph in any font and were drawn as "
+                          f"boxes: {shown}{more} (add a font with --set fallback-fonts=...)", markup=False,
+                          highlight=False, soft_wrap=True)
 
 
 @app.command("count")
@@ -283,6 +299,7 @@ def count_cmd(
                     t.add_row(str(p.index + 1), f"{p.width}x{p.height}", f"{b - a:,}", f"{p.text_tokens:,}",
                               f"{p.vision_tokens:,}", f"{(p.text_tokens or 0) / max(1, p.vision_tokens):.2f}")
                 out_console.print(t)
+    _warn_missing(results)
     if failures:
         raise typer.Exit(2)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -43,19 +44,18 @@ class Renderer:
         self.engine = LayoutEngine(self.config)
         self.raster = Rasterizer(self.engine)
 
-    def layouts(self, text: str | Flow) -> Iterator[PageLayout]:
-        return self.engine.pages(text)
-
-    def pages(self, text: str | Flow, model: VisionModel, draw: bool = True,
-              sized: bool = True) -> Iterator[tuple[Page, PageLayout]]:
+    def pages(self, text: str | Flow, model: VisionModel, draw: bool = True, sized: bool = True,
+              missing: Counter | None = None) -> Iterator[tuple[Page, PageLayout]]:
         """Pages in order, with their layouts. ``draw=False`` gives sizes and tokens without pixels, unless
         only pixels tell the size (the published layout crops to its ink): then a page is drawn for its
         size, or, with ``sized=False``, left at 0x0 for whoever draws it to fill in (``Page.set_size``).
 
         A styled ``Flow`` is laid out in display characters; page ranges are given in source characters.
+        ``missing`` counts the characters drawn that no font has.
         """
         flow = text if isinstance(text, Flow) else None
-        for lay in self.layouts(text):
+        doc = self.engine.document(text)
+        for lay in doc.pages():
             a, b = lay.source_range
             if flow is not None:
                 a = 0 if lay.index == 0 else flow.to_source(a)
@@ -67,6 +67,8 @@ class Renderer:
                 page.set_size(*(image.size if image is not None else size), model)
             page.image = image if draw else None
             yield page, lay
+        if missing is not None:
+            missing.update(doc.missing)
 
 
 _LOCAL = threading.local()
@@ -86,9 +88,10 @@ def renderer_for(cfg: RenderConfig) -> Renderer:
 
 
 def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = True,
-          renderer: Renderer | None = None, line_numbers: bool = False) -> Iterator[Page]:
+          renderer: Renderer | None = None, line_numbers: bool = False,
+          missing: Counter | None = None) -> Iterator[Page]:
     """The pages of any content, in order: laid out and drawn under θ, or, for pages that exist already,
-    read one at a time (``draw=False``: their sizes only)."""
+    read one at a time (``draw=False``: their sizes only). ``missing`` counts characters without a glyph."""
     if content.raster is not None:
         raster = content.raster
         images = raster.images() if draw else iter(())
@@ -98,7 +101,7 @@ def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = 
             yield page
         return
     r = renderer or renderer_for(cfg)
-    for page, _ in r.pages(content.flow(cfg, line_numbers), model, draw=draw):
+    for page, _ in r.pages(content.flow(cfg, line_numbers), model, draw=draw, missing=missing):
         yield page
 
 
@@ -112,7 +115,7 @@ def _account(text: str, pages: list[Page], tok: TextTokenizer | None) -> int | N
 
 
 def _finish(content: Content, cfg: RenderConfig, model: VisionModel, tok: TextTokenizer | None, pages: list[Page],
-            timings: dict[str, float]) -> Rendered:
+            timings: dict[str, float], missing: Counter) -> Rendered:
     t = time.perf_counter()
     text = content.source
     total = _account(text, pages, tok)
@@ -122,7 +125,8 @@ def _finish(content: Content, cfg: RenderConfig, model: VisionModel, tok: TextTo
         on = [p.index + 1 for p in pages if p.source_range[0] < max(b, a + 1) and p.source_range[1] > a]
         documents.append({"name": doc_name, "source_range": [a, b], "pages": [on[0], on[-1]] if on else []})
     return Rendered(cfg, model, tok.name if tok else None, total, len(text), pages, timings, content.name,
-                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), content.format, documents)
+                    hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), content.format, documents,
+                    dict(missing.most_common()))
 
 
 def _parallel(content: Content, jobs: int) -> bool:
@@ -142,13 +146,14 @@ def render(text: Input, config: RenderConfig | str | None = None, *,
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer) if count_text else None
     t0 = time.perf_counter()
+    missing: Counter = Counter()
     if _parallel(content, jobs):
         from .parallel import render_pages
 
-        pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, out_dir=None)
+        pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, None, missing=missing)
     else:
-        pages_ = list(pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers))
-    return _finish(content, cfg, vm, tok, pages_, {"render_s": time.perf_counter() - t0})
+        pages_ = list(pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers, missing=missing))
+    return _finish(content, cfg, vm, tok, pages_, {"render_s": time.perf_counter() - t0}, missing)
 
 
 def count(text: Input, config: RenderConfig | str | None = None, *,
@@ -161,8 +166,9 @@ def count(text: Input, config: RenderConfig | str | None = None, *,
     vm = vision_model(model)
     tok = text_tokenizer(tokenizer)
     t0 = time.perf_counter()
-    pages_ = list(pages(content, cfg, vm, draw=False, line_numbers=line_numbers))
-    return _finish(content, cfg, vm, tok, pages_, {"layout_s": time.perf_counter() - t0})
+    missing: Counter = Counter()
+    pages_ = list(pages(content, cfg, vm, draw=False, line_numbers=line_numbers, missing=missing))
+    return _finish(content, cfg, vm, tok, pages_, {"layout_s": time.perf_counter() - t0}, missing)
 
 
 def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str | None = None, *,
@@ -185,20 +191,21 @@ def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str |
     except OSError as e:
         raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
     t0 = time.perf_counter()
+    missing: Counter = Counter()
     if _parallel(content, jobs):
         from .parallel import render_pages
 
-        pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out_dir=out, progress=progress)
+        pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out, progress, missing=missing)
     else:
         pages_ = []
         with PageWriter(out, cfg) as writer:
-            for page in pages(content, cfg, vm, line_numbers=line_numbers):
+            for page in pages(content, cfg, vm, line_numbers=line_numbers, missing=missing):
                 writer.put(page)
                 pages_.append(page)
                 if progress:
                     progress(len(pages_))
     timings = {"render_write_s": time.perf_counter() - t0}
-    result = _finish(content, cfg, vm, tok, pages_, timings)
+    result = _finish(content, cfg, vm, tok, pages_, timings, missing)
     result.timings["total_s"] = time.perf_counter() - t0
     manifest.finish(out, result.manifest())
     return result

@@ -43,6 +43,7 @@ class Rendered:
     sha256: str = ""
     format: str = "text"
     documents: list[dict[str, Any]] = field(default_factory=list)  # the parts of a bundle
+    missing_glyphs: dict[str, int] = field(default_factory=dict)  # characters drawn that no font has: count
 
     @property
     def vision_tokens(self) -> int:
@@ -70,6 +71,8 @@ class Rendered:
                        "text_tokens": self.text_tokens, "vision_tokens": self.vision_tokens,
                        "compression_ratio": None if self.ratio is None else round(self.ratio, 4),
                        "tokenizer": self.tokenizer,
+                       "missing_glyphs": {"characters": sum(self.missing_glyphs.values()),
+                                          "distinct": self.missing_glyphs},
                        "vision_model": {"name": m.name, "patch_size": m.patch_size,
                                         "merge_size": m.merge_size, "min_pixels": m.min_pixels,
                                         "max_pixels": m.max_pixels,
@@ -81,4 +84,5 @@ class Rendered:
         return {"name": self.name, "pages": len(self.pages), "characters": self.characters,
                 "text_tokens": self.text_tokens, "vision_tokens": self.vision_tokens,
                 "compression_ratio": None if self.ratio is None else round(self.ratio, 3),
-                "tokenizer": self.tokenizer, "vision_model": self.model.name}
+                "tokenizer": self.tokenizer, "vision_model": self.model.name,
+                "missing_glyphs": sum(self.missing_glyphs.values())}

@@ -6,6 +6,7 @@ import pytest
 from glyphpress import preset
 from glyphpress.layout import engine as engine_mod
 from glyphpress.layout.engine import LayoutEngine
+from glyphpress.layout.fonts import font_file
 from glyphpress.layout.glyphs import MARKER_GID
 
 
@@ -150,8 +151,13 @@ def test_chunked_layout_equals_one_pass(monkeypatch):
 
 def test_complex_scripts_go_to_the_shaping_path():
     text = "Hebrew שלום עולם and Arabic مرحبا بالعالم and Devanagari नमस्ते"
-    _, pages = layout(text)
-    assert pages[0].shaped and pages[0].shaped[0][2] == text
+    eng, pages = layout(text)
+    runs = pages[0].shaped
+    assert "".join(r.text for r in runs) == text
+    for r in runs:  # each run drawn by a face that has every one of its letters
+        f = font_file(eng.glyphs.chains[r.chain].specs[r.face])
+        assert all(f.has(ord(ch)) for ch in r.text if not ch.isspace())
+    assert runs[-1].text.endswith("नमस्ते") and runs[-1].x > runs[0].x
 
 
 def test_zero_width_and_controls_take_no_room():

@@ -14,6 +14,7 @@ character range it shows: page ranges partition the text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -57,7 +58,11 @@ class LayoutEngine:
 
     def pages(self, text: str | Flow) -> Iterator[PageLayout]:
         """Stream the pages of ``text`` (or a styled ``Flow``); memory does not grow with its length."""
-        return DocumentLayout(self, text if isinstance(text, Flow) else Flow(text)).pages()
+        return self.document(text).pages()
+
+    def document(self, text: str | Flow) -> DocumentLayout:
+        """A document's layout: ``pages()`` streams its pages, ``missing`` counts characters without a glyph."""
+        return DocumentLayout(self, text if isinstance(text, Flow) else Flow(text))
 
 
 @dataclass
@@ -91,6 +96,7 @@ class DocumentLayout:
         keys = sorted(flow.objects)
         self.objects = [flow.objects[k] for k in keys]
         self.obj_pos = np.array(keys, dtype=np.int64)
+        self.missing: Counter[str] = Counter()  # characters drawn that no font has, and how often
         # the published renderer's rules apply to plain text; documents keep their own structure
         self.published = engine.published and flow.plain
         if self.published:
@@ -197,6 +203,7 @@ class DocumentLayout:
         last = np.r_[local[1:] != local[:-1], True] & ends[local] if len(lines) else lines.last
         pid = pid_seg[lines.seg]
         text = self.flow.text
+        done = len(ch)  # display characters laid out for good (a dropped last line comes again)
         if cut.complete:
             nxt = ChunkState(cut.hi, cut.para_end, True, int(pid_seg[segs[-1]]) + bool(ch.seg_last[-1]),
                              st.line_no + (text.count("\n", st.pos, cut.hi) if self.published else 0))
@@ -206,11 +213,15 @@ class DocumentLayout:
             nxt = ChunkState(resume, bool(first[k]), bool(lines.first[k]) and (lines.seg[k] > 0 or st.line_start),
                              int(pid[k]), st.line_no + (text.count("\n", st.pos, resume) if self.published else 0))
             lines, first, last, pid = lines.take(slice(0, k)), first[:k], last[:k], pid[:k]
+            done = int(lines.next[-1]) if len(lines) else 0
         else:  # one line holds the whole chunk (zero-width runs): it ends here
             last = last.copy()
             last[-1] = False
             nxt = ChunkState(cut.hi, False, False, int(pid[-1]),
                              st.line_no + (text.count("\n", st.pos, cut.hi) if self.published else 0))
+        if ch.missing is not None and ch.missing[:done].any():
+            cps, n = np.unique(ch.cps[:done][ch.missing[:done]], return_counts=True)
+            self.missing.update({chr(c): int(k) for c, k in zip(cps.tolist(), n.tolist())})
         # a line break inside a paragraph ends the line (ReportLab's word wrapping restarts a split paragraph
         # at that break; its CJK wrapping does not)
         hard_end = lines.last if self.published and not ch.per_char else False

@@ -28,6 +28,32 @@ def _cjk_font_path() -> str | None:
     return pkg.get_TTF_path()
 
 
+# Noto fonts for scripts the bundled ones lack, each from its PyPI package (SIL OFL 1.1): family -> package
+SCRIPT_FONTS = {
+    "Noto Sans": "fontpkg_noto_sans", "Noto Sans Arabic": "fontpkg_noto_sans_arabic",
+    "Noto Sans Devanagari": "fontpkg_noto_sans_devanagari", "Noto Sans Thai": "fontpkg_noto_sans_thai",
+    "Noto Sans Tamil": "fontpkg_noto_sans_tamil", "Noto Sans Telugu": "fontpkg_noto_sans_telugu",
+    "Noto Sans Khmer": "fontpkg_noto_sans_khmer",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _script_fonts() -> dict[str, str]:
+    """Family -> regular font file of the script font packages installed (found without importing them)."""
+    import importlib.util
+
+    out = {}
+    for family, package in SCRIPT_FONTS.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        files = sorted(Path(list(spec.submodule_search_locations)[0], "files").glob("*.ttf"))
+        upright = [f for f in files if "Italic" not in f.name]
+        if upright:
+            out[family] = str(upright[0])
+    return out
+
+
 def bundled_fonts() -> dict[str, str]:
     """Family name -> file, for the open fonts that the install provides."""
     fonts = {
@@ -44,6 +70,7 @@ def bundled_fonts() -> dict[str, str]:
     cjk = _cjk_font_path()
     if cjk:
         fonts["Noto Sans CJK"] = cjk
+    fonts.update(_script_fonts())
     return fonts
 
 
@@ -52,8 +79,8 @@ GENERIC_FAMILIES = {"sans": "DejaVu Sans", "sans-serif": "DejaVu Sans", "serif":
                     "mono": "DejaVu Sans Mono", "monospace": "DejaVu Sans Mono",
                     "cjk": "Noto Sans CJK", "zh": "Noto Sans CJK", "ja": "Noto Sans CJK",
                     "ko": "Noto Sans CJK"}
-# Tried after the user's fonts: Latin and symbols, CJK, then the rest of the bundled set.
-DEFAULT_FALLBACKS = ("DejaVu Sans", "Noto Sans CJK", "DejaVu Sans Mono", "DejaVu Serif")
+# Tried after the user's fonts: Latin and symbols, CJK, the rest of the bundled set, then the script fonts.
+DEFAULT_FALLBACKS = ("DejaVu Sans", "Noto Sans CJK", "DejaVu Sans Mono", "DejaVu Serif", *SCRIPT_FONTS)
 
 
 def resolve_font(spec: str) -> str:
@@ -177,11 +204,11 @@ def font_chain(primary: str, fallbacks: tuple[str, ...] = ()) -> list[str]:
         resolved = resolve_font(spec)
         if resolved not in chain:
             chain.append(resolved)
+    installed = bundled_fonts()
     for name in DEFAULT_FALLBACKS:
-        try:
-            resolved = resolve_font(name)
-        except GlyphpressError:
-            continue  # e.g. the CJK font package is not installed
+        resolved = installed.get(name)
+        if resolved is None:
+            continue  # e.g. a font package is not installed
         if resolved not in chain:
             chain.append(resolved)
     return chain
@@ -206,6 +233,7 @@ class FontChain:
         self.advance = slots.table(np.float64, 0.0)
         self.published = slots.table(np.float64, 0.0)
         self.known = slots.table(bool, False)
+        self.missing = slots.table(bool, False)  # no font of the chain has it
 
     def face(self, i: int) -> Face:
         f = self._faces[i]
@@ -230,8 +258,10 @@ class FontChain:
                 if self.file(i).has(cp):
                     break
             else:
-                i = 0  # nobody has it: the primary font's .notdef box
+                i = -1  # nobody has it: the primary font's .notdef box
             s = self.slots.slot(cp)
+            self.missing.values[s] = i < 0
+            i = max(i, 0)
             self.face_of.values[s] = i
             self.advance.values[s] = adv = self.face(i).advance_px(cp)
             if i == 0:  # ReportLab's width: design units scaled to 1000 per em, then to the size; a no-break

@@ -95,6 +95,18 @@ class GlyphRegistry:
             arr = self._arrays[name] = np.asarray(values, dtype=np.int64)
         return arr
 
+    def faces(self, gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain and face (the fallback font that has the glyph) of glyph ids; -1 for the marker's id."""
+        chain = self.per_gid("chain_of_gid")[gid]
+        cp = self.per_gid("cp_of_gid")[gid]
+        face = np.full(len(gid), -1, dtype=np.int64)
+        for c in np.unique(chain[cp >= 0]).tolist():
+            sel = (chain == c) & (cp >= 0)
+            fonts = self.chains[c]
+            slot = fonts.prepare_cps(cp[sel])  # before reading the table: preparing may grow it
+            face[sel] = fonts.face_of.values[slot]
+        return np.where(face >= 0, chain, -1), face
+
     def portable(self, gid: np.ndarray) -> np.ndarray:
         return self.per_gid("key_of_gid")[gid]
 

@@ -9,6 +9,17 @@ import numpy as np
 from .flow import InlineObject
 
 
+@dataclass(frozen=True)
+class ShapedRun:
+    """Text in a script that needs shaping (Arabic, Hebrew, Indic...), drawn whole by one face of a chain."""
+
+    x: float  # pen position of the run's first character
+    baseline: int
+    text: str
+    chain: int  # font chain (font and size) of the run
+    face: int  # the chain's face that has the run's glyphs
+
+
 @dataclass
 class LineBlock:
     """Lines laid out from one chunk, with their glyphs in CSR form (``gptr`` per line).
@@ -28,7 +39,7 @@ class LineBlock:
     gptr: np.ndarray
     gx: np.ndarray  # px from the column's left edge
     gid: np.ndarray
-    shaped: dict[int, str] = field(default_factory=dict)  # line -> text for the shaping path
+    shaped: dict[int, list[ShapedRun]] = field(default_factory=dict)  # line -> its runs (x from the line's x0)
     objects: list[tuple[int, float, InlineObject]] = field(default_factory=list)  # (line, x, object)
     hard_end: np.ndarray | None = None  # a line break inside the paragraph ends the line
     # where each line's characters are, for wrapping a split paragraph's rest again (ReportLab's CJK
@@ -54,7 +65,7 @@ class PageLayout:
     gx: np.ndarray  # absolute x of each glyph's pen position
     gid: np.ndarray
     gline: np.ndarray  # line index (within the page) of each glyph
-    shaped: list[tuple[float, int, str]]  # (x, baseline, text) drawn by the shaping path
+    shaped: list[ShapedRun]  # text drawn by the shaping path
     boxes: list[tuple[float, float, float, float]]  # paragraph boxes (x0, y0, x1, y1)
     bottom: float  # lowest text pixel row (for cropping the last page)
     last: bool = False

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .geometry import FRAME_PADDING
-from .model import LineBlock, PageLayout
+from .model import LineBlock, PageLayout, ShapedRun
 
 if TYPE_CHECKING:
     from .engine import DocumentLayout
@@ -72,7 +73,7 @@ class _Pages:
         segs, self.pending = self.pending, []
         boxes, self.pending_boxes = self.pending_boxes, []
         base, left, right, gx, gid, gline, lstart, lend = [], [], [], [], [], [], [], []
-        shaped: list[tuple[float, int, str]] = []
+        shaped: list[ShapedRun] = []
         objects = []
         n_lines = 0
         bottom = 0.0
@@ -91,8 +92,8 @@ class _Pages:
             gline.append(li + n_lines)
             if b.shaped:
                 for k, ln in enumerate(sl.tolist()):
-                    if ln in b.shaped:
-                        shaped.append((float(colx[k] + b.x0[ln]), int(bl[k]), b.shaped[ln]))
+                    for run in b.shaped.get(ln, ()):
+                        shaped.append(replace(run, x=float(colx[k] + b.x0[ln] + run.x), baseline=int(bl[k])))
             if b.objects:
                 first_line = int(sl[0])
                 for ln, x, obj in b.objects:

@@ -9,7 +9,7 @@ import numpy as np
 from .breaking import Lines
 from .chars import COMPLEX
 from .flow import ALIGN_CODES, ALIGN_THETA
-from .model import LineBlock
+from .model import LineBlock, ShapedRun
 from .rules import Chunk
 
 if TYPE_CHECKING:
@@ -85,20 +85,14 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
     line_of = np.repeat(np.arange(len(s)), lens)
     gid = ch.gid[idx]
     drawn = gid >= 0
-    shaped: dict[int, str] = {}
+    shaped: dict[int, list[ShapedRun]] = {}
     complex_chars = (ch.flags[idx] & COMPLEX) != 0
     if complex_chars.any():
-        for ln in np.unique(line_of[complex_chars]).tolist():
-            a, b = ch.starts_to_source(s[ln]), ch.ends_to_source(ve[ln])
-            shaped[ln] = doc.flow.text[ch.lo + int(a): ch.lo + int(b)]
+        shaped = _shaped_runs(doc, ch, idx, line_of, np.unique(line_of[complex_chars]), s, dcum, scum, units,
+                              extra_space, extra_char)
         drawn &= ~np.isin(line_of, list(shaped))
     idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
-    ls = s[line_of]
-    gx = x0[line_of] + (dcum[idx] - dcum[ls])
-    if extra_space.any():  # justified lines (adding zeros would change nothing)
-        gx += extra_space[line_of] * units * (scum[idx] - scum[ls])
-    if extra_char.any():
-        gx += extra_char[line_of] * (idx - ls)
+    gx = x0[line_of] + _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
     if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
         marked = np.flatnonzero(~first & paras.mark[pid])
         if len(marked):
@@ -119,3 +113,43 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
     vend = np.maximum(start, ch.lo + ch.ends_to_source(ve))  # an empty line after removed characters
     return LineBlock(start, vend, first, last, pid, x0, width, height, base, desc, gptr, gx, gid.astype(np.int32),
                      shaped, objects, np.broadcast_to(hard_end, len(s)) & ~last)
+
+
+def _pen_x(idx, ls, line_of, dcum, scum, units, extra_space, extra_char) -> np.ndarray:
+    """Pen x of display characters ``idx`` from their line's start ``ls``, justification included."""
+    x = dcum[idx] - dcum[ls]
+    if extra_space.any():  # justified lines (adding zeros would change nothing)
+        x = x + extra_space[line_of] * units * (scum[idx] - scum[ls])
+    if extra_char.any():
+        x = x + extra_char[line_of] * (idx - ls)
+    return x
+
+
+def _shaped_runs(doc: DocumentLayout, ch: Chunk, idx, line_of, lines, s, dcum, scum, units, extra_space,
+                 extra_char) -> dict[int, list[ShapedRun]]:
+    """Lines that need shaping as runs of one face each (a line of Thai within Latin text takes two fonts);
+    spaces and characters with no glyph of their own go with the run around them."""
+    sel = np.isin(line_of, lines)
+    idx, line_of = idx[sel], line_of[sel]
+    gid = ch.gid[idx]
+    chain, face = doc.engine.glyphs.faces(np.maximum(gid, 0))
+    key = np.where(gid >= 0, chain * 256 + face, -1)
+    known = np.flatnonzero(key >= 0)
+    if len(known):  # carried forward from the last glyph before (or back from the first after)
+        at = np.maximum(np.searchsorted(known, np.arange(len(key)), side="right") - 1, 0)
+        key = key[known[at]]
+    x = _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
+    new = np.r_[True, (line_of[1:] != line_of[:-1]) | (key[1:] != key[:-1])]
+    begin = np.flatnonzero(new)
+    end = np.r_[begin[1:], len(idx)]
+    a = ch.lo + ch.starts_to_source(idx[begin])
+    b = ch.lo + ch.ends_to_source(idx[end - 1] + 1)
+    runs: dict[int, list[ShapedRun]] = {}
+    text = doc.flow.text
+    for i, ln, lo, hi, k in zip(begin.tolist(), line_of[begin].tolist(), a.tolist(), b.tolist(),
+                                key[begin].tolist()):
+        if k >= 0:
+            runs.setdefault(ln, []).append(ShapedRun(float(x[i]), 0, text[lo:hi], k // 256, k % 256))
+    for ln in lines.tolist():
+        runs.setdefault(ln, [])
+    return runs

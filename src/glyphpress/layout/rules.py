@@ -63,6 +63,7 @@ class Chunk:
     seg_drop: np.ndarray  # the segment makes no line
     source_len: int  # source characters in the chunk
     units: float  # pixels per unit of ``fit`` and ``measure``
+    missing: np.ndarray | None = None  # drawn characters no font has
     per_char: bool = False  # lines break between any characters (ReportLab's CJK wrapping)
     src_ends: np.ndarray | None = None  # source end per display end position, where not src + 1
 
@@ -137,15 +138,18 @@ class TightRules:
             adv = chain0.advance.values[slot]
             gid = np.where(drawn, g.gids(0, slot, cps), -1).astype(np.int32, copy=False)
             tab = np.full(n, tab_w)
+            missing = drawn & chain0.missing.values[slot]
         else:
             gid = np.full(n, -1, dtype=np.int32)
             adv = np.empty(n)
             tab = np.empty(n)
+            missing = np.zeros(n, dtype=bool)
             for st in np.unique(sty).tolist():
                 m = sty == st
                 chain = g.chains[int(style_spaces.chain[st])]
                 chain.prepare(slot[m], cps[m])
                 adv[m] = chain.advance.values[slot[m]]
+                missing[m] = chain.missing.values[slot[m]]
                 tab[m] = chain.face(0).advance_px(32) * c.tab_size
                 md = m & drawn
                 gid[md] = g.gids(int(style_spaces.space[st]), slot[md], cps[md])
@@ -156,6 +160,7 @@ class TightRules:
         adv[tabs] = tab[tabs]
         adv[nl] = self.marker_width
         gid[nl] = MARKER_GID
+        missing &= drawn
 
         blank = (flags & BREAK_SPACE) != 0  # hangs at a line end, no ink
         brk = blank if self.breaks_at_newline else blank | nl  # a line may break after it
@@ -185,7 +190,8 @@ class TightRules:
         last = np.ones(k, dtype=bool)
         last[-1] = cut.para_end
         return Chunk(lo, cps, None, flags, adv, adv, adv, gid, blank, opp, cps == 32,
-                     start, end, nxt, np.arange(k), first, last, np.zeros(k, dtype=bool), n, units=1.0)
+                     start, end, nxt, np.arange(k), first, last, np.zeros(k, dtype=bool), n, units=1.0,
+                     missing=missing)
 
 
 class PublishedRules:
@@ -344,4 +350,4 @@ class PublishedRules:
             opp[1:n] = sep[:-1] & ~sep[1:]
         return Chunk(lo, cps, src, flags, fit, measure, draw, gid, sep | brk, opp, stretch,
                      seg_start, seg_end, seg_next, para, seg_first, seg_last, seg_drop, ns, units=scale,
-                     per_char=self.per_char)
+                     missing=drawn & chain0.missing.values[slot], per_char=self.per_char)

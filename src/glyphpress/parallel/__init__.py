@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from multiprocessing import connection as mp_connection
 from pathlib import Path
@@ -42,13 +43,13 @@ def default_jobs() -> int:
 
 
 def render_pages(r: Renderer, text: str, vm: VisionModel, jobs: int, out_dir: Path | None,
-                 progress: Progress | None = None) -> list[Page]:
+                 progress: Progress | None = None, missing: Counter | None = None) -> list[Page]:
     """The pages of ``text`` drawn by this process and ``jobs - 1`` workers; written to ``out_dir`` if given,
     else held in memory. If anything fails, the workers are stopped (a later render starts new ones)."""
     with pools.LOCK:
         p = pools.pool(max(1, jobs - 1))
         try:
-            return _Share(p, r, vm, out_dir, progress).run(text)
+            return _Share(p, r, vm, out_dir, progress).run(text, missing)
         except BaseException:
             pools.discard(p)
             raise
@@ -64,10 +65,10 @@ class _Share:
         self.out: dict[int, tuple[list[Page], list[PageLayout]]] = {}  # ranges offered, not yet answered
         self.queued = 0  # pages offered and not yet answered
 
-    def run(self, text: str) -> list[Page]:
+    def run(self, text: str, missing: Counter | None) -> list[Page]:
         batch: list[tuple[Page, PageLayout]] = []
         with PageWriter(self.out_dir or Path("."), self.cfg) as self.writer:
-            for page, lay in self.r.pages(text, self.vm, draw=False, sized=False):
+            for page, lay in self.r.pages(text, self.vm, draw=False, sized=False, missing=missing):
                 self.pages[page.index] = page
                 if self.out_dir is not None:
                     page.file = manifest.page_filename(page.index, self.cfg.image_format)

@@ -303,31 +303,27 @@ class Rasterizer:
                 np.maximum(dst, strips[r, :, a:b].T, out=dst)
 
     def _shaped(self, page: PageLayout, cov: np.ndarray) -> None:
-        """Lines in scripts that need shaping (Arabic, Hebrew, Indic...): FreeType + raqm."""
-        fonts = self.eng.fonts
-        for x, base, text in page.shaped:
-            spec = fonts.specs[0]
-            for ch in text:
-                if not ch.isspace() and fonts.covered(ord(ch)):
-                    slot = fonts.prepare_cps(np.array([ord(ch)]))
-                    spec = fonts.specs[int(fonts.face_of.values[slot[0]])]
-                    break
+        """Lines in scripts that need shaping (Arabic, Hebrew, Indic...): FreeType + raqm, a run per face."""
+        for run in page.shaped:
+            fonts = self.eng.glyphs.chains[run.chain]
+            spec, size = fonts.specs[run.face], fonts.size_px
             img = Image.fromarray(cov)
             try:
-                ImageDraw.Draw(img).text((x, base), text, fill=255, font=self._shaping_font(spec, self._raqm),
-                                         anchor="ls")
+                ImageDraw.Draw(img).text((run.x, run.baseline), run.text, fill=255,
+                                         font=self._shaping_font(spec, size, self._raqm), anchor="ls")
             except RuntimeError:  # raqm gives up on some sequences (unassigned code points): unshaped then
                 img = Image.fromarray(cov)
-                ImageDraw.Draw(img).text((x, base), text, fill=255, font=self._shaping_font(spec, False), anchor="ls")
+                ImageDraw.Draw(img).text((run.x, run.baseline), run.text, fill=255,
+                                         font=self._shaping_font(spec, size, False), anchor="ls")
             cov[:] = np.maximum(cov, np.asarray(img))
 
-    def _shaping_font(self, spec: str, raqm: bool) -> ImageFont.FreeTypeFont:
-        font = self._shaping_fonts.get((spec, raqm))
+    def _shaping_font(self, spec: str, size: float, raqm: bool) -> ImageFont.FreeTypeFont:
+        font = self._shaping_fonts.get((spec, size, raqm))
         if font is None:
             path, _, index = spec.partition("#")
             engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
-            font = ImageFont.truetype(path, size=self.eng.fonts.size_px, index=int(index or 0), layout_engine=engine)
-            self._shaping_fonts[(spec, raqm)] = font
+            font = ImageFont.truetype(path, size=size, index=int(index or 0), layout_engine=engine)
+            self._shaping_fonts[(spec, size, raqm)] = font
         return font
 
     # ---- page -------------------------------------------------------------------------------
