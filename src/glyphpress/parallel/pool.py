@@ -36,7 +36,7 @@ class Pool:
         self.conns, self.procs = [], []
         for _ in range(size):
             here, there = ctx.Pipe()
-            p = ctx.Process(target=_serve, args=(self.tasks, there, self.claims), daemon=True,
+            p = ctx.Process(target=_serve, args=(self.tasks, there, self.claims, self.pid), daemon=True,
                             name="glyphpress-render")
             p.start()
             there.close()
@@ -79,7 +79,7 @@ def _claim(claims, seq: int) -> bool:
         return True
 
 
-def _serve(tasks, conn, claims) -> None:
+def _serve(tasks, conn, claims, parent: int) -> None:
     """A worker: draws the ranges it claims, for as long as the pool lives.
 
     Its pages go back over ``conn``: as files written (a folder), as memory the parent maps (Linux),
@@ -87,7 +87,6 @@ def _serve(tasks, conn, claims) -> None:
     from ..pipeline import renderer_for
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    parent = os.getppid()
     while True:
         try:
             seq, cfg, layouts, out_dir = tasks.get(timeout=1.0)

@@ -42,12 +42,15 @@ def published_crop(img: np.ndarray | Image.Image, cfg: RenderConfig, last: bool)
 def ink_extent(gray: np.ndarray, width: bool = True, height: bool = True) -> tuple[int | None, int | None]:
     """(rightmost ink column + 1, lowest ink row) of a grey page, None where there is no ink."""
     bg = float(np.median(gray[:2, :2]))
-    ink = (gray > bg + TOLERANCE) | (gray < bg - TOLERANCE)
+
+    def inked(axis: int) -> np.ndarray:  # lines holding a pixel further than the tolerance from bg
+        return np.flatnonzero((gray.max(axis=axis) > bg + TOLERANCE) | (gray.min(axis=axis) < bg - TOLERANCE))
+
     right = lower = None
     if width:
-        cols = np.flatnonzero(ink.any(axis=0))
+        cols = inked(0)
         right = int(cols[-1]) + 1 if len(cols) else None
     if height:
-        rows = np.flatnonzero(ink.any(axis=1))
+        rows = inked(1)
         lower = int(rows[-1]) if len(rows) else None
     return right, lower
