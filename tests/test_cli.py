@@ -229,3 +229,23 @@ def test_render_pdf_markdown_and_folder(tmp_path):
     assert_user_error(*run("count", "locked.pdf", cwd=tmp_path)[::2], "--password")
     rc, out, err = run("count", "locked.pdf", "--password", "pw", "--json", cwd=tmp_path)
     assert rc == 0, err
+
+
+def test_plain_text_render_imports_no_heavy_stack(tmp_path):
+    # start-up time: a plain-text render needs none of the document readers, the server or HTTP
+    src = tmp_path / "in.txt"
+    src.write_text("Some plain text.\n" * 200, encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from glyphpress.cli import main\n"
+        f"sys.argv = ['glyphpress', 'render', {str(src)!r}, '-o', {str(tmp_path / 'out')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    loaded = {m.split(".")[0] for m in out.stdout.strip().splitlines()[-1].split()}
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    for heavy in ("markdown_it", "pypdfium2", "fastapi", "httpx", "defusedxml", "pygments", "uvicorn", "starlette",
+                  "torch", "transformers", "reportlab"):
+        assert heavy not in loaded, heavy

@@ -39,6 +39,36 @@ def test_count_matches_render_without_drawing():
     assert all(p.image is None for p in c.pages)
 
 
+def test_interleaved_page_generators_keep_their_own_documents():
+    # one thread, one θ, one kept renderer: two documents' pages asked for in turn come out as each
+    # document's pages on its own (per-document layout state lives with the document, not the engine)
+    from glyphpress import document
+    from glyphpress.content import Content
+    from glyphpress.tokens.vision import vision_model
+
+    cfg, vm = glyphpress.preset("glyph-en"), vision_model(None)
+    md = document.load_bytes(("# Heading\n\nSome *styled* text with `code` and **bold**.\n\n" * 800).encode(),
+                             "a.md")
+    plain = "Plain lines of a second document, long enough to fill several pages. " * 1500
+
+    def alone(x):
+        return [p.image.tobytes() for p in pipeline.pages(Content.of(x), cfg, vm)]
+
+    want_md, want_plain = alone(md), alone(plain)
+    assert len(want_md) > 2 and len(want_plain) > 2
+    gen_md, gen_plain = pipeline.pages(Content.of(md), cfg, vm), pipeline.pages(Content.of(plain), cfg, vm)
+    got = {"md": [], "plain": []}
+    live = {"md": gen_md, "plain": gen_plain}
+    while live:  # strictly alternating, until both are done
+        for k, gen in list(live.items()):
+            page = next(gen, None)
+            if page is None:
+                del live[k]
+            else:
+                got[k].append(page.image.tobytes())
+    assert got["md"] == want_md and got["plain"] == want_plain
+
+
 class Workers:
     """Where the parallel render's parts live, for tests to patch and inspect."""
 
