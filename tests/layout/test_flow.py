@@ -2,7 +2,7 @@ import numpy as np
 
 from glyphpress import preset
 from glyphpress.layout.engine import LayoutEngine
-from glyphpress.layout.flow import Flow, Paragraphs, Style
+from glyphpress.layout.flow import Flow, Paragraphs, ParaSpec, Style
 from glyphpress.raster.draw import Rasterizer
 
 TEXT = "Big heading\nbody with bold words " + "and more body text " * 30 + "\nindented code line\n"
@@ -16,7 +16,7 @@ def styled_flow():
     i = TEXT.index("indented")
     sty[i: i + len("indented code line")] = 3
     table = (Style(), Style("DejaVu Sans Bold", 1.8), Style("DejaVu Sans Bold"), Style("mono", 1.0, "#AA0000"))
-    paras = Paragraphs.build([(0, 0, 0, 8, -1), (0, 0, 0, 0, -1), (20, 0, 4, 0, 0)])
+    paras = Paragraphs.build([ParaSpec(after=8), ParaSpec(), ParaSpec(indent=20, before=4, align=0)])
     return Flow(TEXT, sty, table, paras)
 
 

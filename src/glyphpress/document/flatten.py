@@ -11,7 +11,7 @@ import unicodedata
 import numpy as np
 
 from ..config import RenderConfig
-from ..layout.flow import ALIGN_CODES, ALIGN_THETA, OBJECT, Flow, InlineObject, Paragraphs, Style
+from ..layout.flow import ALIGN_CODES, ALIGN_THETA, OBJECT, Flow, InlineObject, Paragraphs, ParaSpec, Style
 from ..layout.fonts import resolve_font, text_width_px
 from . import model as m
 from .code import highlight
@@ -53,7 +53,7 @@ class _Builder:
         self.text: list[str] = []
         self.run_len: list[int] = []
         self.run_style: list[int] = []
-        self.paras: list[tuple[float, float, float, float, int]] = []
+        self.paras: list[ParaSpec] = []
         self.para_src: list[tuple[int, int, int]] = []  # (display length incl. newline, src start, src end)
         self.table: dict[Style, int] = {Style(): 0}
 
@@ -110,7 +110,7 @@ class _Builder:
         self.text.append("\n")
         self.run_len.append(1)
         self.run_style.append(runs[-1][1] if runs else 0)
-        self.paras.append((indent, first, before, after, align, mark, table, header, brk))
+        self.paras.append(ParaSpec(indent, first, before, after, align, mark, table, header, brk))
         self.para_src.append((length + 1, src[0], src[1]))
 
     def marker_width(self, marker: str) -> float:
@@ -228,7 +228,7 @@ class _Builder:
             if r == b.header_rows - 1:
                 self.para([("─┼─".join("─" * w for w in widths), rule)], src, align=LEFT, table=self.tables,
                           header=True)
-        self.paras[-1] = (*self.paras[-1][:3], 0.3 * self.lh, *self.paras[-1][4:])
+        self.paras[-1].after = 0.3 * self.lh
 
     # ---- result ------------------------------------------------------------------------------
     def flow(self, source_len: int) -> Flow:

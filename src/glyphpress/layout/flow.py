@@ -28,25 +28,42 @@ class Style:
 
 
 @dataclass
-class Paragraphs:
-    """Per-paragraph settings, in points, added to θ's own (indexed by paragraph number)."""
+class ParaSpec:
+    """One paragraph's settings, in points, added to θ's own."""
 
-    indent: np.ndarray  # extra left indent
-    first: np.ndarray  # extra first-line indent (negative: hanging)
-    before: np.ndarray  # extra space before
-    after: np.ndarray  # extra space after
-    align: np.ndarray  # ALIGN_CODES value, or ALIGN_THETA
-    mark: np.ndarray  # bool: wrapped lines start with a continuation mark (code)
-    table: np.ndarray  # int: the table a row belongs to, or -1
-    header: np.ndarray  # bool: a table's header row, repeated at the top of each column it continues in
-    brk: np.ndarray  # bool: starts a new page
+    indent: float = 0.0  # extra left indent
+    first: float = 0.0  # extra first-line indent (negative: hanging)
+    before: float = 0.0  # extra space before
+    after: float = 0.0  # extra space after
+    align: int = ALIGN_THETA  # ALIGN_CODES value, or ALIGN_THETA
+    mark: bool = False  # wrapped lines start with a continuation mark (code)
+    table: int = -1  # the table a row belongs to, or -1
+    header: bool = False  # a table's header row, repeated at the top of each column it continues in
+    brk: bool = False  # starts a new page
+
+
+@dataclass
+class Paragraphs:
+    """``ParaSpec`` fields as arrays, indexed by paragraph number (what the layout reads)."""
+
+    indent: np.ndarray
+    first: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    align: np.ndarray
+    mark: np.ndarray
+    table: np.ndarray
+    header: np.ndarray
+    brk: np.ndarray
 
     @classmethod
-    def build(cls, rows: list[tuple]) -> Paragraphs:
-        """Rows of (indent, first, before, after, align[, mark[, table[, header[, brk]]]])."""
-        a = np.array([tuple(r) + (0, -1, 0, 0)[len(r) - 5:] for r in rows], dtype=np.float64).reshape(-1, 9)
-        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(np.int64), a[:, 5] != 0,
-                   a[:, 6].astype(np.int64), a[:, 7] != 0, a[:, 8] != 0)
+    def build(cls, specs: list[ParaSpec]) -> Paragraphs:
+        def column(name: str, dtype) -> np.ndarray:
+            return np.array([getattr(p, name) for p in specs], dtype=dtype)
+
+        return cls(column("indent", np.float64), column("first", np.float64), column("before", np.float64),
+                   column("after", np.float64), column("align", np.int64), column("mark", bool),
+                   column("table", np.int64), column("header", bool), column("brk", bool))
 
 
 @dataclass
