@@ -238,14 +238,32 @@ class Rasterizer:
         owner = owner.reshape(n_rows, width)
         mark = conflicts.marked
         if grid:
+            # the page is empty before the first group of slots, and in each slot, rows h - pitch to pitch are
+            # reached by no other slot: there ink and colour are copied; elsewhere ink may meet ink
             k = -(-h // pitch)
+            alone = (h - pitch, pitch) if h - pitch < pitch else (0, 0)
             for j in range(min(k, n_rows)):
                 slots = len(range(j, n_rows, k))
                 shape, strides = (slots, h, width), (k * pitch * W, W, 1)
-                views = [as_strided(img[lo_y + j * pitch:], shape=shape, strides=strides) for img in (cov, own, mark)]
+                dst, dst_own, dst_mark = (as_strided(img[lo_y + j * pitch:], shape=shape, strides=strides)
+                                          for img in (cov, own, mark))
                 top = lo_y + j * pitch + np.arange(slots) * k * pitch
-                self._put_colours(*views, strips[j::k, :, :h].transpose(0, 2, 1), owner[j::k][:, None, :], top,
-                                  conflicts)
+                ink, ink_own = strips[j::k, :, :h].transpose(0, 2, 1), owner[j::k][:, None, :]
+                lo, hi = (0, h) if j == 0 else alone
+                if hi > lo:
+                    np.copyto(dst[:, lo:hi], ink[:, lo:hi])
+                    np.copyto(dst_own[:, lo:hi], np.broadcast_to(ink_own, (slots, hi - lo, width)))
+                if j and hi > lo:  # two slots reach the rows above lo and below hi: those bands lie every
+                    # pitch rows, one view takes them all
+                    hb = h - pitch
+                    shape, strides = (2 * slots, hb, width), (pitch * W, W, 1)
+                    bands = [as_strided(img[lo_y + j * pitch:], shape=shape, strides=strides)
+                             for img in (cov, own, mark)]
+                    band_ink = np.stack((ink[:, :hb], ink[:, pitch:]), axis=1).reshape(shape)
+                    self._put_colours(*bands, band_ink, np.repeat(ink_own, 2, axis=0),
+                                      lo_y + j * pitch + np.arange(2 * slots) * pitch, conflicts)
+                elif j:
+                    self._put_colours(dst, dst_own, dst_mark, ink, ink_own, top, conflicts)
         else:
             for r, y in enumerate(y0.tolist()):
                 a, b = max(0, -y), min(h, H - y)
@@ -269,8 +287,7 @@ class Rasterizer:
     def _put_colours(dst, dst_own, dst_mark, src, src_own, top: np.ndarray, conflicts: Conflicts) -> None:
         """Max ink into the coverage image and set its colour. Where ink meets ink of another colour (or a
         pixel where colours met already), each one's share goes to ``conflicts``."""
-        meet = dst > 0
-        meet &= src > 0
+        meet = np.minimum(dst, src)
         if meet.any():  # ink meets ink (rare: lines whose ascenders and descenders touch)
             s, y, x = np.nonzero(meet)
             src_owner = np.broadcast_to(src_own, src.shape)[s, y, x]
@@ -416,14 +433,14 @@ class Rasterizer:
                 return np.subtract(255, cov[:ch, :cw], dtype=np.uint8)
         if plain:
             img = np.subtract(255, cov, dtype=np.uint8) if published else Image.fromarray(255 - cov)
-        else:
-            img = self._composite(page, cov, own, rgbs, conflicts)
+        else:  # (cropped first where nothing is pasted after)
+            img = self._composite(page, cov, own, rgbs, conflicts, None if published or pictures else (cw, ch))
         for x, base, obj in pictures:
             img = img.convert("RGB") if img.mode != "RGB" else img
             img.paste(obj.image.convert("RGB"), (round(x), base + obj.depth - obj.image.height))
         if published:
             return published_crop(img, self.cfg, page.last)
-        if (cw, ch) != (W, H):
+        if img.size != (cw, ch):
             img = img.crop((0, 0, cw, ch))
         return img if size == (cw, ch) else img.resize(size, Image.Resampling.LANCZOS)
 
@@ -442,9 +459,10 @@ class Rasterizer:
                 np.maximum(dst, a[ya:yb, xa:xb], out=dst)
 
     def _composite(self, page: PageLayout, cov: np.ndarray, own: np.ndarray | None, rgbs: list[tuple[int, int, int]],
-                   conflicts: Conflicts | None) -> Image.Image:
+                   conflicts: Conflicts | None, crop: tuple[int, int] | None = None) -> Image.Image:
         """Ink in its colours over the page (and its paragraph boxes): each colour blended in turn, as if
-        each had its own coverage image; a pixel without ink keeps what is there."""
+        each had its own coverage image; a pixel without ink keeps what is there. With ``crop`` (w, h), the
+        image may come out cropped to it already."""
         c = self.cfg
         W, H = page.size
         para_bg = _rgb(c.para_bg_color)
@@ -459,7 +477,9 @@ class Rasterizer:
             levels = np.arange(256, dtype=np.uint16)[None, :, None]
             bg = np.array(self.bg[:channels], dtype=np.uint16)
             table = blend(bg * (255 - levels) + colours[:, None, :] * levels).astype(np.uint8)  # (colour, a, ch)
-            index = cov.reshape(-1) if own is None else (own.reshape(-1).astype(np.uint16) << 8) | cov.reshape(-1)
+            W, H = crop or (W, H)
+            cov = cov[:H, :W].reshape(-1)
+            index = cov if own is None else (own[:H, :W].astype(np.uint16) << 8).reshape(-1) | cov
             if gray:
                 out = table.reshape(-1).take(index)
             else:  # four bytes a pixel, as Pillow keeps RGB
@@ -468,6 +488,10 @@ class Rasterizer:
                 out = quad.view(np.uint32).reshape(-1).take(index)
             if conflicts is not None:
                 pix, shares = conflicts.shares(len(rgbs))
+                if crop is not None:  # pixel numbers on the cropped page
+                    y, x = np.divmod(pix, conflicts.width)
+                    inside = (y < H) & (x < W)
+                    pix, shares = (y * W + x)[inside], shares[inside]
                 mix = np.broadcast_to(bg, (len(pix), channels))
                 for i in range(len(rgbs)):
                     a = shares[:, i].astype(np.uint16)[:, None]
