@@ -58,16 +58,21 @@ def highlight(code: str, lang: str | None) -> list[Span]:
     if lexer is None:
         return [Span(code)]
     colours = _colours()
-    spans: list[Span] = []
+    resolved: dict = {}  # token type -> colour (its own, or its nearest ancestor's)
+    runs: list[tuple[str | None, list[str]]] = []
     for tt, value in lexer.get_tokens(code):
-        colour = None
-        while tt is not None and colour is None:
-            colour = colours.get(tt)
-            tt = tt.parent
-        if spans and spans[-1].color == colour:
-            spans[-1].text += value
+        colour = resolved.get(tt, False)
+        if colour is False:
+            t, colour = tt, None
+            while t is not None and colour is None:
+                colour = colours.get(t)
+                t = t.parent
+            resolved[tt] = colour
+        if runs and runs[-1][0] == colour:
+            runs[-1][1].append(value)
         else:
-            spans.append(Span(value, color=colour))
+            runs.append((colour, [value]))
+    spans = [Span("".join(parts), color=colour) for colour, parts in runs]
     if "".join(s.text for s in spans) != code:  # never change the text, whatever the lexer did
         return [Span(code)]
     return spans

@@ -172,9 +172,12 @@ class _Builder:
 
     def code(self, b: m.Block, src: tuple[int, int]) -> None:
         lines: list[list[tuple[str, int]]] = [[]]
+        styles: dict[str | None, int] = {}
         for span in highlight(b.text, b.lang):
             parts = span.text.split("\n")
-            st = self.style("DejaVu Sans Mono", 1.0, span.color)
+            st = styles.get(span.color)
+            if st is None:
+                st = styles[span.color] = self.style("DejaVu Sans Mono", 1.0, span.color)
             for k, part in enumerate(parts):
                 if k:
                     lines.append([])
