@@ -128,3 +128,23 @@ def test_missing_glyphs_counted_once_across_chunks(preset, monkeypatch):
     monkeypatch.setattr(engine_mod, "CHUNK_CHARS", 997)
     text = "".join(f"word{i} \U0010fffd{' filler' * (i % 7)} " for i in range(400))
     assert count(text, preset).missing_glyphs == {"\U0010fffd": 400}
+
+
+@pytest.mark.parametrize("preset", ["glyph-en", "tight"])
+def test_newline_marker_and_tabs_inside_a_shaped_line(preset):
+    # the marker keeps its own colour and place; a tab or a newline is never handed to the shaper as text
+    text = "Hello สวัสดี world\nnext line\nthird\tline مرحبا\nend"
+    cfg = load_config(preset, ["newline-markup=marker"])
+    r = render(text, cfg, count_text=False)
+    assert len(r.pages) == 1 and r.missing_glyphs == {}
+    from glyphpress.layout.engine import LayoutEngine
+
+    runs = list(LayoutEngine(cfg).pages(text))[0].shaped
+    assert runs and all("\n" not in run.text and "\t" not in run.text for run in runs)
+    assert "".join(run.text for run in runs).replace(" ", "") == text.replace("\n", "").replace("\t", "").replace(
+        " ", "")
+    a = np.asarray(r.pages[0].image.convert("RGB")).astype(int)
+    red = (a[..., 0] > 150) & (a[..., 1] < 100) & (a[..., 2] < 100)
+    assert red.sum() > 20  # three red markers drawn
+    ink_rows = np.flatnonzero((a.min(axis=2) < 128).any(axis=1))
+    assert ink_rows.max() - ink_rows.min() < 2.5 * cfg.px(cfg.line_height)  # one line of text, not three

@@ -9,6 +9,7 @@ import numpy as np
 from .breaking import Lines
 from .chars import COMPLEX
 from .flow import ALIGN_CODES, ALIGN_THETA
+from .glyphs import MARKER_GID
 from .model import LineBlock, ShapedRun
 from .rules import Chunk
 
@@ -88,9 +89,10 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
     shaped: dict[int, list[ShapedRun]] = {}
     complex_chars = (ch.flags[idx] & COMPLEX) != 0
     if complex_chars.any():
-        shaped = _shaped_runs(doc, ch, idx, line_of, np.unique(line_of[complex_chars]), s, dcum, scum, units,
-                              extra_space, extra_char)
-        drawn &= ~np.isin(line_of, list(shaped))
+        to_shape = np.isin(line_of, np.unique(line_of[complex_chars])) & ~_marker(ch, idx)
+        shaped = _shaped_runs(doc, ch, idx[to_shape], line_of[to_shape], s, dcum, scum, units, extra_space,
+                              extra_char)
+        drawn &= ~to_shape
     idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
     gx = x0[line_of] + _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
     if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
@@ -125,31 +127,37 @@ def _pen_x(idx, ls, line_of, dcum, scum, units, extra_space, extra_char) -> np.n
     return x
 
 
-def _shaped_runs(doc: DocumentLayout, ch: Chunk, idx, line_of, lines, s, dcum, scum, units, extra_space,
+def _marker(ch: Chunk, idx: np.ndarray) -> np.ndarray:
+    """Which display characters ``idx`` draw the newline marker (from the atlas, in its own colour)."""
+    marker = ch.gid[idx] == MARKER_GID
+    if ch.marker is not None:
+        marker |= ch.marker[idx]
+    return marker
+
+
+def _shaped_runs(doc: DocumentLayout, ch: Chunk, idx, line_of, s, dcum, scum, units, extra_space,
                  extra_char) -> dict[int, list[ShapedRun]]:
-    """Lines that need shaping as runs of one face each (a line of Thai within Latin text takes two fonts);
-    spaces and characters with no glyph of their own go with the run around them."""
-    sel = np.isin(line_of, lines)
-    idx, line_of = idx[sel], line_of[sel]
+    """The characters ``idx`` of lines that need shaping, as runs of one face each (a Thai word in a Latin
+    line takes the Thai font). Spaces and characters without a glyph of their own go with the run around
+    them; tabs and control characters end a run and are not drawn."""
     gid = ch.gid[idx]
+    cps = ch.cps[idx]
     chain, face = doc.engine.glyphs.faces(np.maximum(gid, 0))
     key = np.where(gid >= 0, chain * 256 + face, -1)
-    known = np.flatnonzero(key >= 0)
-    if len(known):  # carried forward from the last glyph before (or back from the first after)
+    control = (cps < 32) | ((cps >= 0x7F) & (cps < 0xA0))
+    key[control] = -2
+    known = np.flatnonzero(key != -1)
+    if len(known):  # carried forward from the glyph before (or back from the first one after)
         at = np.maximum(np.searchsorted(known, np.arange(len(key)), side="right") - 1, 0)
         key = key[known[at]]
+    key[control] = -2
     x = _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
-    new = np.r_[True, (line_of[1:] != line_of[:-1]) | (key[1:] != key[:-1])]
+    new = np.r_[True, (line_of[1:] != line_of[:-1]) | (key[1:] != key[:-1]) | (idx[1:] != idx[:-1] + 1)]
     begin = np.flatnonzero(new)
     end = np.r_[begin[1:], len(idx)]
-    a = ch.lo + ch.starts_to_source(idx[begin])
-    b = ch.lo + ch.ends_to_source(idx[end - 1] + 1)
-    runs: dict[int, list[ShapedRun]] = {}
-    text = doc.flow.text
-    for i, ln, lo, hi, k in zip(begin.tolist(), line_of[begin].tolist(), a.tolist(), b.tolist(),
-                                key[begin].tolist()):
+    runs: dict[int, list[ShapedRun]] = {int(ln): [] for ln in np.unique(line_of)}
+    for i, j, ln, k in zip(begin.tolist(), end.tolist(), line_of[begin].tolist(), key[begin].tolist()):
         if k >= 0:
-            runs.setdefault(ln, []).append(ShapedRun(float(x[i]), 0, text[lo:hi], k // 256, k % 256))
-    for ln in lines.tolist():
-        runs.setdefault(ln, [])
+            text = "".join(map(chr, cps[i:j].tolist()))
+            runs[ln].append(ShapedRun(float(x[i]), 0, text, k // 256, k % 256))
     return runs

@@ -64,6 +64,7 @@ class Chunk:
     source_len: int  # source characters in the chunk
     units: float  # pixels per unit of ``fit`` and ``measure``
     missing: np.ndarray | None = None  # drawn characters no font has
+    marker: np.ndarray | None = None  # the newline marker's characters (drawn from the atlas, never shaped)
     per_char: bool = False  # lines break between any characters (ReportLab's CJK wrapping)
     src_ends: np.ndarray | None = None  # source end per display end position, where not src + 1
 
@@ -350,4 +351,4 @@ class PublishedRules:
             opp[1:n] = sep[:-1] & ~sep[1:]
         return Chunk(lo, cps, src, flags, fit, measure, draw, gid, sep | brk, opp, stretch,
                      seg_start, seg_end, seg_next, para, seg_first, seg_last, seg_drop, ns, units=scale,
-                     missing=drawn & chain0.missing.values[slot], per_char=self.per_char)
+                     missing=drawn & chain0.missing.values[slot], marker=virtual, per_char=self.per_char)
