@@ -13,19 +13,27 @@ from .errors import GlyphpressError
 from .raster.encode import encode_image
 from .result import Page
 
+BUDGET = 48 << 20  # bytes of page images that may wait to be written (large raster pages: fewer of them)
+
 
 class PageWriter:
-    """At most ``depth`` pages wait to be written; errors surface in ``put`` or when leaving the block."""
+    """At most ``depth`` pages, and beyond the first about ``BUDGET`` bytes of pixels, wait to be written;
+    errors surface in ``put`` or when leaving the block."""
 
     def __init__(self, out: Path, cfg: RenderConfig, threads: int = 2, depth: int = 8):
         self.out, self.cfg, self.depth = out, cfg, depth
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="glyphpress-write")
-        self.pending: deque = deque()
+        self.pending: deque = deque()  # (future, bytes of its image)
+        self.waiting = 0  # bytes of the images pending
 
     def put(self, page: Page) -> None:
-        self.pending.append(self.pool.submit(save_page, self.out, page, self.cfg))
-        while len(self.pending) > self.depth:
-            self.pending.popleft().result()
+        size = _image_bytes(page)
+        self.pending.append((self.pool.submit(save_page, self.out, page, self.cfg), size))
+        self.waiting += size
+        while len(self.pending) > self.depth or (len(self.pending) > 1 and self.waiting > BUDGET):
+            future, size = self.pending.popleft()
+            self.waiting -= size
+            future.result()
 
     def __enter__(self) -> PageWriter:
         return self
@@ -33,13 +41,18 @@ class PageWriter:
     def __exit__(self, exc_type, *exc) -> None:
         try:
             while self.pending:
-                future = self.pending.popleft()
+                future, _ = self.pending.popleft()
                 if exc_type is None:
                     future.result()
                 else:
                     future.cancel()
         finally:
             self.pool.shutdown(wait=True)
+
+
+def _image_bytes(page: Page) -> int:
+    img = page.image
+    return img.width * img.height * len(img.getbands()) if img is not None else 0
 
 
 def save_page(out: Path, page: Page, cfg: RenderConfig) -> None:

@@ -74,6 +74,29 @@ def test_pdf_raster_and_both_accounted():
     assert rerender.vision_tokens < r.vision_tokens  # rerendering is the cheaper mode here
 
 
+def test_pdf_file_is_read_from_disk_page_by_page(tmp_path, monkeypatch):
+    # a PDF file is never held whole in memory: the document keeps its path, pdfium reads it as it goes,
+    # and closes it every few pages (what it decoded of each page read is freed); the pages do not change
+    from glyphpress.document import load
+    from glyphpress.document import pdf as pdf_mod
+
+    data = make_pdf(5)
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    opt = LoadOptions(pdf_mode="raster", dpi=40)
+    from_file = load(path, options=opt)
+    assert from_file.pdf == str(path.resolve())
+    in_memory = load_bytes(data, "doc.pdf", options=opt)
+    assert in_memory.pdf == data
+    want = [im.tobytes() for im in in_memory.images()]
+    monkeypatch.setattr(pdf_mod, "REOPEN_PAGES", 2)
+    assert [im.tobytes() for im in from_file.images()] == want
+    assert load(path, options=opt).source == in_memory.source
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="is empty"):
+        load(path, options=opt)
+
+
 def test_pdf_without_text_layer_falls_back_to_raster():
     doc = load_bytes(make_pdf(1, image_only=True), "scan.pdf")
     assert isinstance(doc, RasterDocument) and doc.warnings and "no text layer" in doc.warnings[0]

@@ -59,6 +59,7 @@ def test_a_busy_counting_process_is_not_shared(background):
         second = counting.accounting(None, "other text")
         assert isinstance(first, counting._Remote) and not isinstance(second, counting._Remote)
         assert second.finish([(0, 5)]) == ([len(text_tokenizer().encode("other"))], 2)
+        first.finish([(0, 10)])
     with counting.accounting(None, TEXT) as third:  # free again once the first is closed
         assert isinstance(third, counting._Remote)
 
@@ -70,7 +71,7 @@ def test_tokenizer_errors_from_the_counting_process(tmp_path):
         counting.start_background("gpt-17")
     counting.start_background(str(bad))
     try:
-        assert counting._COUNTER is not None and counting._COUNTER.spec == str(bad)
+        assert counting._COUNTER is not None and counting._COUNTER.name == f"tokenizer.json:{bad}"
         with pytest.raises(GlyphpressError, match="cannot load tokenizer"):
             count("some text", "glyph-en", tokenizer=str(bad))
     finally:
@@ -121,3 +122,66 @@ def _alive(pid: int) -> bool:
         return open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_an_answer_never_read_is_never_read_by_the_next_text(background):
+    # a render interrupted after asking for its numbers must not hand them to the next text
+    with counting.accounting(None, TEXT) as acct:
+        acct.page(0, 4000)
+        acct.finish  # noqa: B018  (not called: the render stops here)
+        acct._send(("pages", acct.batch))
+        acct.counter.conn.send(("end", None))
+    short = "a few words only"
+    r = count(short, "glyph-en")
+    assert r.text_tokens == count_tokens(text_tokenizer(), short)
+    assert [p.text_tokens for p in r.pages] == [len(text_tokenizer().encode(short))]
+
+
+def test_ctrl_c_is_the_parents_to_handle(background):
+    import time
+
+    assert count("ready", "glyph-en").text_tokens == 1  # its tokenizer is loaded: it waits for texts
+    os.kill(background.proc.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert background.proc.is_alive()
+    r = count("still counting", "glyph-en")
+    assert r.text_tokens == count_tokens(text_tokenizer(), "still counting")
+
+
+def test_stopping_is_quick_with_render_workers_forked_after_it(background):
+    import time
+
+    from glyphpress.parallel import pool
+
+    with pool.LOCK:
+        pool.pool(1)
+    try:
+        t = time.monotonic()
+        counting.stop_background()
+        assert time.monotonic() - t < 0.8
+        assert not background.proc.is_alive()
+    finally:
+        pool.shutdown_workers()
+
+
+def test_a_text_the_tokenizer_cannot_take_is_one_clear_error(tmp_path):
+    pytest.importorskip("tokenizers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tk = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    path = str(tmp_path / "tokenizer.json")
+    tk.save(path)
+    text = "a \ud800 a"
+    with pytest.raises(GlyphpressError, match="token counting failed"):  # counted here
+        count(text, "glyph-en", tokenizer=path)
+    counting.start_background(path)
+    try:
+        assert counting._COUNTER is not None
+        counter = counting._COUNTER
+        with pytest.raises(GlyphpressError, match="token counting failed"):  # counted in the counting process
+            count(text, "glyph-en", tokenizer=path)
+        assert counting._COUNTER is counter and counter.proc.is_alive()  # and it goes on serving
+        assert count("a a", "glyph-en", tokenizer=path).text_tokens == 2
+    finally:
+        counting.stop_background()

@@ -3,7 +3,7 @@ when its format is first read, so plain text needs none of them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -70,10 +70,12 @@ def detect_format(name: str) -> str:
     return "text"
 
 
-def _load_binary(data: bytes, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
+def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
+    """Parse a binary file, given as bytes or (a PDF) as its path. In the parsing child: a raster
+    document comes back without the file's bytes, which the caller has already."""
     if fmt == "pdf":
         if opt.pdf_mode == "raster":
-            return raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit)
+            return replace(raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit), pdf=b"")
         try:
             return parse_pdf(data, name, opt.password, opt.limits)
         except InputError as e:
@@ -81,7 +83,7 @@ def _load_binary(data: bytes, name: str, fmt: str, opt: LoadOptions) -> Document
                 raise
             doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit)
             doc.warnings.append(f"{name}: no text layer, rendered as raster pages")
-            return doc
+            return replace(doc, pdf=b"")
     if fmt == "docx":
         return parse_docx(data, name)
     return parse_epub(data, name)
@@ -92,16 +94,11 @@ def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions |
     """Any supported input as bytes: plain text stays a string (the fast path). Pictures a Markdown
     document refers to are read from ``base`` (its folder), and from nowhere else."""
     opt = options or LoadOptions()
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if opt.pdf_mode not in PDF_MODES:
-        raise InputError(f"unknown PDF mode {opt.pdf_mode!r}; use {' or '.join(PDF_MODES)}")
-    if fmt == "auto":
-        fmt = detect_format(name)
+    fmt = _format(fmt, name, opt)
     if fmt in BINARY_FORMATS:
         if not data:
             raise InputError(f"{name}: is empty, nothing to render")
-        return with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt)
+        return _parse_binary(data, name, fmt, opt)
     text = read_bytes(data, name).text
     if fmt == "html":
         return with_time_limit(opt.time_limit, name, lambda: reindex(parse_html(text, name)))
@@ -111,15 +108,39 @@ def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions |
 
 
 def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None) -> str | Document | RasterDocument:
-    """A file in any supported format (PDF, DOCX, EPUB, HTML, Markdown, code, text)."""
+    """A file in any supported format (PDF, DOCX, EPUB, HTML, Markdown, code, text). A PDF is read by
+    pdfium from the file as it goes, never whole into memory."""
     p = Path(path)
     try:
+        if _format(fmt, str(path), options or LoadOptions()) == "pdf":
+            with open(p, "rb") as f:  # there and readable
+                if not f.read(1):
+                    raise InputError(f"{path}: is empty, nothing to render")
+            return _parse_binary(str(p.resolve()), str(path), "pdf", options or LoadOptions())
         data = p.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
     return load_bytes(data, str(path), fmt, options, base=str(p.resolve().parent))
+
+
+def _format(fmt: str, name: str, opt: LoadOptions) -> str:
+    """The format to read ``name`` as, the options checked."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if opt.pdf_mode not in PDF_MODES:
+        raise InputError(f"unknown PDF mode {opt.pdf_mode!r}; use {' or '.join(PDF_MODES)}")
+    return detect_format(name) if fmt == "auto" else fmt
+
+
+def _parse_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
+    """A binary file (bytes, or a PDF's path) parsed under the time limit; a raster document gets the
+    bytes or path back here rather than through the pipe."""
+    doc = with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt)
+    if isinstance(doc, RasterDocument):
+        doc.pdf = data
+    return doc
 
 
 def parse_text(source: str, name: str = "text") -> Document:

