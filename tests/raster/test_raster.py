@@ -150,14 +150,16 @@ def naive_coverage(r: Rasterizer, page) -> np.ndarray:
 
 @pytest.mark.parametrize("changes", [{}, {"columns": 2}, {"line_height": 10.5}, {"margin_y": 0},
                                      {"preset": "dense"}, {"alignment": "JUSTIFY", "space_after": 3},
-                                     {"line_height": 30}])
+                                     {"line_height": 30}, {"line_height": 7}, {"line_height": 5, "margin_y": 0},
+                                     {"preset": "tight", "line_height": 6}, {"line_height": 7, "space_before": 2.3, "text": "Short line of text, jg.\n" * 200}])
 def test_page_drawing_equals_glyph_by_glyph_blending(changes):
     """Lines on one grid are drawn with strided views, others line by line: both equal the reference."""
+    changes = dict(changes)
+    text = changes.pop("text", ("Tight kerning, long words, ffi fl ligatures; WAVY Type — and \"quotes\".\n\n" * 3
+                                + "Paragraph that wraps around the measure again and again. " * 40 + "\n") * 3)
     cfg = preset(changes.pop("preset", "glyph-en")).replace(**changes)
     eng = LayoutEngine(cfg)
     r = Rasterizer(eng)
-    text = ("Tight kerning, long words, ffi fl ligatures; WAVY Type — and \"quotes\".\n\n" * 3
-            + "Paragraph that wraps around the measure again and again. " * 40 + "\n") * 3
     pages = list(eng.pages(text))[:2]
     for page in pages:
         cov = np.zeros((page.size[1], page.size[0]), dtype=np.uint8)

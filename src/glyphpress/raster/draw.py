@@ -1,10 +1,12 @@
 """Raster: page geometry -> pixels.
 
 Glyphs are rasterised once per (glyph, quarter-pixel phase) by FreeType into an atlas whose
-columns are indexed like a bitmap font.  A page is then drawn line by line with one gather:
-each line's pixel columns map to atlas columns.  Neighbouring glyphs whose anti-aliased edges
-overlap go to different passes, combined with ``max``.  Fractional pen positions keep letter
-spacing even at 9 pt / 72 dpi.
+columns are indexed like a bitmap font. A page's lines are drawn with one gather: each line's
+pixel columns map to atlas columns, and where the anti-aliased edges of neighbouring glyphs share a
+column, the column lost in the map is merged back in. Lines on one grid are placed with a few
+strided views. Ink meets ink as θ's layout says: ``max`` (tight) or poppler's "over" (glyph).
+Fractional pen positions keep letter spacing even at 9 pt / 72 dpi. Colours, shaped runs and inline
+objects are drawn here too.
 """
 
 from __future__ import annotations
@@ -283,8 +285,7 @@ class Rasterizer:
             mark.reshape(-1)[pix] = 1
             conflicts.add(pix, np.broadcast_to(kk[:, None], yy.shape)[ok], vals[ok])
 
-    @staticmethod
-    def _put_colours(dst, dst_own, dst_mark, src, src_own, top: np.ndarray, conflicts: Conflicts) -> None:
+    def _put_colours(self, dst, dst_own, dst_mark, src, src_own, top: np.ndarray, conflicts: Conflicts) -> None:
         """Max ink into the coverage image and set its colour. Where ink meets ink of another colour (or a
         pixel where colours met already), each one's share goes to ``conflicts``."""
         meet = np.minimum(dst, src)
@@ -298,7 +299,10 @@ class Rasterizer:
             conflicts.add(pix[fresh], dst_own[s, y, x][fresh], dst[s, y, x][fresh])  # the ink that was there
             conflicts.add(pix, np.broadcast_to(src_own, src.shape)[s, y, x], src[s, y, x])
             dst_mark[s, y, x] = 1
-        np.maximum(dst, src, out=dst)
+        if self._merge is np.maximum:
+            np.maximum(dst, src, out=dst)
+        else:
+            dst[...] = self._merge(dst, src)
         np.copyto(dst_own, np.broadcast_to(src_own, src.shape), where=src > 0)
 
     def _put_strips(self, strips: np.ndarray, cov: np.ndarray, y0: np.ndarray, grid: bool, lo_y: int, pitch: int,
@@ -306,18 +310,29 @@ class Rasterizer:
         """Max the line strips into the page's coverage image at their rows."""
         H, W = cov.shape
         h = self.height
-        if grid:  # slots j, j+k, j+2k... do not overlap when k*pitch >= h: one strided max per j
+        if grid:  # slots j, j+k, j+2k... do not overlap when k*pitch >= h: one strided operation per j
             k = -(-h // pitch)
+            # the first group meets an empty page, and rows lo to hi of a slot no other slot reaches: there max
+            # is a copy; elsewhere ink may meet ink, merged as θ's layout merges it (poppler's "over")
+            alone = (h - pitch, pitch) if h - pitch < pitch else (0, 0)
             for j in range(min(k, n_rows)):
                 dst = as_strided(cov[lo_y + j * pitch:], shape=(len(range(j, n_rows, k)), h, width),
                                  strides=(k * pitch * W, W, 1))
-                np.maximum(dst, strips[j::k, :, :h].transpose(0, 2, 1), out=dst)
+                src = strips[j::k, :, :h].transpose(0, 2, 1)
+                if not j or self._merge is np.maximum:
+                    np.maximum(dst, src, out=dst)
+                    continue
+                lo, hi = alone
+                np.maximum(dst[:, lo:hi], src[:, lo:hi], out=dst[:, lo:hi])
+                for r0, r1 in ((0, lo), (hi, h)) if hi > lo else ((0, h),):
+                    if r1 > r0:
+                        dst[:, r0:r1] = self._merge(dst[:, r0:r1], src[:, r0:r1])
             return
         for r, y in enumerate(y0.tolist()):
             a, b = max(0, -y), min(h, H - y)
             if b > a:
                 dst = cov[y + a: y + b, :width]
-                np.maximum(dst, strips[r, :, a:b].T, out=dst)
+                dst[:] = self._merge(dst, strips[r, :, a:b].T)
 
     def _shaped(self, page: PageLayout, cov: np.ndarray) -> None:
         """Lines in scripts that need shaping (Arabic, Hebrew, Indic...): FreeType + raqm, a run per face."""
