@@ -10,46 +10,14 @@ from typing import Any
 from ..errors import GlyphpressError, InputError
 
 
-def _child(conn, fn, args, kwargs) -> None:
-    try:
-        result = ("ok", fn(*args, **kwargs))
-    except GlyphpressError as e:
-        result = ("user", str(e))
-    except Exception as e:  # a parser bug on a hostile file is still the file's fault to the user
-        result = ("fail", f"{type(e).__name__}: {e}")
-    try:
-        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    finally:
-        conn.close()
-
-
 def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` in a forked child, killed after ``seconds``; no limit without fork or seconds."""
-    if not seconds or "fork" not in mp.get_all_start_methods():
-        return fn(*args, **kwargs)
-    ctx = mp.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(seconds):
-            raise InputError(f"{name}: parsing took longer than {seconds:g} s; the file may be hostile "
-                             "(raise the limit with --parse-timeout)")
-        try:
-            kind, value = pickle.loads(parent.recv_bytes())
-        except EOFError:
-            raise InputError(f"{name}: the parser crashed on this file") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        parent.close()
-    if kind == "ok":
+    for value in stream_with_time_limit(seconds, name, _once, fn, args, kwargs, step="parsing"):
         return value
-    if kind == "user":
-        raise InputError(value)
-    raise InputError(f"{name}: cannot parse ({value})")
+
+
+def _once(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Iterator[Any]:
+    yield fn(*args, **kwargs)
 
 
 def _stream_child(conn, fn, args) -> None:
@@ -68,9 +36,10 @@ def _stream_child(conn, fn, args) -> None:
 
 
 def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., Iterator[Any]],
-                           *args: Any) -> Iterator[Any]:
+                           *args: Any, step: str = "a page") -> Iterator[Any]:
     """The items of the generator ``fn(*args)``, made in a forked child one at a time: each must come within
-    ``seconds`` of the one before, or the child is killed. Closing the iterator early stops the child."""
+    ``seconds`` of the one before, or the child is killed (the error names the ``step`` that took too long).
+    Closing the iterator early stops the child."""
     if not seconds or "fork" not in mp.get_all_start_methods():
         yield from fn(*args)
         return
@@ -82,7 +51,7 @@ def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., I
     try:
         while True:
             if not parent.poll(seconds):
-                raise InputError(f"{name}: a page took longer than {seconds:g} s; the file may be hostile "
+                raise InputError(f"{name}: {step} took longer than {seconds:g} s; the file may be hostile "
                                  "(raise the limit with --parse-timeout)")
             try:
                 kind, value = pickle.loads(parent.recv_bytes())
