@@ -15,16 +15,20 @@ needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pop
 
 
 @needs_poppler
-@pytest.mark.parametrize("sets", [[], ["dpi=96", "alignment=JUSTIFY"], ["newline-markup=marker"],
-                                  ["dpi=120", "page-bg-color=#E8E4D8", "font-color=#202060", "horizontal-scale=0.8"]])
-def test_pixels_close_to_poppler(sets):
+@pytest.mark.parametrize("sets, limit", [
+    ([], 0.005), (["dpi=96", "alignment=JUSTIFY"], 0.005), (["newline-markup=marker"], 0.03),
+    (["dpi=120", "page-bg-color=#E8E4D8", "font-color=#202060", "horizontal-scale=0.8"], 0.25)])
+def test_pixels_close_to_poppler(sets, limit):
+    """Black on white, pages are the same but for a few pixels (one FreeType's rounding against another's,
+    a glyph whose pen falls exactly on a quarter pixel); a paragraph's rectangle paints over the descenders
+    above it as ReportLab's does. Colours and scaling leave more, though still little, difference."""
     cfg = load_config("glyph-en", [f"font-path={FONTS / 'DejaVuSans.ttf'}", *sets])
     text = english(seed=11, lines=160)
     theirs = published.rasterize(published.build_pdf(text, cfg), cfg)
     ours = [p.image for p in render(text, cfg, count_text=False).pages]
     assert [im.size for im in ours] == [im.size for im in theirs]  # the same crops
     diffs = [published.mean_abs_diff(a, b) for a, b in zip(ours, theirs)]
-    assert max(diffs) < 0.6, diffs  # grey levels out of 255
+    assert max(diffs) < limit, diffs  # grey levels out of 255
 
 
 def test_glyphs_are_drawn_at_quarter_pixels_without_hinting():

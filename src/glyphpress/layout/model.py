@@ -70,3 +70,6 @@ class PageLayout:
     bottom: float  # lowest text pixel row (for cropping the last page)
     last: bool = False
     objects: list[tuple[float, int, InlineObject]] = field(default_factory=list)  # (x, baseline, object)
+    # the published layout's paragraph rectangles (x0, y0, x1, y1), in the order ReportLab paints them, each
+    # before its own lines: it covers ink of lines above that reaches into it, in whatever colour it has
+    covers: list[tuple[float, float, float, float]] = field(default_factory=list)

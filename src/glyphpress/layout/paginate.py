@@ -48,6 +48,7 @@ class _Pages:
         # lines of the page being filled: (block, line indices, column, baseline rows, a repeated header?)
         self.pending: list[tuple[LineBlock, np.ndarray, np.ndarray, np.ndarray, bool]] = []
         self.pending_boxes: list[tuple[float, float, float, float]] = []
+        self.pending_covers: list[tuple[float, float, float, float]] = []
         self.pending_page = 0
         self.emitted = 0
 
@@ -72,6 +73,7 @@ class _Pages:
                               0.0, last)
         segs, self.pending = self.pending, []
         boxes, self.pending_boxes = self.pending_boxes, []
+        covers, self.pending_covers = self.pending_covers, []
         base, left, right, gx, gid, gline, lstart, lend = [], [], [], [], [], [], [], []
         shaped: list[ShapedRun] = []
         objects = []
@@ -106,7 +108,7 @@ class _Pages:
         return PageLayout(self.pending_page, (start, end), (geo.page_w, geo.page_h), np.concatenate(lstart),
                           np.concatenate(lend), np.concatenate(base), np.concatenate(left), np.concatenate(right),
                           np.concatenate(gx), np.concatenate(gid), np.concatenate(gline), shaped, boxes, bottom,
-                          last, objects=objects)
+                          last, objects=objects, covers=covers)
 
 
 class TightPaginator(_Pages):
@@ -321,9 +323,12 @@ class FramePaginator(_Pages):
             base_rows = np.array([r[2] for r in placed[i:j]], dtype=np.int64)
             yield from self._put(page, b, sl, np.full(j - i, col), base_rows)
             i = j
-        if geo.boxes:  # ReportLab's paragraph rectangle: the measure, the lines' height, border padding
-            bp, s = float(c.border_padding), geo.scale
-            x0 = geo.frame_x_pt(col) + FRAME_PADDING + c.left_indent - bp
-            x1 = x0 + (geo.frame_w - 2 * FRAME_PADDING - (c.left_indent + c.right_indent) + 2 * bp)
-            self.pending_boxes.append((x0 * s, (self.page_h - top - bp) * s, x1 * s,
-                                       (self.page_h - (top - take * self.leading) + bp) * s))
+        # ReportLab's paragraph rectangle: the measure, the lines' height, border padding; painted in its
+        # background colour before its lines, also over what is drawn above it (where it does not show)
+        bp, s = float(c.border_padding), geo.scale
+        x0 = geo.frame_x_pt(col) + FRAME_PADDING + c.left_indent - bp
+        x1 = x0 + (geo.frame_w - 2 * FRAME_PADDING - (c.left_indent + c.right_indent) + 2 * bp)
+        rect = (x0 * s, (self.page_h - top - bp) * s, x1 * s, (self.page_h - (top - take * self.leading) + bp) * s)
+        self.pending_covers.append(rect)
+        if geo.boxes:
+            self.pending_boxes.append(rect)

@@ -52,6 +52,17 @@ class Conflicts:
         if len(pix):
             self._parts.append((pix.astype(np.int64), colour.astype(np.int64), value.astype(np.uint8)))
 
+    def replace(self, region: tuple[int, int, int, int], other: Conflicts) -> None:
+        """Within rows r0-r1 and columns c0-c1, the conflicts of ``other`` instead of these."""
+        r0, r1, c0, c1 = region
+
+        def outside(pix: np.ndarray) -> np.ndarray:
+            y, x = np.divmod(pix, self.width)
+            return (y < r0) | (y >= r1) | (x < c0) | (x >= c1)
+
+        self._parts = [tuple(a[keep] for a in part) for part in self._parts for keep in [outside(part[0])]]
+        self._parts += [tuple(a[~keep] for a in part) for part in other._parts for keep in [outside(part[0])]]
+
     def shares(self, n_colours: int) -> tuple[np.ndarray, np.ndarray]:
         """(pixels, their coverage per colour, shape (pixels, n_colours))."""
         if not self._parts:
@@ -305,6 +316,54 @@ class Rasterizer:
             dst[...] = self._merge(dst, src)
         np.copyto(dst_own, np.broadcast_to(src_own, src.shape), where=src > 0)
 
+    def _cover_bands(self, page: PageLayout) -> list[tuple[int, int, int, int, np.ndarray]]:
+        """Where a paragraph's rectangle (painted before its lines, see ``PageLayout.covers``) covers ink of
+        lines above it: (first row, end row, first column, end column, the lines at and below it)."""
+        if not page.covers or not len(page.line_base):
+            return []
+        H, W = page.size
+        base = page.line_base
+        top = base - self.baseline_row  # each line's strip: top to top + height
+        out = []
+        for x0, y0, x1, y1 in page.covers:
+            r0, r1 = max(0, math.floor(y0 + 0.5)), min(H, math.floor(y1 + 0.5))
+            above = base < y0
+            if not above.any():
+                continue
+            end = min(r1, int((top[above] + self.height).max()))
+            if end > r0:
+                below = np.flatnonzero(~above & (top < end))
+                out.append((r0, end, max(0, math.floor(x0 + 0.5)), min(W, math.floor(x1 + 0.5)), below))
+        return out
+
+    def _cover(self, page: PageLayout, cov: np.ndarray, bands: list, only: np.ndarray | None = None,
+               colour: np.ndarray | None = None, own: np.ndarray | None = None,
+               conflicts: Conflicts | None = None) -> None:
+        """Paint each band over with the page's paper, then draw again only the lines at and below it (with
+        ``colour``: each pixel's colour in ``own`` and where colours meet in ``conflicts`` too)."""
+        H, W = cov.shape
+        for r0, r1, c0, c1, below in bands:
+            mine = np.isin(page.gline, below)
+            if only is not None:
+                mine &= only
+            tops = page.line_base[below] - self.baseline_row  # the band and the rows those lines reach: emptied
+            lo, hi = max(0, min([r0, *tops.tolist()])), min(H, max([r1, *(tops + self.height).tolist()]))
+            redo = self._scratch("cover", H * W, np.uint8).reshape(H, W)
+            redo[lo:hi].fill(0)
+            if colour is None:
+                self._coverage(page, redo, only=mine)
+                cov[r0:r1, c0:c1] = redo[r0:r1, c0:c1]
+                continue
+            redo_own = self._scratch("cover_own", H * W, np.uint8).reshape(H, W)
+            redo_own[lo:hi].fill(0)
+            redo_mark = self._scratch("cover_marked", H * W, np.uint8).reshape(H, W)
+            redo_mark[lo:hi].fill(0)
+            redo_conflicts = Conflicts(redo_mark)
+            self._coverage(page, redo, colour[mine], redo_own, redo_conflicts, only=mine)
+            for img, new in ((cov, redo), (own, redo_own), (conflicts.marked, redo_mark)):
+                img[r0:r1, c0:c1] = new[r0:r1, c0:c1]
+            conflicts.replace((r0, r1, c0, c1), redo_conflicts)
+
     def _put_strips(self, strips: np.ndarray, cov: np.ndarray, y0: np.ndarray, grid: bool, lo_y: int, pitch: int,
                     n_rows: int, width: int) -> None:
         """Max the line strips into the page's coverage image at their rows."""
@@ -411,8 +470,10 @@ class Rasterizer:
             marked = self._scratch("marked", H * W, np.uint8).reshape(H, W)
             marked.fill(0)
             conflicts = Conflicts(marked)
+        bands = self._cover_bands(page)
         if len(colours) == 1:
             self._coverage(page, cov)
+            self._cover(page, cov, bands)
             if page.shaped:
                 self._shaped(page, cov)
             if page.objects:
@@ -421,12 +482,14 @@ class Rasterizer:
             index = np.zeros(int(max(colours)) + 1, dtype=np.uint8)
             index[colours] = np.arange(len(colours))
             self._coverage(page, cov, index[colour], own, conflicts)
+            self._cover(page, cov, bands, colour=index[colour], own=own, conflicts=conflicts)
         else:  # shaped lines and objects draw over the text colour's own ink: an image per colour first
             layers = []
             for i, ci in enumerate(colours):
                 layer = self._scratch(f"layer{i}", H * W, np.uint8).reshape(H, W)
                 layer.fill(0)
                 self._coverage(page, layer, only=colour == ci)
+                self._cover(page, layer, bands, colour == ci)
                 if ci == 0:
                     if page.shaped:
                         self._shaped(page, layer)
