@@ -4,6 +4,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -141,6 +142,24 @@ def test_workers_are_kept_between_renders_and_replaced_when_gone(workers):
     workers.pool.procs[0].join()
     assert_same_pages(one, render(text, jobs=2, count_text=False))  # new workers
     assert [p.pid for p in workers.pool.procs] != pids
+
+
+def test_stopped_workers_leave_no_thread_behind(workers, monkeypatch):
+    """Ranges the workers never took (they were slow, so this process drew them all) do not keep the
+    task queue's feeder thread waiting on a full pipe once the workers are stopped."""
+    before = threading.active_count()
+    serve = pool_mod._serve
+
+    def slow_serve(*args):
+        time.sleep(1)
+        serve(*args)
+
+    monkeypatch.setattr(pool_mod, "_serve", slow_serve)
+    text = TEXT * 3
+    assert_same_pages(render(text, jobs=1, count_text=False), render(text, jobs=2, count_text=False))
+    assert threading.active_count() == before + 1  # the feeder, while the workers live
+    glyphpress.shutdown_workers()
+    assert threading.active_count() == before
 
 
 def test_parallel_renders_from_several_threads_take_turns(workers):

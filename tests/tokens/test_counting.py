@@ -3,20 +3,29 @@ survives losing that process."""
 
 import os
 import signal
+import threading
 
 import pytest
 
-from glyphpress import GlyphpressError, count, render
+from glyphpress import GlyphpressError, count, render, shutdown_workers
 from glyphpress.tokens import counting
 from glyphpress.tokens.text import count_tokens, text_tokenizer
 
 TEXT = "".join(f"Line {i}: the quick brown fox, ünïcödé 中文 {i * 7919 % 1000}\n" for i in range(3000))
 
 
+def start(spec):
+    """Start the counting process as the CLI does: before any other thread exists in this process (the
+    feeder thread of the render workers' queue included), or it is not started."""
+    shutdown_workers()
+    assert threading.active_count() == 1, threading.enumerate()
+    counting.start_background(spec)
+    assert counting._COUNTER is not None and counting._COUNTER.usable(spec)
+
+
 @pytest.fixture
 def background():
-    counting.start_background(None)
-    assert counting._COUNTER is not None and counting._COUNTER.usable(None)
+    start(None)
     yield counting._COUNTER
     counting.stop_background()
 
@@ -69,9 +78,9 @@ def test_tokenizer_errors_from_the_counting_process(tmp_path):
     bad.write_text('{"nope": 1}')
     with pytest.raises(GlyphpressError, match="unknown tokenizer"):
         counting.start_background("gpt-17")
-    counting.start_background(str(bad))
+    start(str(bad))
     try:
-        assert counting._COUNTER is not None and counting._COUNTER.name == f"tokenizer.json:{bad}"
+        assert counting._COUNTER.name == f"tokenizer.json:{bad}"
         with pytest.raises(GlyphpressError, match="cannot load tokenizer"):
             count("some text", "glyph-en", tokenizer=str(bad))
     finally:
@@ -175,9 +184,8 @@ def test_a_text_the_tokenizer_cannot_take_is_one_clear_error(tmp_path):
     text = "a \ud800 a"
     with pytest.raises(GlyphpressError, match="token counting failed"):  # counted here
         count(text, "glyph-en", tokenizer=path)
-    counting.start_background(path)
+    start(path)
     try:
-        assert counting._COUNTER is not None
         counter = counting._COUNTER
         with pytest.raises(GlyphpressError, match="token counting failed"):  # counted in the counting process
             count(text, "glyph-en", tokenizer=path)

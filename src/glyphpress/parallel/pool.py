@@ -10,6 +10,7 @@ decided once, under a lock, never by a race.
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.queues
 import os
 import queue
 import signal
@@ -27,11 +28,31 @@ SLOTS = 4096  # claim slots, reused round-robin: far more than the ranges one re
 _FREE = -1
 
 
+class _Tasks(multiprocessing.queues.Queue):
+    """The pool's task queue. Its feeder thread writes ranges into a pipe for the workers; once the
+    workers are gone, ``finish`` reads back what they never took, so that the thread (and the ranges it
+    holds) does not wait forever on a full pipe, and ends."""
+
+    def finish(self) -> None:
+        self.close()  # the feeder ends after what it holds
+        feeder = getattr(self, "_thread", None)
+        if feeder is None:  # nothing was ever queued
+            self._reader.close()
+            return
+        try:
+            while feeder.is_alive():
+                if self._reader.poll(0.05):
+                    self._reader.recv_bytes()
+        except OSError:  # the feeder closes the pipe's ends as it ends
+            pass
+        feeder.join()
+
+
 class Pool:
     def __init__(self, size: int):
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.pid = os.getpid()
-        self.tasks = ctx.Queue()
+        self.tasks = _Tasks(ctx=ctx)
         self.claims = ctx.Array("q", [_FREE] * SLOTS)
         self.conns, self.procs = [], []
         for _ in range(size):
@@ -67,8 +88,7 @@ class Pool:
             p.join()
         for c in self.conns:
             c.close()
-        self.tasks.close()
-        self.tasks.cancel_join_thread()
+        self.tasks.finish()
 
 
 def _claim(claims, seq: int) -> bool:
