@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageColor
 
 from glyphpress import preset, render
 from glyphpress.layout.engine import LayoutEngine
@@ -117,16 +117,19 @@ def test_shaped_scripts_render_without_crash():
     assert (np.asarray(img) < 128).any()
 
 
-def naive_coverage(r: Rasterizer, page) -> np.ndarray:
-    """Reference: every glyph's atlas bitmap max-blended at its own place, one glyph at a time."""
+def naive_coverage(r: Rasterizer, page, only=None) -> np.ndarray:
+    """Reference: every glyph's atlas bitmap (those selected by ``only``) max-blended at its own place, one
+    glyph at a time."""
     W, H = page.size
     cov = np.zeros((H, W), dtype=np.uint8)
-    ix = np.floor(page.gx).astype(np.int64)
+    only = np.ones(len(page.gid), dtype=bool) if only is None else only
+    gx, gid, gline = page.gx[only], page.gid[only], page.gline[only]
+    ix = np.floor(gx).astype(np.int64)
     snap = np.floor if r.eng.published else np.rint  # poppler's rule in the published layout
-    phase = snap((page.gx - ix) * 4).astype(np.int64)
+    phase = snap((gx - ix) * 4).astype(np.int64)
     ix[phase == 4] += 1
     phase[phase == 4] = 0
-    keys = r.eng.glyphs.per_gid("shape_of_gid")[page.gid] * 4 + phase
+    keys = r.eng.glyphs.per_gid("shape_of_gid")[gid] * 4 + phase
     r._render_entries(keys)
 
     def over(a, b):  # poppler composites a glyph over what is there: 255 - (255-a)(255-b)/255, its rounding
@@ -134,7 +137,7 @@ def naive_coverage(r: Rasterizer, page) -> np.ndarray:
         return (255 - ((v + (v >> 8) + 0x80) >> 8)).astype(np.uint8)
 
     combine = over if r.eng.published else np.maximum
-    for x, k, line in zip(ix.tolist(), keys.tolist(), page.gline.tolist()):
+    for x, k, line in zip(ix.tolist(), keys.tolist(), gline.tolist()):
         w = int(r.entry_w[k])
         if not w:
             continue
@@ -166,6 +169,33 @@ def test_page_drawing_equals_glyph_by_glyph_blending(changes):
         cov = np.zeros((page.size[1], page.size[0]), dtype=np.uint8)
         r._coverage(page, cov)
         assert np.array_equal(cov, naive_coverage(r, page))
+
+
+CODE = "".join(f"def f{i}(x: int = {i}) -> str:  # the {i}th, jg|\n    return 'value' + str(x * {i}) or None\n"
+               for i in range(80))
+
+
+@pytest.mark.parametrize("changes", [{}, {"line_height": 7}, {"line_height": 6, "letter_spacing": -0.8},
+                                     {"line_height": 7, "margin_y": 3.5}])
+def test_colour_pages_equal_one_image_per_colour(changes):
+    """Highlighted code is drawn in one pass; it equals an image per colour (glyph by glyph) blended over
+    the page in turn, where ink of different colours meets (close lines, overlapping glyphs) as well."""
+    from glyphpress.document import load_document
+    from glyphpress.document.flatten import to_flow
+
+    cfg = preset("code").replace(**changes)
+    eng = LayoutEngine(cfg)
+    r = Rasterizer(eng)
+    for page in list(eng.pages(to_flow(load_document(CODE, "x.py", "code"), cfg)))[:2]:
+        colour = eng.glyphs.per_gid("colour_of_gid")[page.gid]
+        out = np.full((page.size[1], page.size[0], 3), 255, dtype=np.int64)
+        for ci in np.unique(colour).tolist():
+            a = naive_coverage(r, page, colour == ci).astype(np.int64)[..., None]
+            rgb = np.array(ImageColor.getrgb(eng.glyphs.palette[ci]), dtype=np.int64)
+            out = (out * (255 - a) + rgb * a + 127) // 255
+        got = np.asarray(r.draw(page))
+        assert len(np.unique(colour)) >= 4 and got.ndim == 3
+        assert np.array_equal(got, out[: got.shape[0], : got.shape[1]].astype(np.uint8))
 
 
 def test_a_sequence_raqm_cannot_shape_is_drawn_unshaped():

@@ -266,15 +266,14 @@ class Rasterizer:
                 if hi > lo:
                     np.copyto(dst[:, lo:hi], ink[:, lo:hi])
                     np.copyto(dst_own[:, lo:hi], np.broadcast_to(ink_own, (slots, hi - lo, width)))
-                if j and hi > lo:  # two slots reach the rows above lo and below hi: those bands lie every
-                    # pitch rows, one view takes them all
+                if j and hi > lo:  # two slots reach the rows above lo and below hi: the bands above lie every
+                    # k * pitch rows, and so do those below, one view takes each
                     hb = h - pitch
-                    shape, strides = (2 * slots, hb, width), (pitch * W, W, 1)
-                    bands = [as_strided(img[lo_y + j * pitch:], shape=shape, strides=strides)
-                             for img in (cov, own, mark)]
-                    band_ink = np.stack((ink[:, :hb], ink[:, pitch:]), axis=1).reshape(shape)
-                    self._put_colours(*bands, band_ink, np.repeat(ink_own, 2, axis=0),
-                                      lo_y + j * pitch + np.arange(2 * slots) * pitch, conflicts)
+                    shape = (slots, hb, width)
+                    for first in (0, pitch):
+                        bands = [as_strided(img[lo_y + j * pitch + first:], shape=shape, strides=strides)
+                                 for img in (cov, own, mark)]
+                        self._put_colours(*bands, ink[:, first:first + hb], ink_own, top + first, conflicts)
                 elif j:
                     self._put_colours(dst, dst_own, dst_mark, ink, ink_own, top, conflicts)
         else:
