@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,18 @@ def test_render_stdin_and_config_and_sets(tmp_path):
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert m["theta"]["dpi"] == 96 and m["theta"]["font-size"] == 10 and m["source"]["name"] == "stdin"
     assert m["totals"]["vision_model"]["name"] == "qwen2.5-vl"
+
+
+def test_stdin_among_several_inputs(tmp_path):
+    """Inputs are read by worker processes when there are several; standard input is read here for them."""
+    (tmp_path / "a.txt").write_text("a file " * 100)
+    rc, out, err = run("render", tmp_path / "a.txt", "-", "-o", tmp_path / "out", "--json", "-j", "2",
+                       stdin=b"piped text " * 100)
+    assert rc == 0, err
+    m = json.loads((tmp_path / "out" / "stdin" / "manifest.json").read_text())
+    assert m["source"]["name"] == "stdin" and m["source"]["characters"] == len("piped text " * 100)
+    assert [Path(d["output"]).name.endswith("a.txt") for d in json.loads(out)] == [True, False]
+    assert_user_error(*run("render", "-", "-", "-o", tmp_path / "o2", stdin=b"x")[::2], "once")
 
 
 def test_render_many_inputs_and_a_folder(tmp_path):

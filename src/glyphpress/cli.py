@@ -82,7 +82,17 @@ def _sources(inputs: list[str], sample: bool) -> list[str]:
         return [":sample:"]
     if not inputs:
         raise GlyphpressError("no input given (a file, a folder, - for stdin, or --sample)")
+    if inputs.count("-") > 1:
+        raise GlyphpressError("- (stdin) can be given once")
     return expand_inputs(inputs)
+
+
+@dataclass(frozen=True)
+class _Stdin:
+    """Standard input, read by this process for a render whose inputs are read by worker processes (their
+    standard input is not this one)."""
+
+    data: bytes
 
 
 @dataclass
@@ -108,13 +118,14 @@ def _how(fmt: str, pdf_mode: str, pdf_dpi: float, password: str | None, max_page
                 line_numbers)
 
 
-def _document(spec: str | Document, how: _How) -> tuple[str | Document | RasterDocument, str]:
+def _document(spec: str | Document | _Stdin, how: _How) -> tuple[str | Document | RasterDocument, str]:
     if isinstance(spec, Document):  # a bundle, already read
         return spec, spec.name
     if spec == ":sample:":
         return sample_text(), "sample.txt"
-    if spec == "-":
-        content, name = load_bytes(sys.stdin.buffer.read(), "stdin", how.fmt, how.opts), "stdin"
+    if spec == "-" or isinstance(spec, _Stdin):
+        data = spec.data if isinstance(spec, _Stdin) else sys.stdin.buffer.read()
+        content, name = load_bytes(data, "stdin", how.fmt, how.opts), "stdin"
     else:
         content, name = load(spec, how.fmt, how.opts), spec
     for warning in getattr(content, "warnings", []):
@@ -133,10 +144,10 @@ def _inputs(inputs: list[str] | None, sample: bool, how: _How, as_bundle: bool) 
     return [_bundle(specs, how)] if as_bundle else specs
 
 
-def _out_name(spec: str) -> str:
+def _out_name(spec: str | _Stdin) -> str:
     if spec == ":sample:":
         return "sample"
-    if spec == "-":
+    if spec == "-" or isinstance(spec, _Stdin):
         return "stdin"
     name = re.sub(r"^(\.\.?/)+|^/+", "", spec).replace("/", "__").replace("\\", "__")
     return re.sub(r"[^\w.\-]+", "_", name) or "input"
@@ -158,7 +169,7 @@ def _summary_table(results: list[Rendered], dirs: dict[str, str] | None = None) 
     return t
 
 
-def _render_one(spec: str | Document, out_dir: str, cfg: RenderConfig, model: str | None,
+def _render_one(spec: str | Document | _Stdin, out_dir: str, cfg: RenderConfig, model: str | None,
                 tokenizer: str | None, jobs: int, how: _How, progress=None) -> Rendered:
     content, name = _document(spec, how)
     return render_to_dir(content, out_dir, cfg, model=model, tokenizer=tokenizer, jobs=jobs, name=name,
@@ -208,6 +219,7 @@ def render_cmd(
             dirs[r.name] = str(out)
         else:
             task = bar.add_task("rendering documents", total=len(specs))
+            specs = [_Stdin(sys.stdin.buffer.read()) if s == "-" else s for s in specs]
             with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
                 futs = {pool.submit(_render_one, s, str(out / _out_name(s)), cfg, model, tokenizer, 1, how): s
                         for s in specs}
