@@ -1,12 +1,12 @@
 """Line breaking: the segments of a chunk become lines, greedily.
 
-Between words (``break_between``): a segment that fits on one line is one line (most source lines,
+Between words (``_between``): a segment that fits on one line is one line (most source lines,
 found for all segments at once); longer ones go line by line, each line ending at the last break
 opportunity that fits, found by binary search over the opportunities' cumulative widths. A word
 longer than the line is cut between characters: at the start of the next line (tight rules), or, as
 ReportLab does, on the current line after the words already there.
 
-Between characters (``break_per_char``): ReportLab's CJK wrapping, where a line ends before the first
+Between characters (``_per_char``): ReportLab's CJK wrapping, where a line ends before the first
 character that overflows, moves back to a space or an ideograph when that character is Latin, and
 keeps a character that may not start a line (closing punctuation, small kana) on the line it ends.
 """

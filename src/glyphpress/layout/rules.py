@@ -4,7 +4,8 @@ Two sets of rules:
 
 - ``TightRules``: glyphpress's own dense layout. Every character is a position; spaces are kept and
   hang at line ends; a line may break after spaces and hyphens and between CJK characters; every
-  source line is a paragraph.
+  source line is a paragraph, unless newlines show as a marker: then the text is one paragraph with
+  the marker inline.
 - ``PublishedRules``: the published Glyph renderer (ReportLab platypus): soft hyphens and zero-width
   spaces removed; runs of two or more spaces kept as non-breaking spaces; other white space
   collapses to one space between words, and is dropped at the start of a line after a break; words

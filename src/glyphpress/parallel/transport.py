@@ -1,6 +1,7 @@
 """What travels between this process and the render workers: laid-out pages going out (glyph ids as
 keys any process understands, narrow integer types), and drawn pages coming back, in one memory file per
-range whose descriptor is passed over the worker's pipe (Linux: nothing is copied), else pickled."""
+range whose descriptor is passed over the worker's pipe (Linux: greyscale pages are mapped, not copied;
+colour pages are copied once), else pickled."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Token accounting of a render: each page's text tokens and the whole text's, counted exactly.
 
-Loading a BPE tokenizer takes about as long as laying out and drawing a long text. A one-shot command
-(the CLI) therefore starts a counting process (``start_background``) before anything else: it loads
+Loading a BPE tokenizer takes about as long as laying out and drawing a long text. ``glyphpress render``
+(one input) and ``glyphpress count`` therefore start a counting process (``start_background``) first: it loads
 the tokenizer while this process reads, lays out and draws, and counts the text and each page as they
 come. Everywhere else (the library, the server, a process that cannot fork safely) counting happens
 here, with the tokenizer loaded once per process. Both give the same numbers; if the counting process

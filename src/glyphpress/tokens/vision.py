@@ -2,7 +2,8 @@
 
 Each family resizes an image to a grid of ``patch_size * merge_size`` cells exactly as its image
 processor in transformers does (round to the grid, then scale into [min_pixels, max_pixels]);
-one merged cell is one vision token, and each image is wrapped in special tokens.
+one merged cell is one vision token, and each image is wrapped in special tokens (none for ``generic``,
+which only rounds up to the patch grid).
 """
 
 from __future__ import annotations
