@@ -47,3 +47,22 @@ def test_glyphs_are_drawn_at_quarter_pixels_without_hinting():
     assert all(0.15 < b - a < 0.35 for a, b in zip(centres, centres[1:]))  # a quarter pixel each
     ink = [int(b.astype(int).sum()) for b, _, _ in bitmaps]
     assert max(ink) - min(ink) < 0.05 * max(ink)
+
+
+@needs_poppler
+def test_control_characters_are_boxes_as_on_the_published_pages():
+    """ReportLab looks no control character up in the font: each is drawn as the font's .notdef box, with
+    its width (a font's empty glyph for one, or another font's, does not count); white-space controls
+    separate words. The box reaches further than the letters: drawn by a fresh rasterizer, whose atlas grows
+    for it on a page where a paragraph's rectangle covers the descenders above it."""
+    from glyphpress.layout.engine import LayoutEngine
+    from glyphpress.raster.draw import Rasterizer
+
+    cfg = load_config("glyph-en", [f"font-path={FONTS / 'DejaVuSans.ttf'}"])
+    text = "".join(f"Line {i}: gone \x97 till\x01I can\x7fread \x00 it\x1fthrough.\n" for i in range(40))
+    theirs = published.rasterize(published.build_pdf(text, cfg), cfg)
+    eng = LayoutEngine(cfg)
+    ours = [Rasterizer(eng).draw(p) for p in eng.pages(text)]
+    assert [im.size for im in ours] == [im.size for im in theirs]
+    assert max(published.mean_abs_diff(a, b) for a, b in zip(ours, theirs)) < 0.005
+    assert render(text, cfg, count_text=False).missing_glyphs == {"\x97": 40, "\x01": 40, "\x7f": 40, "\x00": 40}

@@ -153,6 +153,12 @@ class FontFile:
         return self.advance(g) if g else self.notdef_advance
 
 
+def _control(cp: int) -> bool:
+    """C0 and C1 control characters but tab and newline (some fonts map a few to empty glyphs; ReportLab
+    never looks them up)."""
+    return (cp < 0x20 or 0x7F <= cp <= 0x9F) and cp not in (0x09, 0x0A)
+
+
 @functools.lru_cache(maxsize=32)
 def font_file(spec: str) -> FontFile:
     return FontFile(spec)
@@ -255,10 +261,11 @@ class FontChain:
         mult, size = 1000 / primary.units_per_em, 0.001 * self.size_pt
         for cp in np.unique(cps[new]).tolist():
             for i in range(len(self.specs)):
-                if self.file(i).has(cp):
+                if self.file(i).has(cp) and not _control(cp):
                     break
             else:
-                i = -1  # nobody has it: the primary font's .notdef box
+                i = -1  # nobody has it (a font's glyph for a control character does not count): the
+                # primary font's .notdef box
             s = self.slots.slot(cp)
             self.missing.values[s] = i < 0
             i = max(i, 0)

@@ -341,7 +341,8 @@ class PublishedRules:
             fit, measure = fit + extra, measure + extra
         scale = c.dpi / 72.0
         draw = measure * scale
-        drawn = ~sep & ~brk & ~glued & ((flags & INVISIBLE) == 0)
+        drawn = ~sep & ~brk & ~glued  # every character kept: a control character is a .notdef box, as ReportLab
+        # draws it, and a format character the font's glyph for it
         gid = np.where(drawn, g.gids(0, slot, cps), -1).astype(np.int32, copy=False)
         ink = drawn & virtual
         if ink.any():  # the marker's characters, in its colour

@@ -163,17 +163,12 @@ class Rasterizer:
         return buf[:n]
 
     # ---- coverage ---------------------------------------------------------------------------
-    def _coverage(self, page: PageLayout, cov: np.ndarray, colour: np.ndarray | None = None,
-                  own: np.ndarray | None = None, conflicts: Conflicts | None = None,
-                  only: np.ndarray | None = None) -> None:
-        """Draw the glyphs of ``page`` (those selected by ``only``) into the coverage image ``cov`` (glyphs
-        combine by ``_merge``). With several colours (``colour``: each glyph's index), ``own`` gets each
-        pixel's colour and ``conflicts`` each colour's share where colours meet."""
-        gx, gid, gline = page.gx, page.gid.astype(np.int64), page.gline
+    def _entries(self, page: PageLayout, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each glyph's pixel column and atlas entry (its shape at its quarter-pixel phase), the entries
+        rendered into the atlas where new (the atlas may grow taller)."""
+        gx, gid = page.gx, page.gid.astype(np.int64)
         if only is not None:
-            gx, gid, gline = gx[only], gid[only], gline[only]
-        if not len(gid):
-            return
+            gx, gid = gx[only], gid[only]
         ix = np.floor(gx).astype(np.int64)
         phase = self.snap((gx - ix) * SUBPIXEL).astype(np.int64)
         carry = phase == SUBPIXEL
@@ -181,6 +176,18 @@ class Rasterizer:
         phase[carry] = 0
         keys = self.eng.glyphs.per_gid("shape_of_gid")[gid] * SUBPIXEL + phase
         self._render_entries(keys)
+        return ix, keys
+
+    def _coverage(self, page: PageLayout, cov: np.ndarray, colour: np.ndarray | None = None,
+                  own: np.ndarray | None = None, conflicts: Conflicts | None = None,
+                  only: np.ndarray | None = None) -> None:
+        """Draw the glyphs of ``page`` (those selected by ``only``) into the coverage image ``cov`` (glyphs
+        combine by ``_merge``). With several colours (``colour``: each glyph's index), ``own`` gets each
+        pixel's colour and ``conflicts`` each colour's share where colours meet."""
+        gline = page.gline if only is None else page.gline[only]
+        if not len(gline):
+            return
+        ix, keys = self._entries(page, only)
         w = self.entry_w[keys]
         keep = w > 0
         c0, w, a0, gline = (ix + self.entry_off[keys])[keep], w[keep], self.entry_col[keys][keep], gline[keep]
@@ -469,6 +476,8 @@ class Rasterizer:
             marked = self._scratch("marked", H * W, np.uint8).reshape(H, W)
             marked.fill(0)
             conflicts = Conflicts(marked)
+        if page.covers:  # the bands depend on how far glyphs reach: the page's glyphs in the atlas first
+            self._entries(page)
         bands = self._cover_bands(page)
         if len(colours) == 1:
             self._coverage(page, cov)
