@@ -254,11 +254,13 @@ def _warn_missing(results: list[Rendered]) -> None:
             missing[ch] = missing.get(ch, 0) + n
     if missing:
         ranked = sorted(missing.items(), key=lambda kv: -kv[1])
-        shown = ", ".join(f"{ch} (U+{ord(ch):04X}) x{n}" for ch, n in ranked[:8])
+        shown = ", ".join(f"{ch + ' ' if ch.isprintable() else ''}(U+{ord(ch):04X}) x{n}" for ch, n in ranked[:8])
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
-        err_console.print(f"warning: {sum(missing.values())} characters had no glyph in any font and were drawn as "
-                          f"boxes: {shown}{more} (add a font with --set fallback-fonts=...)", markup=False,
-                          highlight=False, soft_wrap=True)
+        total = sum(missing.values())
+        drawn = "characters had no glyph in any font and were drawn as boxes" if total > 1 else \
+            "character had no glyph in any font and was drawn as a box"
+        err_console.print(f"warning: {total} {drawn}: {shown}{more} (add a font with --set fallback-fonts=...)",
+                          markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("count")

@@ -119,6 +119,11 @@ def test_missing_glyphs_counted_in_the_manifest_and_warned_once(tmp_path):
     clean.write_text("ภาษาไทย नमस्ते", encoding="utf-8")
     res = CliRunner().invoke(app, ["count", str(clean), "-c", "glyph-en"])
     assert res.exit_code == 0 and "warning" not in res.stderr
+    control = tmp_path / "control.txt"  # a control character, drawn as a box, is named by its code point only
+    control.write_text("gone \x97 till", encoding="utf-8")
+    res = CliRunner().invoke(app, ["count", str(control), "-c", "glyph-en"])
+    assert "warning: 1 character had no glyph in any font and was drawn as a box: (U+0097) x1" in res.stderr
+    assert "\x97" not in res.stderr
 
 
 @pytest.mark.parametrize("preset", ["glyph-en", "tight"])
