@@ -94,7 +94,10 @@ def place(doc: DocumentLayout, ch: Chunk, lines: Lines, pid: np.ndarray, first: 
                               extra_char)
         drawn &= ~to_shape
     idx, line_of, gid = idx[drawn], line_of[drawn], gid[drawn]
-    gx = x0[line_of] + _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
+    if published and not c.letter_spacing and len(idx) and int(lens.max()) * len(s) <= 1 << 22:
+        gx = _pdf_pen_x(idx, s, lens, line_of, x0, ch.measure, ch.stretch, units, extra_space, c.font_size)
+    else:
+        gx = x0[line_of] + _pen_x(idx, s[line_of], line_of, dcum, scum, units, extra_space, extra_char)
     if paras is not None and paras.mark.any():  # wrapped code lines: a mark in the hanging indent
         marked = np.flatnonzero(~first & paras.mark[pid])
         if len(marked):
@@ -127,7 +130,24 @@ def _pen_x(idx, ls, line_of, dcum, scum, units, extra_space, extra_char) -> np.n
     return x
 
 
+def _pdf_pen_x(idx, s, lens, line_of, x0, measure, stretch, units, extra_space, size) -> np.ndarray:
+    """Pen x of display characters ``idx`` as poppler finds it in the published PDF: from the line's start,
+    each character's width as the PDF writes it (1/1000 em to 4 decimals) times the size, plus the word
+    spacing on spaces, added one character after another."""
+    n_lines, longest = len(s), int(lens.max())
+    steps = np.zeros((n_lines, longest + 1))
+    steps[:, 0] = np.round(x0 / units, 4)
+    q = ragged_arange(np.zeros(n_lines, dtype=np.int64), lens)
+    line = np.repeat(np.arange(n_lines), lens)
+    j = s[line] + q
+    steps[line, q + 1] = (np.round(measure[j] / (0.001 * size), 4) * (0.001 * size)
+                          + extra_space[line] * stretch[j])
+    pen = np.add.accumulate(steps, axis=1)  # one character after another, as the PDF is read
+    return pen[line_of, idx - s[line_of]] * units
+
+
 def _marker(ch: Chunk, idx: np.ndarray) -> np.ndarray:
+
     """Which display characters ``idx`` draw the newline marker (from the atlas, in its own colour)."""
     marker = ch.gid[idx] == MARKER_GID
     if ch.marker is not None:
