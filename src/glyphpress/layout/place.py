@@ -147,7 +147,6 @@ def _pdf_pen_x(idx, s, lens, line_of, x0, measure, stretch, units, extra_space, 
 
 
 def _marker(ch: Chunk, idx: np.ndarray) -> np.ndarray:
-
     """Which display characters ``idx`` draw the newline marker (from the atlas, in its own colour)."""
     marker = ch.gid[idx] == MARKER_GID
     if ch.marker is not None:

@@ -476,12 +476,11 @@ class Rasterizer:
             marked = self._scratch("marked", H * W, np.uint8).reshape(H, W)
             marked.fill(0)
             conflicts = Conflicts(marked)
-        if page.covers:  # the bands depend on how far glyphs reach: the page's glyphs in the atlas first
-            self._entries(page)
-        bands = self._cover_bands(page)
+        # the rows a paragraph's rectangle covers depend on how far glyphs reach: reckoned once the page's
+        # glyphs are in the atlas
         if len(colours) == 1:
             self._coverage(page, cov)
-            self._cover(page, cov, bands)
+            self._cover(page, cov, self._cover_bands(page))
             if page.shaped:
                 self._shaped(page, cov)
             if page.objects:
@@ -490,8 +489,11 @@ class Rasterizer:
             index = np.zeros(int(max(colours)) + 1, dtype=np.uint8)
             index[colours] = np.arange(len(colours))
             self._coverage(page, cov, index[colour], own, conflicts)
-            self._cover(page, cov, bands, colour=index[colour], own=own, conflicts=conflicts)
+            self._cover(page, cov, self._cover_bands(page), colour=index[colour], own=own, conflicts=conflicts)
         else:  # shaped lines and objects draw over the text colour's own ink: an image per colour first
+            if page.covers:
+                self._entries(page)
+            bands = self._cover_bands(page)
             layers = []
             for i, ci in enumerate(colours):
                 layer = self._scratch(f"layer{i}", H * W, np.uint8).reshape(H, W)
