@@ -153,10 +153,8 @@ def render(text: Input, config: RenderConfig | str | None = None, *,
 
             pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, None, missing=missing)
         else:
-            pages_ = []
-            for page in pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers, missing=missing):
-                _counted(acct, page)
-                pages_.append(page)
+            pages_ = list(_counted(acct, pages(content, cfg, vm, renderer=renderer, line_numbers=line_numbers,
+                                                missing=missing)))
         return _finish(content, cfg, vm, acct, pages_, {"render_s": time.perf_counter() - t0}, missing)
 
 
@@ -171,16 +169,16 @@ def count(text: Input, config: RenderConfig | str | None = None, *,
     with _accounting(tokenizer, content) as acct:
         t0 = time.perf_counter()
         missing: Counter = Counter()
-        pages_ = []
-        for page in pages(content, cfg, vm, draw=False, line_numbers=line_numbers, missing=missing):
-            _counted(acct, page)
-            pages_.append(page)
+        pages_ = list(_counted(acct, pages(content, cfg, vm, draw=False, line_numbers=line_numbers, missing=missing)))
         return _finish(content, cfg, vm, acct, pages_, {"layout_s": time.perf_counter() - t0}, missing)
 
 
-def _counted(acct: Accounting | None, page: Page) -> None:
-    if acct is not None:
-        acct.page(*page.source_range)
+def _counted(acct: Accounting | None, pages_: Iterator[Page]) -> Iterator[Page]:
+    """The pages, each handed to the token counting as it comes."""
+    for page in pages_:
+        if acct is not None:
+            acct.page(*page.source_range)
+        yield page
 
 
 def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str | None = None, *,
@@ -211,8 +209,7 @@ def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str |
         else:
             pages_ = []
             with PageWriter(out, cfg) as writer:
-                for page in pages(content, cfg, vm, line_numbers=line_numbers, missing=missing):
-                    _counted(acct, page)
+                for page in _counted(acct, pages(content, cfg, vm, line_numbers=line_numbers, missing=missing)):
                     writer.put(page)
                     pages_.append(page)
                     if progress:
