@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
@@ -248,12 +249,11 @@ def render_cmd(
 
 def _warn_missing(results: list[Rendered]) -> None:
     """One warning line for every character drawn without a glyph (as a box), over all inputs."""
-    missing: dict[str, int] = {}
+    missing: Counter[str] = Counter()
     for r in results:
-        for ch, n in r.missing_glyphs.items():
-            missing[ch] = missing.get(ch, 0) + n
+        missing.update(r.missing_glyphs)
     if missing:
-        ranked = sorted(missing.items(), key=lambda kv: -kv[1])
+        ranked = missing.most_common()
         shown = ", ".join(f"{ch + ' ' if ch.isprintable() else ''}(U+{ord(ch):04X}) x{n}" for ch, n in ranked[:8])
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         total = sum(missing.values())
