@@ -8,9 +8,12 @@ from glyphpress.document.flatten import to_flow
 from glyphpress.document.math import typeset
 from glyphpress.layout.flow import OBJECT
 
-pytest.importorskip("matplotlib")
+from .. import needs
+
+needs_matplotlib = needs.package("matplotlib")
 
 
+@needs_matplotlib
 @pytest.mark.parametrize("tex", [r"\frac{a}{b}", r"x_i^2", r"\int_0^1 f(x)\,dx", r"\alpha + \beta = \gamma",
                                  r"\sum_{k=1}^{n} k", r"\sqrt{x^2+y^2}",
                                  r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}",
@@ -22,15 +25,18 @@ def test_typeset_formulas(tex):
     assert a.max() > 200 and a.shape[0] >= 8
 
 
+@needs_matplotlib
 def test_fractions_are_taller_than_plain_text():
     assert typeset(r"\frac{a}{b}", 12).image.height > typeset("ab", 12).image.height
 
 
+@needs_matplotlib
 @pytest.mark.parametrize("tex", [r"\frac{a", r"\undefinedmacro{x}", r"\begin{align} x \end{align}", ""])
 def test_unparsable_formula_returns_none(tex):
     assert typeset(tex, 12) is None
 
 
+@needs_matplotlib
 def test_math_in_markdown_becomes_objects_or_source():
     doc = parse_markdown("Inline $x^2$ and broken $\\frac{a$ here.\n\n$$\\int_0^1 x\\,dx$$\n")
     flow = to_flow(doc, preset("glyph-en"))

@@ -3,7 +3,7 @@ import pytest
 from glyphpress import render
 from glyphpress.evaluate.legibility import cer, normalize, page_scores
 
-pytest.importorskip("rapidocr")
+from .. import needs
 
 
 def test_cer_and_normalisation():
@@ -12,6 +12,7 @@ def test_cer_and_normalisation():
     assert cer("abcd", "abce") == pytest.approx(0.25)
 
 
+@needs.package("rapidocr")
 def test_rendered_page_reads_back():
     text = "The quick brown fox jumps over the lazy dog.\nPack my box with five dozen liquor jugs.\n" * 3
     r = render(text, "glyph-en", count_text=False)

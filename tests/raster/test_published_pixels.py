@@ -1,6 +1,5 @@
 """Pages of the glyph layout look like the published renderer's: poppler's pages of the same text."""
 
-import shutil
 
 import numpy as np
 import pytest
@@ -8,10 +7,11 @@ import pytest
 from glyphpress import load_config, render
 from glyphpress.evaluate import published
 
+from .. import needs
 from ..conftest import FONTS
 from ..layout.test_published import english
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
+needs_poppler = needs.tool("pdftoppm", "poppler-utils")
 
 
 @needs_poppler

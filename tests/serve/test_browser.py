@@ -4,21 +4,22 @@ gallery and ρ, ask a question answered by the test engine, save a screenshot.""
 import shutil
 from pathlib import Path
 
-import pytest
-
+from .. import needs
 from ..vlm.fake_server import FakeEngine
 
-playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@needs.package("playwright")
+@needs.tool("chromium", "chromium")
 def test_paste_render_ask_in_a_browser(serve, tmp_path):
+    from playwright.sync_api import sync_playwright
+
     with FakeEngine(answer="The secret number is 42.") as eng:
         with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
-            with playwright.sync_playwright() as p:
+            with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(s.url + "/")
@@ -37,6 +38,3 @@ def test_paste_render_ask_in_a_browser(serve, tmp_path):
                 page.screenshot(path=str(shot), full_page=True)
                 browser.close()
     assert shot.stat().st_size > 10_000
-    out = Path(__file__).resolve().parents[2] / "out"
-    out.mkdir(exist_ok=True)
-    shutil.copy(shot, out / "browser-e2e.png")

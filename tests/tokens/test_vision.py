@@ -1,13 +1,16 @@
 """Vision tokens must equal what the real image processors in transformers produce."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from glyphpress import GlyphpressError, render, vision_model
-from glyphpress.tokens.vision import VISION_MODELS
 
-transformers = pytest.importorskip("transformers")
+from .. import needs
+
+needs_transformers = needs.package("transformers")
 
 SIZES = [(595, 842), (593, 842), (793, 1123), (595, 97), (32, 32), (1190, 1684), (446, 842),
          (2480, 3508), (100, 3000), (4000, 5000), (60, 40)]
@@ -19,22 +22,27 @@ def processor_tokens(proc, w, h):
     return int(np.prod(out["image_grid_thw"][0])) // proc.merge_size**2
 
 
+# each model's image processor as its published preprocessor_config.json sets it up (the values written here
+# from those files, never read from glyphpress): Qwen/Qwen2-VL-7B-Instruct and Qwen/Qwen2.5-VL-7B-Instruct
+# give min_pixels 3136 and max_pixels 12845056, Qwen/Qwen3-VL-8B-Instruct patch 16 with edges 65536 and
+# 16777216; GLM-4.1V's processor keeps its own defaults
+PUBLISHED = {
+    "qwen2-vl": ("Qwen2VLImageProcessor", dict(min_pixels=3136, max_pixels=12845056)),
+    "qwen2.5-vl": ("Qwen2VLImageProcessor", dict(min_pixels=3136, max_pixels=12845056)),
+    # (its file gives them as size's edges, which Qwen2VLImageProcessor.__init__ of transformers 4.57.1 drops)
+    "qwen3-vl": ("Qwen2VLImageProcessor", dict(patch_size=16, merge_size=2, min_pixels=65536, max_pixels=16777216)),
+    "glm-4.1v": ("Glm4vImageProcessor", {}),
+}
+
+
 @pytest.fixture(scope="module")
 def processors():
-    from transformers.models.glm4v.image_processing_glm4v import Glm4vImageProcessor
-    from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
+    import transformers
 
-    q = VISION_MODELS["qwen2.5-vl"]
-    q3 = VISION_MODELS["qwen3-vl"]
-    return {
-        "qwen2-vl": Qwen2VLImageProcessor(min_pixels=q.min_pixels, max_pixels=q.max_pixels),
-        "qwen2.5-vl": Qwen2VLImageProcessor(min_pixels=q.min_pixels, max_pixels=q.max_pixels),
-        "qwen3-vl": Qwen2VLImageProcessor(patch_size=16, merge_size=2, min_pixels=q3.min_pixels,
-                                          max_pixels=q3.max_pixels),
-        "glm-4.1v": Glm4vImageProcessor(),
-    }
+    return {name: getattr(transformers, cls)(**kw) for name, (cls, kw) in PUBLISHED.items()}
 
 
+@needs_transformers
 @pytest.mark.parametrize("name", ["qwen2-vl", "qwen2.5-vl", "qwen3-vl", "glm-4.1v"])
 @pytest.mark.parametrize("size", SIZES)
 def test_image_tokens_match_transformers(processors, name, size):
@@ -42,6 +50,7 @@ def test_image_tokens_match_transformers(processors, name, size):
     assert vision_model(name).image_tokens(w, h) == processor_tokens(processors[name], w, h)
 
 
+@needs_transformers
 def test_rendered_pages_match_the_processor(processors):
     text = "A page of text to count. " * 2000
     for name in ("qwen2.5-vl", "glm-4.1v"):
@@ -52,6 +61,7 @@ def test_rendered_pages_match_the_processor(processors):
             assert p.vision_tokens == p.image_tokens + 2
 
 
+@needs_transformers
 def test_glm_defaults_are_the_processor_defaults():
     from transformers.models.glm4v.image_processing_glm4v import Glm4vImageProcessor
 
@@ -61,6 +71,17 @@ def test_glm_defaults_are_the_processor_defaults():
     assert (m.min_pixels, m.max_pixels) == (proc.size["shortest_edge"], proc.size["longest_edge"])
     assert (m.patch_size, m.merge_size, m.temporal_patch_size) == (proc.patch_size, proc.merge_size,
                                                                     proc.temporal_patch_size)
+
+
+@needs_transformers
+@pytest.mark.parametrize("size", SIZES)
+def test_the_rule_at_the_processor_class_defaults(size):
+    """Another pixel budget: Qwen2VLImageProcessor's own class defaults, glyphpress's rule given the same."""
+    from transformers import Qwen2VLImageProcessor
+
+    proc = Qwen2VLImageProcessor()
+    m = replace(vision_model("qwen2.5-vl"), min_pixels=proc.min_pixels, max_pixels=proc.max_pixels)
+    assert m.image_tokens(*size) == processor_tokens(proc, *size)
 
 
 def test_a4_page_at_72dpi():

@@ -5,23 +5,25 @@ import asyncio
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from glyphpress import render
+from glyphpress.vlm.ask import Session
+from glyphpress.vlm.base import Generation, Request
+from glyphpress.vlm.local import TransformersBackend
+from glyphpress.vlm.registry import model_spec
 
-from glyphpress import render  # noqa: E402
-from glyphpress.vlm.ask import Session  # noqa: E402
-from glyphpress.vlm.base import Generation, Request  # noqa: E402
-from glyphpress.vlm.local import TransformersBackend  # noqa: E402
-from glyphpress.vlm.registry import model_spec  # noqa: E402
+from .. import needs
 
-from .tiny_qwen2vl import build  # noqa: E402
+needs_torch = needs.package("torch", "transformers")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    from .tiny_qwen2vl import build
+
     return str(build(tmp_path_factory.mktemp("tiny-qwen2-vl")))
 
 
+@needs_torch
 def test_image_tokens_in_input_ids_match_prediction(tiny):
     be = TransformersBackend(tiny, device="cpu")
     r = render("The secret number in this report is 42. " * 400, "glyph-en", model="qwen2-vl", count_text=False)
@@ -31,6 +33,7 @@ def test_image_tokens_in_input_ids_match_prediction(tiny):
     assert int((inputs["input_ids"] == image_token).sum()) == sum(p.image_tokens for p in r.pages)
 
 
+@needs_torch
 def test_generation_streams_through_a_session(tiny):
     be = TransformersBackend(tiny, device="cpu")
     spec = model_spec(tiny, context=32768, vision="qwen2-vl", preset="glyph-en")
@@ -43,6 +46,7 @@ def test_generation_streams_through_a_session(tiny):
     assert result.visual.usage.prompt_tokens >= result.vision_tokens - 2 * result.pages
 
 
+@needs_torch
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     from glyphpress import GlyphpressError
 
