@@ -122,7 +122,20 @@ def test_parallel_render_equals_serial(workers, monkeypatch, tmp_path, extra, sl
                 yield item
 
         monkeypatch.setattr(workers.Renderer, "pages", slow_pages)
+    here = []  # pages this process drew itself
+    draw_here = parallel._Share._draw_here
+
+    def counted(self, batch):
+        batch = list(batch)
+        here.extend(page.index for page, _ in batch)
+        draw_here(self, batch)
+
+    monkeypatch.setattr(parallel._Share, "_draw_here", counted)
     assert_same_pages(one, render(text, jobs=2, count_text=False))
+    if slow == "worker":  # the workers wait before taking anything: this process takes every range back
+        assert sorted(here) == list(range(len(one.pages)))
+    else:  # idle workers claim each range as it is offered
+        assert len(here) < len(one.pages)
     files = render_to_dir(text, tmp_path, jobs=3, count_text=False)
     assert [p.file for p in files.pages] == [f"page_{i + 1:04d}.png" for i in range(len(one.pages))]
     assert all(Image.open(tmp_path / p.file).tobytes() == q.image.tobytes() for p, q in zip(files.pages, one.pages))

@@ -96,18 +96,21 @@ def test_limits(serve):
 
 
 def test_busy_server_answers_429(serve):
-    with FakeEngine(script=["slow"]) as eng:
+    with FakeEngine(script=["hold"], answer="held answer") as eng:
         with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", max_concurrent=1, max_queued=0) as s:
             doc = httpx.post(s.url + "/v1/render", json={"text": TEXT}).json()
-            slow = threading.Thread(target=lambda: httpx.post(s.url + "/v1/ask", timeout=30, json={
-                "document_id": doc["id"], "question": "q", "stream": False}))
-            slow.start()
-            import time
-
-            time.sleep(1)
+            held = []
+            ask = threading.Thread(target=lambda: held.append(httpx.post(s.url + "/v1/ask", timeout=30, json={
+                "document_id": doc["id"], "question": "q", "stream": False})))
+            ask.start()
+            assert eng.arrived.wait(10)  # the ask holds the only slot, waiting on the engine
             r = httpx.post(s.url + "/v1/render", json={"text": "another"})
             assert r.status_code == 429 and "busy" in r.json()["error"]["message"]
-            slow.join()
+            eng.release.set()
+            ask.join(30)
+            assert held and held[0].status_code == 200 and held[0].json()["answer"].strip() == "held answer"
+            # the slot is free again
+            assert httpx.post(s.url + "/v1/render", json={"text": "another"}).status_code == 200
 
 
 def test_request_time_limit(serve):

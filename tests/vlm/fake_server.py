@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeEngine:
     """``script`` is a list of behaviours, one per request (the last repeats): "ok", "429", "500",
-    "cut", "malformed", "overflow", "slow", "empty", "400"."""
+    "cut", "malformed", "overflow", "slow", "empty", "400", "drip", and "hold" (answers once ``release`` is
+    set). ``arrived`` is set when a request has come in."""
 
     def __init__(self, script=("ok",), answer="The answer is 42.", prompt_tokens=None):
         self.script = list(script)
@@ -18,6 +19,8 @@ class FakeEngine:
         self.prompt_tokens = prompt_tokens
         self.requests: list[dict] = []
         self.aborted = threading.Event()  # a streaming client went away mid-answer
+        self.arrived = threading.Event()
+        self.release = threading.Event()
         engine = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +31,7 @@ class FakeEngine:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length))
                 engine.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                engine.arrived.set()
                 n = len(engine.requests) - 1
                 mode = engine.script[min(n, len(engine.script) - 1)]
                 engine.handle(self, mode, body)
@@ -65,6 +69,8 @@ class FakeEngine:
             return self._json(h, 400, {"error": {"message": "This model's maximum context length is 4096 tokens"}})
         if mode == "slow":
             time.sleep(3)
+        if mode == "hold" and not self.release.wait(30):
+            return self._json(h, 500, {"error": {"message": "never released"}})
         if mode == "drip":  # a long answer, slowly: for disconnect tests
             h.send_response(200)
             h.send_header("content-type", "text/event-stream")
