@@ -1,6 +1,7 @@
 """The command line as a user meets it: real processes, real files, every bad input."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,9 @@ import pytest
 from .conftest import FONTS
 
 
-def run(*args, stdin=None, cwd=None):
+def run(*args, stdin=None, cwd=None, env=None):
     p = subprocess.run([sys.executable, "-m", "glyphpress", *map(str, args)], input=stdin,
-                       capture_output=True, cwd=cwd, timeout=300)
+                       capture_output=True, cwd=cwd, timeout=300, env=env and {**os.environ, **env})
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -29,6 +30,24 @@ def assert_user_error(rc, err, fragment):
 def test_help_everywhere(args):
     rc, out, _ = run(*args, "--help")
     assert rc == 0 and "Usage" in out
+
+
+def test_flags_take_no_value_in_help():
+    rc, out, _ = run("render", "--help", env={"COLUMNS": "100"})
+    flags = [line for line in out.splitlines() if any(f in line for f in ("--bundle", "--json", "--sample", "--help"))]
+    assert len(flags) == 4 and not [line for line in flags if "<" in line]
+    assert "--jobs" in out and "<int>" in out  # options that take a value say which
+
+
+def test_models_fit_80_columns():
+    from glyphpress.tokens.vision import VISION_MODELS
+
+    rc, out, err = run("models", env={"COLUMNS": "80"})
+    assert rc == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "4,611,686" not in out and "none" in out.splitlines()[-1]  # the generic model has no pixel limit
+    words = out.split()
+    assert all(hub in words for m in VISION_MODELS.values() for hub in m.hub_ids)  # never cut
 
 
 def test_render_sample_json(tmp_path):
@@ -158,7 +177,8 @@ def test_utf16_with_bom(tmp_path):
     f = tmp_path / "u16.txt"
     f.write_bytes("ünïcödé text\n".encode("utf-16"))
     rc, out, err = run("count", f, "--json")
-    assert rc == 0, err and json.loads(out)["characters"] == 13
+    assert rc == 0, err
+    assert json.loads(out)["characters"] == 13
 
 
 def test_nul_and_control_characters(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -34,12 +35,30 @@ from .result import Rendered
 from .tokens.counting import start_background
 from .tokens.vision import VISION_MODELS, vision_model
 
+
+def _flags_show_no_value() -> None:
+    """typer's --help puts a type label (``<bool>``) beside every option, flags and --help included, as if
+    they took a value: flags get none."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:  # another typer: nothing to mend
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) and not getattr(self, "count", False) else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_show_no_value()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Render long text into compact page images for vision-language models, "
                        "with exact text/vision token accounting.")
 config_app = typer.Typer(no_args_is_help=True, help="Show, list and validate rendering configurations (θ).")
 app.add_typer(config_app, name="config")
-out_console = Console(width=None if sys.stdout.isatty() else 200)  # piped tables stay unwrapped
+# piped tables stay unwrapped, unless COLUMNS says how wide
+out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)
 
 INPUTS_HELP = "Text files, folders (every file inside), or - for standard input."
@@ -405,6 +424,7 @@ def ask_cmd(
                 break
     finally:
         loop.run_until_complete(session.aclose())
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
     if notes is not None and results:
         path = write_notes(notes, results, session)
@@ -511,12 +531,13 @@ def config_validate(file: Path = typer.Argument(..., help="A JSON config file.")
 @app.command("models")
 def models_cmd() -> None:
     """List the vision models whose token geometry is known."""
-    t = Table(show_edge=False)
-    for col in ("name", "patch", "merge", "min pixels", "max pixels", "tokens/image extra", "hub ids"):
+    t = Table(box=None, pad_edge=False)  # fits 80 columns
+    for col in ("name", "patch", "merge", "min px", "max px", "extra", "hub ids"):
         t.add_column(col)
     for m in VISION_MODELS.values():
-        t.add_row(m.name, str(m.patch_size), str(m.merge_size), f"{m.min_pixels:,}", f"{m.max_pixels:,}",
-                  str(m.special_tokens), ", ".join(m.hub_ids))
+        limit = f"{m.max_pixels:,}" if m.max_pixels < 2**40 else "none"
+        t.add_row(m.name, str(m.patch_size), str(m.merge_size), f"{m.min_pixels:,}", limit,
+                  str(m.special_tokens), "\n".join(m.hub_ids) or "-")  # one hub id a line
     out_console.print(t)
 
 

@@ -180,6 +180,18 @@ def test_cli_ask_streams_and_reports(tmp_path):
     assert (tmp_path / "n.md").read_text().count("forty two") >= 2
 
 
+def test_cli_ask_leaves_no_task_behind(tmp_path, essay_text):
+    """A long document (its request takes a while to send) once left httpx's line reader to be finalised
+    after the event loop had closed: "Task was destroyed but it is pending!" after the answer."""
+    doc = tmp_path / "long.txt"
+    doc.write_text((essay_text * 8)[:200_000])
+    with FakeEngine(answer="forty two") as vis:
+        rc, out, err = run_cli("ask", doc, "-q", "What number?", "--model", "zai-org/Glyph", "--base-url", vis.url)
+    assert rc == 0, err
+    assert out.strip() == "forty two"
+    assert "Task was destroyed" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
 def test_cli_ask_json_and_interactive(tmp_path):
     doc = tmp_path / "report.txt"
     doc.write_text(DOC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,15 +73,16 @@ async def run_route(backend: Backend, request: Request, predicted: int,
     first = None
     parts: list[str] = []
     usage = Usage()
-    async for piece in backend.stream(request):
-        if piece.text:
-            if first is None:
-                first = time.perf_counter() - t0
-            parts.append(piece.text)
-            if on_text:
-                on_text(piece.text)
-        if piece.usage is not None:
-            usage = piece.usage
+    async with aclosing(backend.stream(request)) as pieces:
+        async for piece in pieces:
+            if piece.text:
+                if first is None:
+                    first = time.perf_counter() - t0
+                parts.append(piece.text)
+                if on_text:
+                    on_text(piece.text)
+            if piece.usage is not None:
+                usage = piece.usage
     answer = "".join(parts)
     if not answer.strip():
         raise GlyphpressError(f"{backend.name}: the model returned an empty answer")

@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import httpx
 
@@ -94,8 +95,9 @@ class OpenAIBackend:
             attempt = 0
             while True:
                 try:
-                    async for piece in self._once(url, body):
-                        yield piece
+                    async with aclosing(self._once(url, body)) as pieces:
+                        async for piece in pieces:
+                            yield piece
                     return
                 except _Retry as e:
                     attempt += 1
@@ -113,29 +115,31 @@ class OpenAIBackend:
                     await self._fail(resp)
                 usage = Usage()
                 got_text = False
-                async for line in resp.aiter_lines():
-                    line = line.strip()
-                    if not line or line.startswith(":") or not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        if not got_text:
-                            raise BackendError(f"{self.base_url}: the engine returned an empty answer")
-                        yield Piece(usage=usage)
-                        return
-                    try:
-                        event = json.loads(data)
-                    except ValueError:
-                        raise BackendError(f"{self.base_url}: malformed stream event: {data[:80]!r}") from None
-                    if "error" in event:
-                        raise _error_from(self.base_url, event["error"])
-                    if event.get("usage"):
-                        usage = Usage(event["usage"].get("prompt_tokens"), event["usage"].get("completion_tokens"))
-                    for choice in event.get("choices") or []:
-                        delta = (choice.get("delta") or {}).get("content") or (choice.get("text") or "")
-                        if delta:
-                            got_text = started = True
-                            yield Piece(text=delta)
+                # the line reader is closed here, not left to the garbage collector once the event loop is gone
+                async with aclosing(resp.aiter_lines()) as lines:
+                    async for line in lines:
+                        line = line.strip()
+                        if not line or line.startswith(":") or not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            if not got_text:
+                                raise BackendError(f"{self.base_url}: the engine returned an empty answer")
+                            yield Piece(usage=usage)
+                            return
+                        try:
+                            event = json.loads(data)
+                        except ValueError:
+                            raise BackendError(f"{self.base_url}: malformed stream event: {data[:80]!r}") from None
+                        if "error" in event:
+                            raise _error_from(self.base_url, event["error"])
+                        if event.get("usage"):
+                            usage = Usage(event["usage"].get("prompt_tokens"), event["usage"].get("completion_tokens"))
+                        for choice in event.get("choices") or []:
+                            delta = (choice.get("delta") or {}).get("content") or (choice.get("text") or "")
+                            if delta:
+                                got_text = started = True
+                                yield Piece(text=delta)
                 raise BackendError(f"{self.base_url}: the answer stream was cut before it finished")
         except httpx.TimeoutException:
             if started:
