@@ -56,7 +56,8 @@ class LoadOptions:
     dpi: float = 72  # raster mode
     password: str | None = None
     limits: Limits | None = None
-    time_limit: float | None = 120.0  # seconds for parsing an untrusted binary or HTML file
+    time_limit: float | None = 120.0  # seconds for parsing any file but plain text (in a child process)
+    memory_mb: int | None = None  # memory the parsing child may use beyond what it starts with
 
 
 def detect_format(name: str) -> str:
@@ -75,13 +76,14 @@ def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Do
     document comes back without the file's bytes, which the caller has already."""
     if fmt == "pdf":
         if opt.pdf_mode == "raster":
-            return replace(raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit), pdf=b"")
+            return replace(raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit, opt.memory_mb),
+                           pdf=b"")
         try:
             return parse_pdf(data, name, opt.password, opt.limits)
         except InputError as e:
             if "no text layer" not in str(e):
                 raise
-            doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit)
+            doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit, opt.memory_mb)
             doc.warnings.append(f"{name}: no text layer, rendered as raster pages")
             return replace(doc, pdf=b"")
     if fmt == "docx":
@@ -100,8 +102,13 @@ def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions |
             raise InputError(f"{name}: is empty, nothing to render")
         return _parse_binary(data, name, fmt, opt)
     text = read_bytes(data, name).text
-    if fmt == "html":
-        return with_time_limit(opt.time_limit, name, lambda: reindex(parse_html(text, name)))
+    if fmt == "text":
+        return text  # the fast path: nothing to parse
+    return with_time_limit(opt.time_limit, name, _parse_text_format, text, name, fmt, base, memory_mb=opt.memory_mb)
+
+
+def _parse_text_format(text: str, name: str, fmt: str, base: str | None) -> Document | str:
+    """Markdown, code or HTML parsed (in the parsing child, under the limits)."""
     if fmt == "markdown" and base is not None:
         return parse_markdown(text, name, base)
     return load_document(text, name, fmt)
@@ -137,7 +144,7 @@ def _format(fmt: str, name: str, opt: LoadOptions) -> str:
 def _parse_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
     """A binary file (bytes, or a PDF's path) parsed under the time limit; a raster document gets the
     bytes or path back here rather than through the pipe."""
-    doc = with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt)
+    doc = with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt, memory_mb=opt.memory_mb)
     if isinstance(doc, RasterDocument):
         doc.pdf = data
     return doc

@@ -1,8 +1,11 @@
-"""A time limit for parsing untrusted files: the parser runs in a child process that is killed on time-out."""
+"""Limits for parsing untrusted files: the parser runs in a child process, started by a fork server (never
+forked from a process whose threads may hold locks: the web server renders in threads), with a memory cap;
+it is killed when it takes longer than the time limit."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,9 +13,11 @@ from typing import Any
 from ..errors import GlyphpressError, InputError
 
 
-def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` in a forked child, killed after ``seconds``; no limit without fork or seconds."""
-    for value in stream_with_time_limit(seconds, name, _once, fn, args, kwargs, step="parsing"):
+def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *args: Any,
+                    memory_mb: int | None = None, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a child, killed after ``seconds`` and capped at ``memory_mb`` more memory
+    than it starts with; in this process when there is no time limit. ``fn`` and its arguments must pickle."""
+    for value in stream_with_time_limit(seconds, name, _once, fn, args, kwargs, step="parsing", memory_mb=memory_mb):
         return value
 
 
@@ -20,13 +25,31 @@ def _once(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Iterator[Any]:
     yield fn(*args, **kwargs)
 
 
-def _stream_child(conn, fn, args) -> None:
+def _cap_memory(memory_mb: int | None) -> None:
+    """Allow this process ``memory_mb`` of address space beyond what it has mapped already."""
+    if not memory_mb:
+        return
     try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = mapped + memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, OSError, ValueError):  # not Linux: the time limit still holds
+        pass
+
+
+def _stream_child(conn, fn, args, memory_mb) -> None:
+    try:
+        _cap_memory(memory_mb)
         for item in fn(*args):
             conn.send_bytes(pickle.dumps(("item", item), protocol=pickle.HIGHEST_PROTOCOL))
         result = ("end", None)
     except GlyphpressError as e:
         result = ("user", str(e))
+    except MemoryError:
+        result = ("memory", None)
     except Exception as e:
         result = ("fail", f"{type(e).__name__}: {e}")
     try:
@@ -35,19 +58,30 @@ def _stream_child(conn, fn, args) -> None:
         conn.close()
 
 
+def _context():
+    """A fork server where there is one (its children start with the parsers imported), else spawn."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["glyphpress.document"])
+        return ctx
+    return mp.get_context("spawn")
+
+
 def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., Iterator[Any]],
-                           *args: Any, step: str = "a page") -> Iterator[Any]:
-    """The items of the generator ``fn(*args)``, made in a forked child one at a time: each must come within
-    ``seconds`` of the one before, or the child is killed (the error names the ``step`` that took too long).
+                           *args: Any, step: str = "a page", memory_mb: int | None = None) -> Iterator[Any]:
+    """The items of the generator ``fn(*args)``, made in a child one at a time: each must come within
+    ``seconds`` of the one before, or the child is killed (the error names the ``step`` that took too long);
+    the child may use ``memory_mb`` more memory than it starts with. Without ``seconds``, made here.
     Closing the iterator early stops the child."""
-    if not seconds or "fork" not in mp.get_all_start_methods():
+    if not seconds:
         yield from fn(*args)
         return
-    ctx = mp.get_context("fork")
+    ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_stream_child, args=(child, fn, args), daemon=True)
+    proc = ctx.Process(target=_stream_child, args=(child, fn, args, memory_mb), daemon=True)
     proc.start()
     child.close()
+    too_big = f"{name}: parsing needed more than {memory_mb} MB of memory; the file may be hostile"
     try:
         while True:
             if not parent.poll(seconds):
@@ -56,13 +90,16 @@ def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., I
             try:
                 kind, value = pickle.loads(parent.recv_bytes())
             except EOFError:
-                raise InputError(f"{name}: the parser crashed on this file") from None
+                raise InputError(f"{name}: the parser crashed on this file" + (
+                    f" or ran out of its {memory_mb} MB of memory" if memory_mb else "")) from None
             if kind == "item":
                 yield value
             elif kind == "end":
                 return
             elif kind == "user":
                 raise InputError(value)
+            elif kind == "memory":
+                raise InputError(too_big)
             else:
                 raise InputError(f"{name}: cannot parse ({value})")
     finally:

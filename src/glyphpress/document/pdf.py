@@ -43,12 +43,13 @@ class RasterDocument:
     pdf: bytes | str = field(repr=False, default=b"")
     password: str | None = None
     time_limit: float | None = None  # seconds allowed for each page
+    memory_mb: int | None = None  # memory the child drawing the pages may use
     format: str = "pdf-raster"
     warnings: list[str] = field(default_factory=list)
 
     def images(self) -> Iterator[Image.Image]:
         for mode, size, raw in stream_with_time_limit(self.time_limit, self.name, _rendered_pages, self.pdf,
-                                                      self.name, self.password, self.dpi):
+                                                      self.name, self.password, self.dpi, memory_mb=self.memory_mb):
             yield Image.frombytes(mode, size, raw)
 
 
@@ -228,7 +229,8 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
 
 
 def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
-               limits: Limits | None = None, time_limit: float | None = None) -> RasterDocument:
+               limits: Limits | None = None, time_limit: float | None = None,
+               memory_mb: int | None = None) -> RasterDocument:
     """The pages (of a PDF's bytes or file), to be rasterised at ``dpi`` when read, with their text layer
     for accounting."""
     limits = limits or Limits()
@@ -252,4 +254,4 @@ def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, p
         ranges.append((pos, pos + len(text)))
         pos += len(text)
     pdf.close()
-    return RasterDocument(name, "".join(parts), ranges, sizes, dpi, data, password, time_limit)
+    return RasterDocument(name, "".join(parts), ranges, sizes, dpi, data, password, time_limit, memory_mb)
