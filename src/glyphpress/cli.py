@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -449,53 +450,39 @@ def _print_ask_summary(r) -> None:
         print(f"[baseline failed: {r.baseline_error}]", file=sys.stderr)
 
 
-@app.command("serve")
-def serve_cmd(
-    host: str = typer.Option("127.0.0.1", "--host", envvar="GLYPHPRESS_HOST", help="Address to listen on."),
-    port: int = typer.Option(7860, "--port", envvar="GLYPHPRESS_PORT", help="Port to listen on."),
-    data_dir: str = typer.Option("glyphpress-data", "--data-dir", envvar="GLYPHPRESS_DATA_DIR",
-                                 help="Where rendered documents are kept (they survive restarts)."),
-    token: str | None = typer.Option(None, "--token", envvar="GLYPHPRESS_TOKEN",
-                                     help="Require this bearer token for the API and the app (?token=... once)."),
-    backend: str = typer.Option("openai", "--backend", envvar="GLYPHPRESS_BACKEND", help="openai or transformers."),
-    model: str | None = typer.Option(None, "--model", envvar="GLYPHPRESS_MODEL", help="VLM to ask."),
-    base_url: str | None = typer.Option(None, "--base-url", envvar="GLYPHPRESS_BASE_URL",
-                                        help="OpenAI-compatible base URL of the VLM server."),
-    api_key: str | None = typer.Option(None, "--api-key", envvar="GLYPHPRESS_API_KEY", help="Its bearer token."),
-    baseline_url: str | None = typer.Option(None, "--baseline-url", envvar="GLYPHPRESS_BASELINE_URL",
-                                            help="A text-only LLM for side-by-side answers."),
-    baseline_model: str | None = typer.Option(None, "--baseline-model", envvar="GLYPHPRESS_BASELINE_MODEL"),
-    max_upload_mb: float = typer.Option(50, "--max-upload-mb", envvar="GLYPHPRESS_MAX_UPLOAD_MB"),
-    max_pages: int = typer.Option(500, "--max-pages", envvar="GLYPHPRESS_MAX_PAGES", help="Pages per document."),
-    max_page_pixels: int = typer.Option(16_000_000, "--max-page-pixels", envvar="GLYPHPRESS_MAX_PAGE_PIXELS"),
-    max_documents: int = typer.Option(200, "--max-documents", envvar="GLYPHPRESS_MAX_DOCUMENTS",
-                                      help="Documents kept; the oldest go first."),
-    lifetime_hours: float = typer.Option(168, "--lifetime-hours", envvar="GLYPHPRESS_LIFETIME_HOURS"),
-    request_timeout: float = typer.Option(300, "--request-timeout", envvar="GLYPHPRESS_REQUEST_TIMEOUT",
-                                          help="Seconds any request may take."),
-    max_concurrent: int = typer.Option(2, "--max-concurrent", envvar="GLYPHPRESS_MAX_CONCURRENT",
-                                       help="Renders and questions at once."),
-    max_queued: int = typer.Option(64, "--max-queued", envvar="GLYPHPRESS_MAX_QUEUED",
-                                   help="Requests that may wait for a slot; beyond them, 429."),
-) -> None:
-    """Start the web app and HTTP API (OpenAPI schema at /docs and /openapi.json)."""
+def serve_cmd(**values) -> None:
+    """Start the web app and HTTP API (OpenAPI schema at /docs and /openapi.json). Every flag has an
+    environment variable: GLYPHPRESS_ and the flag's name (--max-pages: GLYPHPRESS_MAX_PAGES)."""
     import uvicorn
 
-    from .serve.app import Settings, create_app
+    from .serve.app import create_app
+    from .serve.settings import Settings
 
-    if min(max_upload_mb, max_pages, max_page_pixels, max_documents, lifetime_hours, request_timeout,
-           max_concurrent) <= 0 or max_queued < 0:
-        raise GlyphpressError("every limit must be greater than 0 (--max-queued at least 0)")
-    if host not in ("127.0.0.1", "localhost", "::1") and not token:
-        print(f"warning: listening on {host} without --token: anyone who can reach this port can use it",
+    settings = Settings(**values)
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        print(f"warning: listening on {settings.host} without --token: anyone who can reach this port can use it",
               file=sys.stderr)
-    settings = Settings(data_dir=data_dir, token=token, backend=backend, model=model, base_url=base_url,
-                        api_key=api_key, baseline_url=baseline_url, baseline_model=baseline_model,
-                        max_upload_mb=max_upload_mb, max_pages=max_pages, max_page_pixels=max_page_pixels,
-                        max_documents=max_documents, lifetime_s=lifetime_hours * 3600,
-                        request_timeout_s=request_timeout, max_concurrent=max_concurrent, max_queued=max_queued)
-    print(f"glyphpress {__version__}: http://{host}:{port}/ (data in {Path(data_dir).resolve()})", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    app_ = create_app(settings)
+    print(f"glyphpress {__version__}: http://{settings.host}:{settings.port}/ "
+          f"(data in {Path(settings.data_dir).resolve()})", file=sys.stderr)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _settings_options() -> inspect.Signature:
+    """serve's parameters: one option per server setting, with its environment variable."""
+    from .serve import settings as st
+
+    params = []
+    for f in st.options():
+        t = st.kind(f)
+        params.append(inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, annotation=t | None if f.default is None else t,
+            default=typer.Option(f.default, st.flag(f), envvar=st.env_name(f), help=f.metadata["help"])))
+    return inspect.Signature(params, return_annotation=None)
+
+
+serve_cmd.__signature__ = _settings_options()
+app.command("serve")(serve_cmd)
 
 
 @config_app.command("show")

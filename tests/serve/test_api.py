@@ -40,7 +40,14 @@ def test_multipart_files_become_one_bundle(serve):
 def test_errors_are_json_with_status(serve):
     with serve() as s:
         for method, path, kw, status in [
-            ("post", "/v1/render", {"content": b"not json"}, 400),
+            ("post", "/v1/render", {"content": b"not json"}, 415),  # no JSON content type
+            ("post", "/v1/render", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
+            ("post", "/v1/render", {"content": b"[1, 2]", "headers": {"content-type": "application/json"}}, 400),
+            ("post", "/v1/render", {"json": {"text": "x", "set": {"font-path": "/etc/passwd"}}}, 400),
+            ("post", "/v1/render", {"json": {"text": "x", "preset": "/etc/passwd"}}, 400),
+            ("post", "/v1/render", {"json": {"text": "x", "set": "dpi=96"}}, 400),
+            ("post", "/v1/ask", {"json": {"question": "q", "text": "x", "max_tokens": "lots"}}, 400),
+            ("post", "/v1/ask", {"json": {"question": ["q"], "text": "x"}}, 400),
             ("post", "/v1/render", {"json": {"text": ""}}, 400),
             ("post", "/v1/render", {"json": {"text": "x", "preset": "nope"}}, 400),
             ("post", "/v1/render", {"json": {"text": "x", "set": {"dpi": 0}}}, 400),
@@ -115,7 +122,7 @@ def test_busy_server_answers_429(serve):
 
 def test_request_time_limit(serve):
     with FakeEngine(script=["slow"]) as eng:
-        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", request_timeout_s=1) as s:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", request_timeout=1) as s:
             doc = httpx.post(s.url + "/v1/render", json={"text": "short text"}).json()
             r = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "question": "q", "stream": False},
                            timeout=30)
@@ -123,15 +130,46 @@ def test_request_time_limit(serve):
 
 
 def test_bearer_token(serve):
-    with serve(token="s3cret") as s:
-        assert httpx.get(s.url + "/healthz").status_code == 200
+    with serve(token="s3cret", base_url="http://127.0.0.1:9/v1", model="m") as s:
+        health = httpx.get(s.url + "/healthz")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}  # nothing configurable
+        assert "127.0.0.1:9" in httpx.get(s.url + "/healthz", headers={"Authorization": "Bearer s3cret"}).text
         assert httpx.post(s.url + "/v1/render", json={"text": "x"}).status_code == 401
+        assert httpx.post(s.url + "/v1/render", json={"text": "x"},
+                          headers={"Authorization": "Bearer s3cre"}).status_code == 401
         assert httpx.get(s.url + "/").status_code == 401
         ok = httpx.post(s.url + "/v1/render", json={"text": "x"}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+        page = s.url + ok.json()["pages"][0]
+        assert httpx.get(page + "?token=s3cret").status_code == 401  # the address carries it to the app only
         with httpx.Client() as c:
-            assert c.get(s.url + "/?token=s3cret").status_code == 200  # sets a cookie for the app
-            assert c.get(s.url + ok.json()["pages"][0]).status_code == 200
+            first = c.get(s.url + "/?token=s3cret")
+            assert first.status_code == 303 and first.headers["location"] == "/"  # out of the address bar
+            assert "HttpOnly" in first.headers["set-cookie"] and "SameSite=Strict" in first.headers["set-cookie"]
+            assert c.get(s.url + "/").status_code == 200 and c.get(page).status_code == 200  # the cookie
+
+
+def test_cross_site_requests_are_refused(serve):
+    with serve() as s:  # no token: a loopback server anyone's browser can reach
+        form = {"text": "spend the operator's key"}
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+            r = httpx.post(s.url + "/v1/render", data=form, headers=headers)  # a cross-site form post
+            assert r.status_code == 403 and "cross-site" in r.json()["error"]["message"]
+            ask = httpx.post(s.url + "/v1/ask", json={"text": "x", "question": "q"}, headers=headers)
+            assert ask.status_code == 403
+        own = httpx.post(s.url + "/v1/render", json={"text": "x"}, headers={"Origin": s.url})
+        assert own.status_code == 200  # the app's own pages
+        plain = httpx.post(s.url + "/v1/render", content=b"text=x", headers={"content-type": "text/plain"})
+        assert plain.status_code == 415  # what a form can send without a preflight is not JSON
+        assert httpx.get(s.url + "/favicon.ico").status_code == 200
+
+
+def test_unreachable_vlm_is_a_bad_gateway(serve):
+    with serve(base_url="http://127.0.0.1:9/v1", model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
+        doc = httpx.post(s.url + "/v1/render", json={"text": "short"}).json()
+        r = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "question": "q", "stream": False},
+                       timeout=60)
+        assert r.status_code == 502 and "cannot connect" in r.json()["error"]["message"]
 
 
 def test_documents_survive_a_restart(serve):

@@ -1,4 +1,6 @@
-"""Rendered documents on disk, under random ids, in the server's own data folder only."""
+"""Rendered documents on disk, under random ids, in the server's own data folder only. A document is
+listed once its manifest is written (last, atomically); what a server killed mid-render left half-written
+is removed when the next one starts. One server uses a data folder at a time (a lock file says so)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import manifest as manifest_mod
+from ..errors import GlyphpressError
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
 PAGE_RE = re.compile(r"^page_(\d{4,})\.(png|webp)$")
@@ -24,7 +27,13 @@ class Store:
         self.max_documents = max_documents
         self.lifetime_s = lifetime_s
         self._lock = threading.Lock()
-        self.cleanup()
+        self._lockfile = _lock_folder(self.root)
+        self.cleanup(unfinished_after=0)  # nothing is being written yet: a folder without manifest is debris
+
+    def close(self) -> None:
+        if self._lockfile is not None:
+            self._lockfile.close()
+            self._lockfile = None
 
     def new_id(self) -> str:
         return secrets.token_hex(16)
@@ -76,6 +85,10 @@ class Store:
         shutil.rmtree(folder, ignore_errors=True)
         return True
 
+    def finished(self) -> list[str]:
+        """Ids of the whole documents, newest first."""
+        return [doc_id for _, doc_id in reversed(self.ids()) if self.folder(doc_id) is not None]
+
     def ids(self) -> list[tuple[float, str]]:
         out = []
         for f in (self.root / "documents").iterdir():
@@ -83,17 +96,35 @@ class Store:
                 out.append((f.stat().st_mtime, f.name))
         return sorted(out)
 
-    def cleanup(self) -> None:
-        """Drop documents past their lifetime, half-written ones, and the oldest beyond the maximum."""
+    def cleanup(self, unfinished_after: float = 3600) -> None:
+        """Drop documents past their lifetime, half-written ones older than ``unfinished_after`` seconds, and
+        the oldest beyond the maximum."""
         with self._lock:
             now = time.time()
             docs = self.ids()
             for mtime, doc_id in docs:
                 folder = self.root / "documents" / doc_id
                 expired = now - mtime > self.lifetime_s
-                unfinished = not (folder / manifest_mod.MANIFEST).is_file() and now - mtime > 3600
+                unfinished = not (folder / manifest_mod.MANIFEST).is_file() and now - mtime >= unfinished_after
                 if expired or unfinished:
                     shutil.rmtree(folder, ignore_errors=True)
             docs = self.ids()
             for _, doc_id in docs[: max(0, len(docs) - self.max_documents)]:
                 shutil.rmtree(self.root / "documents" / doc_id, ignore_errors=True)
+
+
+def _lock_folder(root: Path):
+    """An exclusive lock on the data folder, held while the store is open (Unix); an error if another
+    server holds it."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    f = open(root / ".lock", "w")  # noqa: SIM115 - held open for the store's life
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise GlyphpressError(f"{root} is in use by another glyphpress server; give each its own --data-dir") \
+            from None
+    return f

@@ -87,7 +87,7 @@ class OpenAIBackend:
         return path.as_uri()
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
-        body = self.payload(request)
+        body = await asyncio.to_thread(self.payload, request)  # pages encoded off the event loop
         url = f"{self.base_url}/chat/completions"
         if self._limit is None:
             self._limit = asyncio.Semaphore(self.concurrency)

@@ -1,0 +1,178 @@
+"""The route that asks a VLM about a document's pages (streamed as Server-Sent Events, or as one JSON
+answer), with the text-only baseline beside it when one is configured. The pages are read from disk in a
+worker thread once a slot is held; a stream has the request deadline too, and a client that hangs up
+cancels the engine's request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from ..config import load_config
+from ..errors import GlyphpressError
+from ..tokens.text import count_tokens, text_tokenizer
+from ..vlm.ask import PROMPT_OVERHEAD, run_route
+from ..vlm.base import Generation
+from ..vlm.base import Request as AskRequest
+from ..vlm.openai import BackendError, ContextOverflow
+from .bodies import json_object
+from .documents import services, sse
+from .gate import Stopped
+from .jobs import render_job
+from .services import Services
+
+router = APIRouter()
+MAX_QUESTION = 20_000  # characters
+MAX_ANSWER_TOKENS = 32_768
+NOT_CONFIGURED = ("no VLM is configured: start the server with --base-url URL --model NAME "
+                  "(an OpenAI-compatible server) or --backend transformers --model NAME")
+
+
+def engine_status(e: GlyphpressError) -> int:
+    """The HTTP status for an engine's failure: the prompt too long is the client's (400); an engine that
+    cannot be reached or fails is a bad gateway (502)."""
+    if isinstance(e, ContextOverflow):
+        return 400
+    return 502 if isinstance(e, BackendError) else 400
+
+
+def _generation(body: dict) -> Generation:
+    raw = body.get("max_tokens", 512)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_ANSWER_TOKENS:
+        raise HTTPException(400, f"max_tokens: expected a whole number from 1 to {MAX_ANSWER_TOKENS}")
+    return Generation(max_tokens=raw)
+
+
+def _load_pages(sv: Services, doc_id: str, stop) -> list:
+    from PIL import Image
+
+    folder, manifest = sv.store.folder(doc_id), sv.store.manifest(doc_id)
+    if folder is None or manifest is None:
+        raise HTTPException(404, "no such document")
+    images = []
+    try:
+        for p in manifest["pages"]:
+            if stop.is_set():
+                raise Stopped()
+            with Image.open(folder / p["file"]) as img:
+                images.append(img.convert("RGB"))
+    except FileNotFoundError:
+        raise HTTPException(404, "no such document") from None
+    return images
+
+
+@router.post("/v1/ask", summary="Ask a question about a document (SSE stream or JSON)",
+             description="JSON `{document_id | text, question, stream?: true, baseline?: false, max_tokens?}`. "
+                         "With stream, Server-Sent Events: `{\"text\": ...}` pieces, then `{\"done\": true, ...}`. "
+                         "No VLM configured: 503; the VLM unreachable or failing: 502.")
+async def ask(request: Request):
+    sv = services(request)
+    deadline = sv.deadline()
+    body = await json_object(request)
+    question = body.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise HTTPException(400, "the question is empty")
+    if len(question) > MAX_QUESTION:
+        raise HTTPException(400, f"the question is longer than {MAX_QUESTION:,} characters")
+    gen = _generation(body)
+    be = sv.backend("main")
+    if be is None:
+        raise HTTPException(503, NOT_CONFIGURED)
+    doc_id = body.get("document_id")
+    if not doc_id:
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise HTTPException(400, "give a document_id or a text")
+        doc_id = sv.store.new_id()
+        await sv.gate.run(deadline, render_job, sv, doc_id, [("text.txt", text.encode())], load_config("glyph-en"),
+                          None)
+    if not isinstance(doc_id, str) or sv.store.manifest(doc_id) is None:
+        raise HTTPException(404, "no such document")
+    m = sv.store.manifest(doc_id)
+    q_tokens = count_tokens(text_tokenizer(), question)
+    base = sv.backend("baseline") if body.get("baseline") else None
+    text_req = AskRequest(question, text=sv.store.source(doc_id), gen=gen) if base else None
+    stats = {"document_id": doc_id, "pages": len(m["pages"]), "text_tokens": m["totals"]["text_tokens"],
+             "vision_tokens": m["totals"]["vision_tokens"], "compression_ratio": m["totals"]["compression_ratio"],
+             "prompt_tokens_predicted": m["totals"]["vision_tokens"] + q_tokens + PROMPT_OVERHEAD}
+    predicted_text = (m["totals"]["text_tokens"] or 0) + q_tokens + PROMPT_OVERHEAD
+    if body.get("stream", True):
+        return StreamingResponse(_stream(sv, be, question, gen, base, text_req, predicted_text, stats, deadline),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    async with sv.gate.slot():
+        images = await _pages(sv, doc_id, deadline)
+        visual = AskRequest(question, images=images, gen=gen)
+        try:
+            r = await asyncio.wait_for(run_route(be, visual, stats["prompt_tokens_predicted"], None),
+                                       max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            raise HTTPException(504, "the model took longer than this server allows; the request was cancelled") \
+                from None
+        except GlyphpressError as e:
+            raise HTTPException(engine_status(e), str(e)) from None
+        out = dict(stats, answer=r.answer, prompt_tokens_reported=r.usage.prompt_tokens,
+                   latency_s=round(r.latency_s, 3))
+        if base is not None:
+            out.update(await _baseline(base, text_req, predicted_text, deadline))
+    return out
+
+
+async def _pages(sv: Services, doc_id: str, deadline: float) -> list:
+    """The document's pages as RGB images, read in a worker thread (the slot is already held)."""
+    import threading
+
+    stop = threading.Event()
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_load_pages, sv, doc_id, stop),
+                                      max(0.0, deadline - time.monotonic()))
+    except asyncio.TimeoutError:
+        stop.set()
+        raise HTTPException(504, "reading the pages took longer than this server allows") from None
+
+
+async def _baseline(base, text_req, predicted_text: int, deadline: float) -> dict:
+    try:
+        r = await asyncio.wait_for(run_route(base, text_req, predicted_text, None),
+                                   max(0.0, deadline - time.monotonic()))
+    except asyncio.TimeoutError:
+        return {"baseline_error": "the text-only baseline took longer than this server allows"}
+    except GlyphpressError as e:
+        return {"baseline_error": str(e)}
+    return {"baseline": {"answer": r.answer, "prompt_tokens_reported": r.usage.prompt_tokens,
+                         "latency_s": round(r.latency_s, 3)}}
+
+
+async def _stream(sv: Services, be, question: str, gen: Generation, base, text_req, predicted_text: int,
+                  stats: dict, deadline: float):
+    try:
+        async with sv.gate.slot():
+            t0 = time.perf_counter()
+            visual = AskRequest(question, images=await _pages(sv, stats["document_id"], deadline), gen=gen)
+            usage = None
+            async with aclosing(be.stream(visual)) as pieces:  # closed (the engine request cancelled) on hang-up
+                while True:
+                    try:
+                        piece = await asyncio.wait_for(pieces.__anext__(), max(0.0, deadline - time.monotonic()))
+                    except StopAsyncIteration:
+                        break
+                    except asyncio.TimeoutError:
+                        yield sse({"error": "the model took longer than this server allows; the request was "
+                                            "cancelled", "status": 504})
+                        return
+                    if piece.text:
+                        yield sse({"text": piece.text})
+                    if piece.usage is not None:
+                        usage = piece.usage
+            done = dict(stats, done=True, latency_s=round(time.perf_counter() - t0, 3),
+                        prompt_tokens_reported=usage.prompt_tokens if usage else None)
+            if base is not None:
+                done.update(await _baseline(base, text_req, predicted_text, deadline))
+            yield sse(done)
+    except HTTPException as e:
+        yield sse({"error": str(e.detail), "status": e.status_code})
+    except GlyphpressError as e:
+        yield sse({"error": str(e), "status": engine_status(e)})

@@ -1,0 +1,77 @@
+"""Slots for heavy work: at most ``limit`` jobs at once and ``queued`` waiting (beyond them, 429). A slot is
+held until its work has really ended: a job running in a thread keeps it after its client has gone or its
+deadline has passed, until the thread returns (it is asked to stop at its next page)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import HTTPException
+
+
+class Stopped(Exception):
+    """A job was asked to stop (its client went away or its deadline passed)."""
+
+
+class Gate:
+    def __init__(self, limit: int, queued: int):
+        self.limit, self.queued = limit, queued
+        self._sem = asyncio.Semaphore(limit)
+        self.waiting = 0
+        self.running = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._sem.locked() and self.waiting >= self.queued:
+            raise HTTPException(429, "busy: too many renders and questions at once; retry shortly")
+        self.waiting += 1
+        try:
+            await self._sem.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._sem.release()
+
+    @contextlib.asynccontextmanager
+    async def thread(self, fn: Callable[..., Any], *args: Any) -> AsyncIterator[tuple[asyncio.Future, threading.Event]]:
+        """``fn(*args, stop)`` in a worker thread within a slot: yields its future and its stop event. On the
+        way out (done, failed, cancelled or timed out) the job is asked to stop and the slot is kept until the
+        thread has returned."""
+        async with self.slot():
+            stop = threading.Event()
+            future = asyncio.get_running_loop().run_in_executor(None, fn, *args, stop)
+            try:
+                yield future, stop
+            finally:
+                if not future.done():
+                    stop.set()
+                await _until_done(future)
+
+    async def run(self, deadline: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args, stop)`` in a thread within a slot; past the ``deadline`` (``time.monotonic()``), 504."""
+        async with self.thread(fn, *args) as (future, _stop):
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise HTTPException(504, "the request took longer than this server allows; its work was stopped") \
+                    from None
+
+
+async def _until_done(future: asyncio.Future) -> None:
+    """Wait for a thread's future to finish, whatever cancellations arrive meanwhile."""
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            continue
+    if not future.cancelled():
+        future.exception()  # retrieved: a job's failure after its caller left is not logged as unhandled
