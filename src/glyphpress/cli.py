@@ -542,10 +542,18 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def main() -> None:
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
     except GlyphpressError as e:
         print_error(str(e))
         sys.exit(2)
-    except KeyboardInterrupt:
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("interrupted", markup=False)
         sys.exit(130)
+    except typer.TyperException as e:  # a bad flag or value: one line (help asked for by no arguments is printed)
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        if message:
+            print_error(f"{message} (see --help)")
+        sys.exit(getattr(e, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)

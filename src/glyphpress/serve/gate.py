@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
 
 
@@ -50,7 +51,8 @@ class Gate:
             stop = threading.Event()
             future = asyncio.get_running_loop().run_in_executor(None, fn, *args, stop)
             try:
-                yield future, stop
+                # shielded: a cancelled caller must not cancel the future that tells when the thread has ended
+                yield asyncio.shield(future), stop
             finally:
                 if not future.done():
                     stop.set()
@@ -60,17 +62,19 @@ class Gate:
         """``fn(*args, stop)`` in a thread within a slot; past the ``deadline`` (``time.monotonic()``), 504."""
         async with self.thread(fn, *args) as (future, _stop):
             try:
-                return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - time.monotonic()))
+                return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 raise HTTPException(504, "the request took longer than this server allows; its work was stopped") \
                     from None
 
 
 async def _until_done(future: asyncio.Future) -> None:
-    """Wait for a thread's future to finish, whatever cancellations arrive meanwhile."""
+    """Wait for a thread's future to finish, whatever cancellations arrive meanwhile (the server's task groups
+    cancel again at every wait: a shielded scope keeps them out)."""
     while not future.done():
         try:
-            await asyncio.wait([future])
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([future])
         except asyncio.CancelledError:
             continue
     if not future.cancelled():

@@ -29,6 +29,7 @@ async def healthz(request: Request) -> dict:
             "vlm": {"configured": sv.backend("main") is not None if s.backend == "openai" else True,
                     "backend": s.backend, "model": s.model or "zai-org/Glyph", "base_url": s.base_url},
             "baseline": bool(s.baseline_url), "fonts": sv.theta.names(), "presets": list(PRESETS),
+            "jobs": {"running": sv.gate.running, "waiting": sv.gate.waiting, "slots": sv.gate.limit},
             "limits": {"max_upload_mb": s.max_upload_mb, "max_pages": s.max_pages,
                        "max_page_pixels": s.max_page_pixels}}
 
