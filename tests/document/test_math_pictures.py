@@ -67,3 +67,18 @@ def test_decompression_bomb_picture_is_refused(tmp_path):
     with pytest.warns(UserWarning, match="over the limit"):
         flow = to_flow(load(tmp_path / "doc.md"), preset("glyph-en"))
     assert "[image: bomb]" in flow.text
+
+
+@needs_matplotlib
+def test_displayed_formula_on_a_cropped_page_is_indented_not_pushed_to_the_edge():
+    cfg = preset("glyph-en")  # crops each page to its widest line
+    doc = parse_markdown("Short.\n\n$$E = mc^2 + \\sum_{k=1}^{n} k$$\n\nEnd.\n")
+    page = np.asarray(render(doc, cfg, count_text=False).pages[0].image.convert("L")) < 128
+    rows = np.flatnonzero(page.any(axis=1))
+    bands = np.split(rows, np.flatnonzero(np.diff(rows) > 2) + 1)  # Short., the formula (its parts), End.
+    formula = page[bands[1][0]: bands[-2][-1] + 1]
+    cols = np.flatnonzero(formula.any(axis=0))
+    margin, em = cfg.px(cfg.margin_x + 6), cfg.px(cfg.font_size)  # the frame's padding is 6 pt
+    assert cols[0] <= margin + 2 * em + 2  # from the left, like the text, two ems in
+    assert page.shape[1] - 1 - cols[-1] >= cfg.px(cfg.margin_x) - 1  # the crop's margin on the right
+    assert page.shape[1] < cols[-1] - cols[0] + 2 * margin + 2 * em + 4  # no room left for a centred one

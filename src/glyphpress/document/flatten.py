@@ -150,7 +150,11 @@ class _Builder:
         elif b.kind == m.MATH_BLOCK:
             st = self.style(self.fonts[m.MATH])
             obj = typeset(b.text, self.cfg.px(fs))
-            if obj is not None:
+            if obj is not None and self.cfg.auto_crop_width:
+                # the page is cropped to its widest line: a centred formula would end at the cropped edge, so it
+                # sits indented from the left instead (LaTeX's fleqn)
+                self.para([(obj, st)], src, indent=2 * fs, before=0.15 * lh, after=0.25 * lh)
+            elif obj is not None:
                 self.para([(obj, st)], src, align=ALIGN_CODES["CENTER"], before=0.15 * lh, after=0.25 * lh)
             else:  # what mathtext cannot parse is shown as its source
                 for line in b.text.splitlines() or [""]:

@@ -1,6 +1,6 @@
-"""LaTeX math typeset as ink images with matplotlib's mathtext (pure Python; ``pip install
-'glyphpress[math]'``): fractions, sub/superscripts, integrals, sums, Greek, roots, accents, and
-matrices (pmatrix, bmatrix, vmatrix, matrix), which this module lays out cell by cell. A formula
+"""LaTeX math typeset as ink images with matplotlib's mathtext (pure Python, in the main install):
+fractions, sub/superscripts, integrals, sums, Greek, roots, accents, and matrices (pmatrix, bmatrix,
+vmatrix, matrix), which this module lays out cell by cell. A formula
 that cannot be parsed returns None: the caller shows its source and goes on."""
 
 from __future__ import annotations
