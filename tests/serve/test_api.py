@@ -212,3 +212,17 @@ def test_render_progress_events(serve):
         assert events[-1]["done"] and len(events[-1]["document"]["pages"]) == pages[-1]
         bad = httpx.post(s.url + "/v1/render?progress=1", json={"text": "x", "set": {"dpi": 0}})
         assert bad.status_code == 400
+
+
+def test_examples_hold_their_answers(serve):
+    with serve() as s:
+        listed = httpx.get(s.url + "/v1/examples").json()["examples"]
+        assert {e["lang"] for e in listed} == {"en", "zh"} and len(listed) == 4
+        for e in listed:
+            full = httpx.get(s.url + f"/v1/examples/{e['id']}").json()
+            assert len(full["text"]) == e["characters"] > 1000
+            assert full["answer"] in full["text"]  # the expected answer is in the text to read
+        needle = httpx.get(s.url + "/v1/examples/needle-en").json()
+        text = needle["text"]
+        assert text.count("violet-42") == 1 and 0.5 < text.index("violet-42") / len(text) < 0.75
+        assert httpx.get(s.url + "/v1/examples/nope").status_code == 404

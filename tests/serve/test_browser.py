@@ -1,8 +1,9 @@
-"""End to end in headless Chromium (Debian's chromium, driven by Playwright): paste text, render, see the
-gallery and ρ, ask a question answered by the test engine, save a screenshot."""
+"""The web app in headless Chromium (Debian's chromium, driven by Playwright), each behaviour checked as a
+person meets it: examples in one click, a drop zone, the gallery and its zoom, asking with Enter and a
+waiting indicator, nothing of a previous document left after a new or failed render, a phone-sized
+screen, the dark theme, and the API docs page served without a CDN."""
 
 import shutil
-from pathlib import Path
 
 from .. import needs
 from ..vlm.fake_server import FakeEngine
@@ -10,31 +11,126 @@ from ..vlm.fake_server import FakeEngine
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CJK_LINE = "视觉文本压缩把长文本渲染成紧凑的页面图像，一个视觉词元承载三到四个文本词元。" * 2
+LONG = "The secret number in this report is 42. Everything else is filler text to fill the pages. " * 600
+
+
+def browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
 @needs.package("playwright")
 @needs.tool("chromium", "chromium")
-def test_paste_render_ask_in_a_browser(serve, tmp_path):
+def test_the_app_as_a_person_uses_it(serve, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    with FakeEngine(answer="The secret number is 42.") as eng:
-        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.goto(s.url + "/")
-                page.fill("#text", "视觉文本压缩 works in Chinese and English. The secret number is 42. " * 200)
-                page.click("#render")
-                page.wait_for_selector("#gallery img", timeout=30_000)
-                assert page.locator("#gallery img").count() >= 1
-                assert page.inner_text("#rho").startswith("ρ ")
-                page.fill("#question", "What is the secret number?")
-                page.click("#ask")
-                page.wait_for_function("document.querySelector('.answer') && "
-                                       "document.querySelector('.answer').textContent.includes('42')",
-                                       timeout=30_000)
-                page.wait_for_selector("#answers .muted:has-text('vision tokens')", timeout=30_000)
-                shot = Path(tmp_path) / "app.png"
-                page.screenshot(path=str(shot), full_page=True)
-                browser.close()
-    assert shot.stat().st_size > 10_000
+    with FakeEngine(script=["hold", "ok"], answer="The secret number is 42.") as eng, \
+            FakeEngine(answer="text route says 42", prompt_tokens=900) as txt:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct", baseline_url=txt.url) as s, \
+                sync_playwright() as p:
+            b = browser(p)
+            page = b.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(s.url + "/")
+            page.wait_for_selector("#examples button")
+            assert page.locator("#examples button").count() == 4
+            assert page.locator("#examples button", has_text="中文").count() == 2
+            assert page.is_visible("#baseline-row")  # a baseline is configured here
+            assert page.request.get(s.url + "/favicon.ico").status == 200
+
+            # one short, wide page (a CJK paragraph) stays a thumbnail; pages are numbered, each downloadable
+            page.fill("#text", CJK_LINE)
+            page.click("#render")
+            page.wait_for_selector("#gallery img")
+            assert page.evaluate("document.getElementById('gallery').scrollWidth <= "
+                                 "document.getElementById('gallery').clientWidth + 1")
+            assert page.locator("#gallery img").first.bounding_box()["width"] <= 200
+            assert page.inner_text("#gallery figcaption") .startswith("p. 1")
+            link = page.locator("#gallery figcaption a").first
+            assert link.get_attribute("download") == "page_0001.png"
+            assert link.get_attribute("href") == page.locator("#gallery img").first.get_attribute("src")
+            assert page.inner_text("#rho").startswith("ρ ")
+
+            # Enter asks; while the model has not answered, the answer box says it is waiting
+            page.fill("#question", "What is the secret number?")
+            page.press("#question", "Enter")
+            page.wait_for_selector(".answer.waiting")
+            assert page.is_visible(".answer.waiting") and page.is_disabled("#ask")
+            eng.release.set()
+            page.wait_for_function("document.querySelector('.answer') && "
+                                   "document.querySelector('.answer').textContent.includes('42')", timeout=30_000)
+            page.wait_for_selector("#answers .muted:has-text('vision tokens')", timeout=30_000)
+            assert page.locator(".answer.waiting").count() == 0
+
+            # a failed render leaves nothing of the previous document on screen
+            page.fill("#dpi", "1000")
+            page.click("#render")
+            page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=30_000)
+            assert "dpi" in page.inner_text("#error")
+            assert page.locator("#gallery img").count() == 0 and page.locator("#answers .qa").count() == 0
+            assert page.is_disabled("#ask") and page.inner_text("#stats") == ""
+            page.fill("#dpi", "")
+
+            # files dropped on the drop zone are what the next render reads
+            assert page.is_visible("#drop")
+            page.evaluate("""() => { const dt = new DataTransfer();
+                dt.items.add(new File(['# Dropped\\n\\n' + 'A dropped file with words. '.repeat(4000)], 'dropped.md',
+                                      {type: 'text/markdown'}));
+                document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+            }""")
+            assert page.inner_text("#filelist") == "dropped.md"
+            page.fill("#text", "")
+            page.click("#render")
+            page.wait_for_selector("#gallery img")
+            assert page.locator("#gallery img").count() >= 2
+
+            # the zoom: fitted to the width, then actual size and larger, the next page with →, closed with Escape
+            page.click("#gallery img >> nth=0")
+            assert page.is_visible("#zoom") and "fit" in page.get_attribute("#zoom", "class")
+            fitted = page.locator("#zoomimg").bounding_box()["width"]
+            assert fitted > 1000  # the window's width, not the page's 72-dpi size
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("document.getElementById('zoomimg').src.endsWith('page_0002.png')")
+            assert page.inner_text("#zoomlabel").startswith("page 2 of")
+            page.click("#fit")
+            page.wait_for_function("!document.getElementById('zoom').classList.contains('fit')")
+            natural = page.evaluate("document.getElementById('zoomimg').naturalWidth")
+            assert abs(page.locator("#zoomimg").bounding_box()["width"] - natural) <= 2
+            page.click("#zoomin")
+            assert page.locator("#zoomimg").bounding_box()["width"] > natural * 1.2
+            page.keyboard.press("Escape")
+            assert not page.is_visible("#zoom")
+
+            # an example in one click: its text rendered, its question asked, its expected answer beside
+            page.click("#examples button[data-id=needle-en]")
+            page.wait_for_selector(".qa .expected", timeout=60_000)
+            assert "violet-42" in page.inner_text(".qa .expected")
+            page.wait_for_selector("#answers .muted:has-text('vision tokens')", timeout=60_000)
+            assert page.input_value("#question") == "What is the password for the archive room?"
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+            b.close()
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+
+
+@needs.package("playwright")
+@needs.tool("chromium", "chromium")
+def test_phone_screen_dark_theme_and_offline_docs(serve):
+    from playwright.sync_api import sync_playwright
+
+    with serve() as s, sync_playwright() as p:
+        b = browser(p)
+        phone = b.new_page(viewport={"width": 390, "height": 844}, color_scheme="dark")
+        phone.goto(s.url + "/")
+        phone.wait_for_selector("#examples button")
+        assert not phone.is_visible("#baseline-row")  # no baseline configured: no checkbox
+        phone.fill("#text", CJK_LINE)
+        phone.click("#render")
+        phone.wait_for_selector("#gallery img")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        assert phone.locator("#render").bounding_box()["x"] >= 0
+        background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert sum(int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]) < 150  # dark
+        docs = b.new_page()
+        docs.goto(s.url + "/docs")  # this machine has no way out: the docs page must need none
+        docs.wait_for_selector(".swagger-ui .info", timeout=30_000)
+        assert docs.locator(".opblock-summary-path", has_text="/v1/render").count() >= 1
+        b.close()

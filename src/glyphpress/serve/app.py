@@ -10,9 +10,11 @@ documents live in the data folder under random ids and survive restarts.
 from __future__ import annotations
 
 import contextlib
+from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -34,9 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await sv.aclose()
 
-    app = FastAPI(title="glyphpress", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="glyphpress", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Render long documents into compact pages for VLMs; ask questions about them.")
     app.state.services = sv
+    # Swagger UI's files as the fastapi-swagger package ships them: the docs page needs no CDN
+    app.mount("/static/swagger", StaticFiles(directory=str(resources.files("fastapi_swagger") / "resources")),
+              name="swagger")
     for r in (documents.router, asking.router, site.router):
         app.include_router(r)
     app.add_middleware(BodyLimit, limit=s.max_upload_bytes, seconds=s.body_timeout)

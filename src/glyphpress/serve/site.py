@@ -1,12 +1,14 @@
-"""The web app's page, its icon, and the health check (which tells configuration only to callers with
-the token, where the server has one)."""
+"""The web app's page, its icon, its examples (long texts from the bundled samples, each with a question
+and its expected answer), the API docs page served from this server alone, and the health check (which
+tells configuration only to callers with the token, where the server has one)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .. import __version__
@@ -43,3 +45,47 @@ async def index() -> HTMLResponse:
 @router.get("/favicon.ico", include_in_schema=False)
 async def favicon() -> Response:
     return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>glyphpress API</title><link rel="icon" href="/favicon.ico" type="image/svg+xml">
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});</script></body></html>"""
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs() -> HTMLResponse:
+    """Swagger UI from the fastapi-swagger package, mounted at /static/swagger: no CDN needed."""
+    return HTMLResponse(DOCS)
+
+
+@functools.lru_cache(maxsize=1)
+def examples() -> dict[str, dict]:
+    """The examples with their texts: a sample, repeated where asked, with a sentence (the needle) put in at a
+    line break near ``needle_at`` of the way through."""
+    folder = resources.files("glyphpress") / "samples"
+    out = {}
+    for ex in json.loads((folder / "examples.json").read_text(encoding="utf-8")):
+        text = (folder / ex["file"]).read_text(encoding="utf-8").strip() + "\n"
+        text = "\n".join([text] * ex.get("repeat", 1))
+        if ex.get("needle"):
+            at = text.find("\n", int(len(text) * ex["needle_at"])) + 1
+            text = text[:at] + ex["needle"] + "\n" + text[at:]
+        out[ex["id"]] = {k: ex[k] for k in ("id", "lang", "title", "question", "answer")} | {
+            "characters": len(text), "text": text}
+    return out
+
+
+@router.get("/v1/examples", summary="Examples to try: long texts, each with a question and its expected answer")
+async def list_examples() -> dict:
+    return {"examples": [{k: v for k, v in ex.items() if k != "text"} for ex in examples().values()]}
+
+
+@router.get("/v1/examples/{example_id}", summary="One example with its text")
+async def get_example(example_id: str) -> dict:
+    if example_id not in examples():
+        raise HTTPException(404, "no such example")
+    return examples()[example_id]
