@@ -169,7 +169,7 @@ def test_markdown_golden_page():
     want = Image.open(golden)
     assert img.size == want.size and img.mode == want.mode
     diff = np.abs(np.asarray(img, dtype=np.int16) - np.asarray(want, dtype=np.int16))
-    assert diff.mean() < 1.0 and (diff > 64).mean() < 0.002
+    assert diff.mean() < 0.2 and (diff > 64).any(axis=-1).sum() <= 40  # a few pixels of another FreeType at most
 
 
 def test_table_header_repeats_on_each_page():

@@ -82,3 +82,20 @@ def test_displayed_formula_on_a_cropped_page_is_indented_not_pushed_to_the_edge(
     assert cols[0] <= margin + 2 * em + 2  # from the left, like the text, two ems in
     assert page.shape[1] - 1 - cols[-1] >= cfg.px(cfg.margin_x) - 1  # the crop's margin on the right
     assert page.shape[1] < cols[-1] - cols[0] + 2 * margin + 2 * em + 4  # no room left for a centred one
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("name", ["glyph-en", "tight"])
+def test_an_inline_formula_takes_its_width_on_the_line(name):
+    from glyphpress.pipeline import renderer_for
+    from glyphpress.tokens.vision import vision_model
+
+    cfg = preset(name)
+    flow = to_flow(parse_markdown("Math inline $a^2 + b^2$ and more words after it.\n"), cfg)
+    (obj,) = flow.objects.values()
+    (_, lay), = list(renderer_for(cfg).pages(flow, vision_model(None), draw=False))
+    ((x, _, drawn),) = lay.objects
+    assert drawn is obj
+    after = lay.gx[lay.gx > x]
+    assert len(after) and after.min() >= x + obj.image.width  # the words after it start past it
+    assert len(lay.gx) == len("Mathinline" + "andmorewordsafterit.")  # no glyph is drawn for the object

@@ -181,10 +181,24 @@ class DocumentLayout:
         while st.pos < n:
             cut = self.rules.cut(text, st, size)
             ch = self.rules.chunk(self.flow, self.styles, st, cut)
+            self._size_objects(ch)
             block, st = self._lines(ch, cut, st)
             yield from pag.add(block)
             size = min(CHUNK_CHARS, 2 * size)
         yield from pag.finish()
+
+    def _size_objects(self, ch: Chunk) -> None:
+        """An inline object (a formula, a picture) is as wide as its image and is no glyph."""
+        a, b = np.searchsorted(self.obj_pos, [ch.lo, ch.lo + len(ch)])
+        if a == b:
+            return
+        at = self.obj_pos[a:b] - ch.lo
+        width = np.array([self.objects[k].image.width for k in range(a, b)], dtype=float)
+        for adv in {id(x): x for x in (ch.fit, ch.measure, ch.draw)}.values():  # often one array, thrice
+            adv[at] = width / ch.units if adv is not ch.draw else width
+        ch.gid[at] = -1
+        if ch.missing is not None:
+            ch.missing[at] = False
 
     def _lines(self, ch: Chunk, cut, st: ChunkState) -> tuple[LineBlock, ChunkState]:
         """The chunk's lines, placed; and where the next chunk starts. A chunk that ends inside a paragraph
