@@ -226,3 +226,12 @@ def test_examples_hold_their_answers(serve):
         text = needle["text"]
         assert text.count("violet-42") == 1 and 0.5 < text.index("violet-42") / len(text) < 0.75
         assert httpx.get(s.url + "/v1/examples/nope").status_code == 404
+
+
+def test_a_long_pasted_text_in_a_form(serve):
+    with serve(max_upload_mb=8) as s:  # the web app sends pasted text as a form field
+        text = "A long pasted text with many words in it. " * 50_000  # 2.1 MB
+        fields = {"text": (None, text), "preset": (None, "tight"), "set": (None, "{}")}  # multipart, as a browser
+        r = httpx.post(s.url + "/v1/render", files=fields, timeout=120)
+        assert r.status_code == 200, r.text
+        assert r.json()["manifest"]["totals"]["characters"] == len(text)

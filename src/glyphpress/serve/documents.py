@@ -43,7 +43,8 @@ async def _render_request(request: Request) -> tuple[list[tuple[str, bytes]], An
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     items: list[tuple[str, bytes]] = []
     if ctype == "multipart/form-data":
-        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 8)
+        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 8,
+                                  max_part_size=services(request).settings.max_upload_bytes)  # pasted text too
         preset_name = form.get("preset") or "glyph-en"
         try:
             sets = json.loads(str(form.get("set") or "{}"))
