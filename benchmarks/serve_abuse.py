@@ -188,7 +188,8 @@ HOSTILE_THETA = [
     {"set": {"fallback-fonts": ["x"] * 100}}, {"set": {"dpi": 100000}}, {"set": {"dpi": -1}},
     {"set": {"dpi": "72; rm -rf /"}}, {"set": {"page-size": "100000,100000"}}, {"set": {"font-size": 0}},
     {"set": {"columns": 10**9}}, {"set": {"newline-markup": "x" * 10000}}, {"set": {"dpi": {"nested": 1}}},
-    {"set": [1, 2]}, {"set": {"image-format": "tiff"}}, {"set": {"layout": "nope"}},
+    {"set": [1, 2]}, {"set": {"image-format": "tiff"}}, {"set": {"layout": "nope"}}, {"set": {"dpi": 10**400}},
+    {"set": {"page-size": "1e400,842"}},
 ]
 
 

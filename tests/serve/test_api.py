@@ -113,6 +113,8 @@ def test_busy_server_answers_429(serve):
             assert eng.arrived.wait(10)  # the ask holds the only slot, waiting on the engine
             r = httpx.post(s.url + "/v1/render", json={"text": "another"})
             assert r.status_code == 429 and "busy" in r.json()["error"]["message"]
+            streamed = httpx.post(s.url + "/v1/render?progress=1", json={"text": "another"})
+            assert streamed.status_code == 429  # said before the stream starts, not as an event in a 200
             eng.release.set()
             ask.join(30)
             assert held and held[0].status_code == 200 and held[0].json()["answer"].strip() == "held answer"
@@ -162,6 +164,16 @@ def test_cross_site_requests_are_refused(serve):
         plain = httpx.post(s.url + "/v1/render", content=b"text=x", headers={"content-type": "text/plain"})
         assert plain.status_code == 415  # what a form can send without a preflight is not JSON
         assert httpx.get(s.url + "/favicon.ico").status_code == 200
+        # DNS rebinding: a page on evil.example, its name now resolving to this machine, is same-origin to
+        # itself; the host name it uses gives it away, for reads too
+        rebound = {"Host": f"evil.example:{s.port}", "Origin": f"http://evil.example:{s.port}",
+                   "Sec-Fetch-Site": "same-origin"}
+        assert httpx.post(s.url + "/v1/render", json={"text": "x"}, headers=rebound).status_code == 403
+        assert httpx.get(s.url + "/v1/documents", headers=rebound).status_code == 403
+        assert httpx.get(s.url + "/v1/documents", headers={"Host": f"localhost:{s.port}"}).status_code == 200
+    with serve(allowed_hosts="glyph.example") as s:  # behind a proxy that names it
+        assert httpx.get(s.url + "/v1/documents", headers={"Host": "glyph.example"}).status_code == 200
+        assert httpx.get(s.url + "/v1/documents", headers={"Host": "evil.example"}).status_code == 403
 
 
 def test_unreachable_vlm_is_a_bad_gateway(serve):

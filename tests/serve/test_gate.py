@@ -22,7 +22,7 @@ def test_a_cancelled_request_keeps_its_slot_until_the_thread_returns():
         gate, release, seen_stop = Gate(1, 0), threading.Event(), []
 
         async def request():
-            async with gate.thread(slow_job, release, seen_stop) as (job, _stop):
+            async with gate.thread(time.monotonic() + 60, slow_job, release, seen_stop) as (job, _stop):
                 await job
 
         task = asyncio.create_task(request())
@@ -58,5 +58,42 @@ def test_past_the_deadline_the_work_is_stopped_and_the_answer_is_504():
             await gate.run(time.monotonic() + 0.2, stoppable)
         assert e.value.status_code == 504 and time.monotonic() - t0 < 1.5  # stopped, not run to its end
         assert gate.running == 0
+
+    asyncio.run(go())
+
+
+def test_work_in_a_held_slot_keeps_it_when_the_caller_is_cancelled():
+    async def go():
+        gate, release, seen_stop = Gate(1, 0), threading.Event(), []
+
+        async def request():
+            async with gate.slot(time.monotonic() + 60):
+                await gate.call(time.monotonic() + 60, slow_job, release, seen_stop)
+
+        task = asyncio.create_task(request())
+        await asyncio.sleep(0.05)
+        task.cancel()  # the client hung up while its pages were being read
+        await asyncio.sleep(0.05)
+        assert gate.running == 1 and gate.full()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert gate.running == 0 and seen_stop == [True]
+
+    asyncio.run(go())
+
+
+def test_waiting_for_a_slot_has_the_deadline_too():
+    async def go():
+        gate, release = Gate(1, 4), threading.Event()
+        holder = asyncio.create_task(gate.run(time.monotonic() + 60, slow_job, release, []))
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        with pytest.raises(HTTPException) as e:
+            async with gate.slot(time.monotonic() + 0.3):
+                pass
+        assert e.value.status_code == 504 and time.monotonic() - t0 < 2 and gate.waiting == 0
+        release.set()
+        assert await holder == "done"
 
     asyncio.run(go())

@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for r in (documents.router, asking.router, site.router):
         app.include_router(r)
     app.add_middleware(BodyLimit, limit=s.max_upload_bytes, seconds=s.body_timeout)
-    app.add_middleware(Guard, token=s.token)  # outermost: nothing is read before the caller is known
+    app.add_middleware(Guard, token=s.token, hosts=s.hosts())  # outermost: nothing is read before the caller is known
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):

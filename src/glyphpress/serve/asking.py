@@ -1,7 +1,8 @@
 """The route that asks a VLM about a document's pages (streamed as Server-Sent Events, or as one JSON
-answer), with the text-only baseline beside it when one is configured. The pages are read from disk in a
-worker thread once a slot is held; a stream has the request deadline too, and a client that hangs up
-cancels the engine's request."""
+answer), with the text-only baseline beside it when one is configured. The page files are read from disk
+in a worker thread once a slot is held (the slot is kept until that thread has returned) and go to the
+engine as they are; a stream has the request deadline too, and a client that hangs up cancels the
+engine's request."""
 
 from __future__ import annotations
 
@@ -47,22 +48,20 @@ def _generation(body: dict) -> Generation:
     return Generation(max_tokens=raw)
 
 
-def _load_pages(sv: Services, doc_id: str, stop) -> list:
-    from PIL import Image
-
+def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
+    """The document's page files as they are (an engine gets them without decoding and encoding again)."""
     folder, manifest = sv.store.folder(doc_id), sv.store.manifest(doc_id)
     if folder is None or manifest is None:
         raise HTTPException(404, "no such document")
-    images = []
+    pages = []
     try:
         for p in manifest["pages"]:
             if stop.is_set():
                 raise Stopped()
-            with Image.open(folder / p["file"]) as img:
-                images.append(img.convert("RGB"))
+            pages.append((folder / p["file"]).read_bytes())
     except FileNotFoundError:
         raise HTTPException(404, "no such document") from None
-    return images
+    return pages
 
 
 @router.post("/v1/ask", summary="Ask a question about a document (SSE stream or JSON)",
@@ -100,12 +99,15 @@ async def ask(request: Request):
              "vision_tokens": m["totals"]["vision_tokens"], "compression_ratio": m["totals"]["compression_ratio"],
              "prompt_tokens_predicted": m["totals"]["vision_tokens"] + q_tokens + PROMPT_OVERHEAD}
     predicted_text = (m["totals"]["text_tokens"] or 0) + q_tokens + PROMPT_OVERHEAD
-    if body.get("stream", True):
+    stream = body.get("stream", True)
+    if not isinstance(stream, bool):
+        raise HTTPException(400, "stream: expected true or false")
+    if stream:
+        sv.gate.refuse_if_full()  # a stream starts with 200: busy must be said before it
         return StreamingResponse(_stream(sv, be, question, gen, base, text_req, predicted_text, stats, deadline),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    async with sv.gate.slot():
-        images = await _pages(sv, doc_id, deadline)
-        visual = AskRequest(question, images=images, gen=gen)
+    async with sv.gate.slot(deadline):
+        visual = AskRequest(question, images=await sv.gate.call(deadline, _load_pages, sv, doc_id), gen=gen)
         try:
             r = await asyncio.wait_for(run_route(be, visual, stats["prompt_tokens_predicted"], None),
                                        max(0.0, deadline - time.monotonic()))
@@ -119,19 +121,6 @@ async def ask(request: Request):
         if base is not None:
             out.update(await _baseline(base, text_req, predicted_text, deadline))
     return out
-
-
-async def _pages(sv: Services, doc_id: str, deadline: float) -> list:
-    """The document's pages as RGB images, read in a worker thread (the slot is already held)."""
-    import threading
-
-    stop = threading.Event()
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(_load_pages, sv, doc_id, stop),
-                                      max(0.0, deadline - time.monotonic()))
-    except asyncio.TimeoutError:
-        stop.set()
-        raise HTTPException(504, "reading the pages took longer than this server allows") from None
 
 
 async def _baseline(base, text_req, predicted_text: int, deadline: float) -> dict:
@@ -149,9 +138,10 @@ async def _baseline(base, text_req, predicted_text: int, deadline: float) -> dic
 async def _stream(sv: Services, be, question: str, gen: Generation, base, text_req, predicted_text: int,
                   stats: dict, deadline: float):
     try:
-        async with sv.gate.slot():
+        async with sv.gate.slot(deadline):
             t0 = time.perf_counter()
-            visual = AskRequest(question, images=await _pages(sv, stats["document_id"], deadline), gen=gen)
+            pages = await sv.gate.call(deadline, _load_pages, sv, stats["document_id"])
+            visual = AskRequest(question, images=pages, gen=gen)
             usage = None
             async with aclosing(be.stream(visual)) as pieces:  # closed (the engine request cancelled) on hang-up
                 while True:

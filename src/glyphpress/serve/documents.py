@@ -28,6 +28,11 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+def flag(value: str | None) -> bool:
+    """A query flag: 1, true, yes or on."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def sse(obj: dict) -> bytes:
     return f"data: {json.dumps(obj)}\n\n".encode()
 
@@ -54,8 +59,11 @@ async def _render_request(request: Request) -> tuple[list[tuple[str, bytes]], An
             if isinstance(upload, str):
                 raise HTTPException(400, '"files" must be files')
             items.append((Path(upload.filename or "upload.txt").name or "upload.txt", await upload.read()))
-        if form.get("text"):
-            items.append((Path(str(form.get("name") or "text.txt")).name, str(form.get("text")).encode("utf-8")))
+        text, name = form.get("text"), form.get("name")
+        if not isinstance(text, (str, type(None))) or not isinstance(name, (str, type(None))):
+            raise HTTPException(400, '"text" and "name" must be form fields, not files')
+        if text:
+            items.append((Path(name or "text.txt").name or "text.txt", text.encode("utf-8")))
     else:
         body = await json_object(request)
         if not isinstance(body.get("text"), str):
@@ -82,7 +90,8 @@ async def render(request: Request):
         raise HTTPException(400, f"pages of {w}x{h} pixels are over this server's limit of "
                                  f"{sv.settings.max_page_pixels:,}; lower dpi or page-size")
     doc_id = sv.store.new_id()
-    if request.query_params.get("progress"):
+    if flag(request.query_params.get("progress")):
+        sv.gate.refuse_if_full()  # a stream starts with 200: busy must be said before it
         return StreamingResponse(_progress(sv, doc_id, items, cfg, deadline), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
     manifest = await sv.gate.run(deadline, render_job, sv, doc_id, items, cfg, None)
@@ -99,7 +108,7 @@ async def _progress(sv: Services, doc_id: str, items, cfg, deadline: float):
         loop.call_soon_threadsafe(events.put_nowait, n)
 
     try:
-        async with sv.gate.thread(render_job, sv, doc_id, items, cfg, report) as (job, stop):
+        async with sv.gate.thread(deadline, render_job, sv, doc_id, items, cfg, report) as (job, stop):
             while not job.done() or not events.empty():
                 if time.monotonic() > deadline:
                     stop.set()

@@ -1,7 +1,7 @@
 """Who may use the server: the bearer token (compared in constant time; in the address only once, to
 open the app, which then keeps it in a cookie), and no browser on another site (a page elsewhere must not
-drive a tokenless loopback server and spend its operator's VLM key). Every response gets the security
-headers."""
+drive a tokenless loopback server and spend its operator's VLM key), nor one that reaches the server
+under a host name it does not answer to (DNS rebinding). Every response gets the security headers."""
 
 from __future__ import annotations
 
@@ -19,14 +19,18 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, token: str | None):
-        self.app, self.token = app, token
+    def __init__(self, app: ASGIApp, token: str | None, hosts: set[str] | None = None):
+        self.app, self.token, self.hosts = app, token, hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.hosts is not None and host_name(headers.get("host", "")) not in self.hosts:
+            # a page elsewhere whose name was made to resolve to this machine (DNS rebinding) names itself here
+            await send_error(send, 403, "this server does not answer to that host name (see --allowed-hosts)")
+            return
         if scope["method"] not in SAFE_METHODS and not same_origin(headers, scope):
             await send_error(send, 403, "cross-site requests are refused: call this API from its own pages or a client")
             return
@@ -67,6 +71,14 @@ class Guard:
     def _in_query(self, scope: Scope) -> bool:
         values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [])
         return any(self._equal(v) for v in values)
+
+
+def host_name(host: str) -> str:
+    """A Host header's name, without its port."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def same_origin(headers: Headers, scope: Scope) -> bool:

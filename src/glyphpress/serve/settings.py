@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class Settings:
     baseline_model: str | None = _opt(None, "The baseline's model name.")
     fonts: str | None = _opt(None, "Fonts clients may pick (font-family), besides the bundled ones: "
                                    "comma-separated family names or font files, resolved at start-up.")
+    allowed_hosts: str | None = _opt(None, "Host names clients may use to reach the server (comma-separated; "
+                                           "default: the loopback names and --host). Guards against DNS "
+                                           "rebinding; * allows any.")
     max_upload_mb: float = _opt(50.0, "Largest request body, counted as it arrives.", 0.001)
     max_pages: int = _opt(500, "Pages per document.", 1)
     max_page_pixels: int = _opt(16_000_000, "Pixels per page, rendered or from a PDF.", 1)
@@ -52,10 +56,25 @@ class Settings:
         for f in options():
             low = f.metadata["min"]
             value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise GlyphpressError(f"{flag(f)} must be a finite number, got {value}")
             if low is not None and value < low:
                 raise GlyphpressError(f"{flag(f)} must be at least {low:g}, got {value:g}")
+        if self.port > 65535:
+            raise GlyphpressError(f"--port must be at most 65535, got {self.port}")
+        if self.token is not None and not self.token.strip():
+            self.token = None  # an empty GLYPHPRESS_TOKEN means no token, not a token nobody can give
         if self.backend not in ("openai", "transformers"):
             raise GlyphpressError(f"--backend must be openai or transformers, got {self.backend!r}")
+
+    def hosts(self) -> set[str] | None:
+        """Host names (without port) the server answers to; None: any."""
+        names = [h.strip().lower() for h in (self.allowed_hosts or "").split(",") if h.strip()]
+        if "*" in names:
+            return None
+        if not names and self.host in ("0.0.0.0", "::", ""):
+            return None  # listening everywhere without a list: the names clients use are not known here
+        return {*names, "127.0.0.1", "localhost", "[::1]", "::1", self.host.lower()}
 
     @property
     def lifetime_s(self) -> float:

@@ -4,7 +4,6 @@ start-up, so no request makes the server look a font up)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..config import PRESETS, RenderConfig, preset
@@ -89,7 +88,7 @@ def _family_name(spec: str) -> str:
 
 
 def _number(key: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1e9 < value < 1e9:  # NaN too
         raise ConfigError(f"{key}: expected a number from {low:g} to {high:g}, got {str(value)[:40]!r}")
     if not low <= value <= high:
         raise ConfigError(f"{key}: {value:g} is outside this server's range {low:g} to {high:g}")

@@ -23,7 +23,7 @@ class Generation:
 @dataclass
 class Request:
     question: str
-    images: list[Image.Image] = field(default_factory=list)  # the visual route
+    images: list[Image.Image | bytes] = field(default_factory=list)  # the visual route: images, or PNG/WebP files
     text: str | None = None  # the text route (baseline): the document as text
     gen: Generation = field(default_factory=Generation)
     pages_first: bool = True
@@ -58,7 +58,23 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-def png_data_url(img: Image.Image) -> str:
+def encoded(img: Image.Image | bytes) -> tuple[bytes, str]:
+    """(the image as a file, its media type): a PNG or WebP file's bytes as they are, an image as PNG."""
+    if isinstance(img, bytes):
+        return img, "image/webp" if img[:4] == b"RIFF" and img[8:12] == b"WEBP" else "image/png"
     buf = io.BytesIO()
     img.save(buf, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue(), "image/png"
+
+
+def decoded(img: Image.Image | bytes) -> Image.Image:
+    """An image, from a file's bytes if need be, in RGB."""
+    if isinstance(img, bytes):
+        with Image.open(io.BytesIO(img)) as opened:
+            return opened.convert("RGB")
+    return img
+
+
+def png_data_url(img: Image.Image | bytes) -> str:
+    data, media = encoded(img)
+    return f"data:{media};base64," + base64.b64encode(data).decode("ascii")

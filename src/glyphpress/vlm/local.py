@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ..errors import GlyphpressError
-from .base import Piece, Request, Usage
+from .base import Piece, Request, Usage, decoded
 from .openai import BackendError
 
 
@@ -118,7 +118,8 @@ class TransformersBackend:
         if r.system:
             messages.insert(0, {"role": "system", "content": [{"type": "text", "text": r.system}]})
         prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return self.processor(text=[prompt], images=list(r.images) or None, return_tensors="pt").to(self.device)
+        images = [decoded(img) for img in r.images]
+        return self.processor(text=[prompt], images=images or None, return_tensors="pt").to(self.device)
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
         import torch

@@ -16,7 +16,7 @@ from contextlib import aclosing
 import httpx
 
 from ..errors import GlyphpressError
-from .base import Piece, Request, Usage, png_data_url
+from .base import Piece, Request, Usage, encoded, png_data_url
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _OVERFLOW_HINTS = ("context length", "maximum context", "context window", "too many tokens", "prompt is too long",
@@ -81,9 +81,10 @@ class OpenAIBackend:
 
         folder = Path(self.local_media).resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{hashlib.sha1(img.tobytes()).hexdigest()}.png"
+        data, media = encoded(img)
+        path = folder / f"{hashlib.sha1(data).hexdigest()}.{media.split('/')[1]}"
         if not path.exists():
-            img.save(path, "PNG", compress_level=1)
+            path.write_bytes(data)
         return path.as_uri()
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
