@@ -240,6 +240,30 @@ def deflate_bomb(mb: int) -> bytes:
     return pdf([b"".join(parts)], compress=True)
 
 
+def formulas(n: int) -> bytes:
+    """A Markdown file with ``n`` different inline formulas: slow to typeset, small to send."""
+    return "".join(f"Step {i}: $x_{{{i}}}^{{{i % 7}}} + \\frac{{{i}}}{{{i + 1}}}$.\n\n" for i in range(n)).encode()
+
+
+def deadline_before_the_first_page(url: str, data: bytes) -> dict:
+    """A file whose parsing and formulas take far longer than the request may: how long until the answer,
+    plainly and as a progress stream, and whether the slot is free right after."""
+    t0 = time.monotonic()
+    plain = httpx.post(url + "/v1/render", files=[("files", ("many.md", data, "text/markdown"))], timeout=300)
+    plain_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    events = []
+    with httpx.stream("POST", url + "/v1/render?progress=1", files=[("files", ("many.md", data, "text/markdown"))],
+                      timeout=300) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    stream_s = time.monotonic() - t0
+    after = httpx.post(url + "/v1/render", json={"text": "short"}, timeout=60).status_code
+    return {"plain": plain.status_code, "plain_s": plain_s, "stream_status": [e.get("status") for e in events],
+            "stream_s": stream_s, "after": after}
+
+
 def upload(url: str, name: str, data: bytes) -> tuple[int, str]:
     r = httpx.post(url + "/v1/render", files=[("files", (name, data, "application/pdf"))], timeout=120)
     return r.status_code, r.json().get("error", {}).get("message", "") if r.status_code != 200 else ""
@@ -334,6 +358,12 @@ def main() -> None:
             checks.append(("deletes while pages are fetched", not bad and counts.get("delete") == 200,
                            json.dumps(counts)))
             peak = server.peak_mb()
+        with Server(Path(tmp) / "c", *LIMITS, "--request-timeout", "3") as server:
+            d = deadline_before_the_first_page(server.url, formulas(3000))
+            checks.append(("3,000 formulas to typeset, request timeout 3 s", d["plain"] == 504 and d["plain_s"] < 6
+                           and d["stream_status"] == [504] and d["stream_s"] < 6 and d["after"] == 200,
+                           f"HTTP {d['plain']} after {d['plain_s']:.1f} s; stream {d['stream_status']} closed after "
+                           f"{d['stream_s']:.1f} s; a render afterwards HTTP {d['after']}"))
         killed = kill_mid_render(str(Path(tmp) / "b"), long_text, *LIMITS)
         lost = int(killed["kept"] not in killed["listed"])
         half = len(killed["folders_after_restart"]) - len(killed["listed"])

@@ -24,6 +24,7 @@ class Content:
     parts: list[tuple[str, int, int]] = field(default_factory=list)  # a bundle's documents: name, range
     document: Document | None = None  # structured: becomes a styled flow under θ
     raster: RasterDocument | None = None  # its pages exist already: nothing to lay out
+    flows: dict = field(default_factory=dict, repr=False)  # (θ, line numbers) -> the document's flow, made already
 
     @classmethod
     def of(cls, obj: str | Document | RasterDocument | Content, name: str | None = None) -> Content:
@@ -53,6 +54,8 @@ class Content:
         """What layout takes: the text itself, or the document flattened into a styled flow under θ."""
         if self.document is None:
             return self.source
+        if (cfg, line_numbers) in self.flows:
+            return self.flows[(cfg, line_numbers)]
         from .document.flatten import to_flow
 
         return to_flow(self.document, cfg, line_numbers)

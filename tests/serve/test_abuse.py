@@ -70,3 +70,13 @@ def test_kill_9_mid_render_then_restart(tmp_path, long_text):
     assert len(r["folders_after_kill"]) == 2  # the whole document and the half-written one
     assert r["listed"] == [r["kept"]] and r["whole"] == [True]  # nothing lost, nothing half-written listed
     assert r["folders_after_restart"] == [r["kept"]]  # the debris is gone
+
+
+def test_the_deadline_stops_work_before_the_first_page(tmp_path):
+    """Parsing and typesetting 3,000 formulas take far longer than a request may: the work is stopped (the
+    parsing child killed) at the deadline, plainly and in a progress stream, and the slot is free again."""
+    with abuse.Server(tmp_path / "data", *FLAGS, "--request-timeout", "2") as server:
+        r = abuse.deadline_before_the_first_page(server.url, abuse.formulas(3000))
+    assert r["plain"] == 504 and r["plain_s"] < 5
+    assert r["stream_status"] == [504] and r["stream_s"] < 5
+    assert r["after"] == 200

@@ -177,6 +177,17 @@ def load_document(source: str, name: str, fmt: str = "auto") -> Document | str:
     return source
 
 
+def load_flowed(items: list[tuple[str, bytes]], cfg, opts: LoadOptions | None = None):
+    """Files given as (name, bytes): one document, or several as a bundle, and its flow under θ ``cfg`` (its
+    formulas typeset) where it is a document: all the work before a render's first page, in one call that
+    can run in a parsing child."""
+    from .flatten import to_flow
+
+    docs = [load_bytes(data, name, "auto", opts) for name, data in items]
+    obj = docs[0] if len(docs) == 1 else bundle(docs, [n for n, _ in items])
+    return obj, to_flow(obj, cfg) if isinstance(obj, Document) else None
+
+
 def bundle(docs: list[Document | str], names: list[str]) -> Document:
     """Several documents as one context, each behind a title bar; ``parts`` has each one's source range."""
     parts: list[str] = []
@@ -200,6 +211,6 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     return Document("bundle", "".join(parts), blocks, "bundle", ranges)
 
 
-__all__ = ["Document", "RasterDocument", "Block", "Span", "LoadOptions", "Limits", "load", "load_bytes",
+__all__ = ["Document", "RasterDocument", "Block", "Span", "LoadOptions", "Limits", "load", "load_bytes", "load_flowed",
            "load_document", "bundle", "detect_format", "parse_markdown", "parse_code", "parse_text", "parse_html",
            "parse_pdf", "raster_pdf", "parse_docx", "parse_epub", "FORMATS"]

@@ -7,17 +7,23 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import GlyphpressError, InputError
 
+POLL_S = 0.1  # how often a waiting parent looks at its stop event
+
 
 def with_time_limit(seconds: float | None, name: str, fn: Callable[..., Any], *args: Any,
-                    memory_mb: int | None = None, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` in a child, killed after ``seconds`` and capped at ``memory_mb`` more memory
-    than it starts with; in this process when there is no time limit. ``fn`` and its arguments must pickle."""
-    for value in stream_with_time_limit(seconds, name, _once, fn, args, kwargs, step="parsing", memory_mb=memory_mb):
+                    memory_mb: int | None = None, stop: threading.Event | None = None, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a child, killed after ``seconds`` (or as soon as ``stop`` is set) and capped
+    at ``memory_mb`` more memory than it starts with; in this process when there is no time limit. ``fn`` and
+    its arguments must pickle."""
+    for value in stream_with_time_limit(seconds, name, _once, fn, args, kwargs, step="parsing", memory_mb=memory_mb,
+                                        stop=stop):
         return value
 
 
@@ -62,17 +68,18 @@ def _context():
     """A fork server where there is one (its children start with the parsers imported), else spawn."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["glyphpress.document"])
+        ctx.set_forkserver_preload(["glyphpress.document", "glyphpress.document.flatten"])
         return ctx
     return mp.get_context("spawn")
 
 
 def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., Iterator[Any]],
-                           *args: Any, step: str = "a page", memory_mb: int | None = None) -> Iterator[Any]:
+                           *args: Any, step: str = "a page", memory_mb: int | None = None,
+                           stop: threading.Event | None = None) -> Iterator[Any]:
     """The items of the generator ``fn(*args)``, made in a child one at a time: each must come within
     ``seconds`` of the one before, or the child is killed (the error names the ``step`` that took too long);
-    the child may use ``memory_mb`` more memory than it starts with. Without ``seconds``, made here.
-    Closing the iterator early stops the child."""
+    the child may use ``memory_mb`` more memory than it starts with, and is killed as soon as ``stop`` is set.
+    Without ``seconds``, made here. Closing the iterator early stops the child."""
     if not seconds:
         yield from fn(*args)
         return
@@ -84,9 +91,13 @@ def stream_with_time_limit(seconds: float | None, name: str, fn: Callable[..., I
     too_big = f"{name}: parsing needed more than {memory_mb} MB of memory; the file may be hostile"
     try:
         while True:
-            if not parent.poll(seconds):
-                raise InputError(f"{name}: {step} took longer than {seconds:g} s; the file may be hostile "
-                                 "(raise the limit with --parse-timeout)")
+            waited = time.monotonic()
+            while not parent.poll(min(POLL_S, max(0.0, waited + seconds - time.monotonic()))):
+                if stop is not None and stop.is_set():
+                    raise InputError(f"{name}: {step} was stopped")
+                if time.monotonic() >= waited + seconds:
+                    raise InputError(f"{name}: {step} took longer than {seconds:g} s; the file may be hostile "
+                                     "(raise the limit with --parse-timeout)")
             try:
                 kind, value = pickle.loads(parent.recv_bytes())
             except EOFError:

@@ -1,14 +1,18 @@
-"""A render as the server runs it (in a worker thread): uploads parsed in a child under the server's
-time, memory, page and pixel limits, pages written into the store, stopped at the next page when asked."""
+"""A render as the server runs it (in a worker thread): uploads parsed, bundled and flattened (formulas
+typeset) in a child process under the server's time, memory, page and pixel limits, which is killed when
+the render is asked to stop; then pages written into the store, stopped at the next page when asked."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..config import RenderConfig
-from ..document import LoadOptions, bundle, load_bytes
+from ..content import Content
+from ..document import LoadOptions, RasterDocument, detect_format, load_bytes, load_flowed
+from ..document.limits import with_time_limit
 from ..document.pdf import Limits
 from ..errors import GlyphpressError
 from ..pipeline import render_to_dir
@@ -24,14 +28,20 @@ def render_job(sv: Services, doc_id: str, items: list[tuple[str, bytes]], cfg: R
     opts = LoadOptions(time_limit=s.parse_timeout, memory_mb=s.parse_memory_mb,
                        limits=Limits(max_pages=s.max_pages, max_raster_pixels=s.max_page_pixels))
     try:
-        docs = []
-        for name, data in items:
-            if stop.is_set():
-                raise Stopped()
-            docs.append(load_bytes(data, name, "auto", opts))
-        content = docs[0] if len(docs) == 1 else bundle(docs, [n for n, _ in items])
         name = items[0][0] if len(items) == 1 else f"{len(items)} documents"
-        source = content if isinstance(content, str) else content.source
+        if len(items) == 1 and detect_format(name) == "text":  # plain text: decoded here, nothing to parse
+            content = Content.of(load_bytes(items[0][1], name, "text", opts), name)
+        else:
+            obj, flow = with_time_limit(s.parse_timeout, name, load_flowed, items, cfg, replace(opts, time_limit=None),
+                                        memory_mb=s.parse_memory_mb, stop=stop)
+            if isinstance(obj, RasterDocument):  # its pages are drawn later, in a child under the same limits
+                obj.time_limit, obj.memory_mb = s.parse_timeout, s.parse_memory_mb
+            content = Content.of(obj, name)
+            if flow is not None:
+                content.flows[(cfg, False)] = flow
+        if stop.is_set():
+            raise Stopped()
+        source = content.source
         store.save_meta(doc_id, {"name": name, "created": time.time()}, source)
 
         def progress(n: int) -> None:
@@ -48,3 +58,4 @@ def render_job(sv: Services, doc_id: str, items: list[tuple[str, bytes]], cfg: R
         raise
     store.cleanup()
     return result.manifest()
+
