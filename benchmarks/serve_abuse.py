@@ -30,7 +30,8 @@ from pathlib import Path
 
 import httpx
 
-LIMITS = ["--max-upload-mb", "8", "--body-timeout", "2", "--max-concurrent", "1", "--max-queued", "0",
+LIMITS = ["--max-upload-mb", "8", "--max-uploads-mb", "20", "--head-timeout", "2", "--body-timeout", "2",
+          "--max-concurrent", "1", "--max-queued", "0",
           "--parse-memory-mb", "256", "--parse-timeout", "30", "--max-pages", "400", "--request-timeout", "120"]
 
 
@@ -147,6 +148,53 @@ def renders_in_progress(data_dir: str | Path) -> int:
     """Documents being written: folders in the store without their manifest yet."""
     folders = [p for p in (Path(data_dir) / "documents").iterdir() if p.is_dir()]
     return sum(not (p / "manifest.json").exists() for p in folders)
+
+
+def stalled_uploads(port: int, clients: int, mb: float) -> list[int | None]:
+    """``clients`` connections each announce a body a little over ``mb``, send ``mb`` of it and stall; then
+    what each was answered (None: nothing yet, its body is being held)."""
+    socks, answers = [], []
+    size = int(mb * 1e6)
+    head = (b"POST /v1/render HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (size + 100))
+    try:
+        for _ in range(clients):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            socks.append(s)
+            with contextlib.suppress(OSError):  # refused while sending: the answer is read below
+                s.sendall(head + b'{"text": "' + b"a" * (size - 10))
+            time.sleep(0.1)  # the server takes it in
+        for s in socks:
+            s.settimeout(0.3)
+            try:
+                reply = s.recv(4096)
+                answers.append(int(reply.split(b" ", 2)[1]) if reply else None)
+            except (TimeoutError, OSError):
+                answers.append(None)
+    finally:
+        for s in socks:
+            s.close()
+    return answers
+
+
+def idle_heads(port: int, clients: int, wait: float) -> int:
+    """``clients`` connections that send half a request head and nothing more: how many the server has
+    closed after ``wait`` seconds."""
+    socks = []
+    for _ in range(clients):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        socks.append(s)
+    time.sleep(wait)
+    closed = 0
+    for s in socks:
+        s.settimeout(0.5)
+        try:
+            closed += s.recv(1024) == b""
+        except (TimeoutError, OSError):
+            pass
+        s.close()
+    return closed
 
 
 def drop_storm(server: Server, text: str, clients: int) -> dict:
@@ -339,6 +387,12 @@ def main() -> None:
         with Server(Path(tmp) / "a", *LIMITS) as server:
             s = chunked_oversize(server.port, 9)
             checks.append(("chunked body over 8 MB", s == 413, f"HTTP {s}"))
+            answers = stalled_uploads(server.port, 8, 6)
+            checks.append(("8 uploads of 6 MB stalled at once, 20 MB held at most",
+                           answers[:3] == [None] * 3 and set(answers[3:]) == {503}, f"answers {answers}"))
+            closed = idle_heads(server.port, 50, 3.5)
+            checks.append(("50 connections that never finish their head", closed == 50,
+                           f"{closed} closed by the server after 3.5 s"))
             s, took = slow_drip(server.port, 2)
             checks.append(("body dripped a byte every 0.2 s", s == 408 and took < 5, f"HTTP {s} after {took:.1f} s"))
             storm = drop_storm(server, long_text, args.storm)

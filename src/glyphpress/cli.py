@@ -453,9 +453,8 @@ def _print_ask_summary(r) -> None:
 def serve_cmd(**values) -> None:
     """Start the web app and HTTP API (OpenAPI schema at /docs and /openapi.json). Every flag has an
     environment variable: GLYPHPRESS_ and the flag's name (--max-pages: GLYPHPRESS_MAX_PAGES)."""
-    import uvicorn
-
     from .serve.app import create_app
+    from .serve.listen import serve
     from .serve.settings import Settings
 
     settings = Settings(**values)
@@ -465,7 +464,7 @@ def serve_cmd(**values) -> None:
     app_ = create_app(settings)
     print(f"glyphpress {__version__}: http://{settings.host}:{settings.port}/ "
           f"(data in {Path(settings.data_dir).resolve()})", file=sys.stderr)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+    serve(app_, settings)
 
 
 def _settings_options() -> inspect.Signature:

@@ -12,7 +12,8 @@ spec = importlib.util.spec_from_file_location("serve_abuse", SCRIPT)
 abuse = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(abuse)
 
-FLAGS = ["--max-upload-mb", "2", "--body-timeout", "1", "--max-concurrent", "1", "--max-queued", "0",
+FLAGS = ["--max-upload-mb", "2", "--max-uploads-mb", "5", "--head-timeout", "1", "--body-timeout", "1",
+         "--max-concurrent", "1", "--max-queued", "0",
          "--parse-memory-mb", "128", "--parse-timeout", "30", "--max-pages", "200"]
 
 
@@ -34,6 +35,14 @@ def test_bodies_over_the_limit_or_too_slow_are_refused(server):
     status, took = abuse.slow_drip(server.port, 1)
     assert status == 408 and took < 4
     assert server.jobs() == {"running": 0, "waiting": 0, "slots": 1}
+
+
+def test_stalled_uploads_and_unfinished_heads_cannot_fill_the_server(tmp_path):
+    with abuse.Server(tmp_path / "data", *FLAGS, "--body-timeout", "30") as server:
+        # bodies held at once are bounded (5 MB here): past three stalled 1.5 MB uploads, the next are refused
+        assert abuse.stalled_uploads(server.port, 5, 1.5) == [None, None, None, 503, 503]
+        assert abuse.idle_heads(server.port, 30, 2.5) == 30  # closed after the head timeout (1 s)
+        assert server.jobs()["running"] == 0  # and the server answers
 
 
 def test_connect_and_drop_storm_never_runs_more_renders_than_slots(server, long_text):

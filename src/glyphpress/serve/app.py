@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               name="swagger")
     for r in (documents.router, asking.router, site.router):
         app.include_router(r)
-    app.add_middleware(BodyLimit, limit=s.max_upload_bytes, seconds=s.body_timeout)
+    app.add_middleware(BodyLimit, limit=s.max_upload_bytes, seconds=s.body_timeout,
+                       total=int(s.max_uploads_mb * 1e6))
     app.add_middleware(Guard, token=s.token, hosts=s.hosts())  # outermost: nothing is read before the caller is known
 
     @app.exception_handler(StarletteHTTPException)

@@ -20,10 +20,12 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """ASGI middleware: at most ``limit`` bytes of body, all of it within ``seconds``."""
+    """ASGI middleware: at most ``limit`` bytes of body, all of it within ``seconds``; and at most ``total``
+    bytes of bodies held by all requests at once (beyond, 503: many stalled uploads must not fill memory)."""
 
-    def __init__(self, app: ASGIApp, limit: int, seconds: float):
-        self.app, self.limit, self.seconds = app, limit, seconds
+    def __init__(self, app: ASGIApp, limit: int, seconds: float, total: int):
+        self.app, self.limit, self.seconds, self.total = app, limit, seconds, total
+        self.held = 0  # bytes of bodies received by requests that have not ended
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +50,11 @@ class BodyLimit:
                 raise HTTPException(408, f"the request body took longer than {self.seconds:g} s to arrive") \
                     from None
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                size = len(message.get("body", b""))
+                if self.held + size > self.total:
+                    raise HTTPException(503, "too many uploads arriving at once; retry shortly")
+                seen += size
+                self.held += size
                 if seen > self.limit:
                     raise BodyTooLarge(self.limit)
                 done = not message.get("more_body", False)
@@ -56,7 +62,10 @@ class BodyLimit:
                 done = True
             return message
 
-        await self.app(scope, limited, send)
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            self.held -= seen
 
 
 async def json_object(request: Request) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the render is asked to stop; then pages written into the store, stopped at the n
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -53,9 +54,14 @@ def render_job(sv: Services, doc_id: str, items: list[tuple[str, bytes]], cfg: R
                 report(n)
 
         result = render_to_dir(content, store.staging(doc_id), cfg, name=name, progress=progress)
+    except GlyphpressError as e:
+        store.delete(doc_id)
+        # a message about this server's own folders (a file it could not write) names no path of the server's
+        raise GlyphpressError(str(e).replace(str(store.root), "<data>")) from None
     except BaseException:
         store.delete(doc_id)
         raise
-    store.cleanup()
+    with contextlib.suppress(OSError):  # the document is whole: tidying up cannot fail its request
+        store.cleanup()
     return result.manifest()
 

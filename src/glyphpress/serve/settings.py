@@ -39,6 +39,7 @@ class Settings:
                                            "default: the loopback names and --host). Guards against DNS "
                                            "rebinding; * allows any.")
     max_upload_mb: float = _opt(50.0, "Largest request body, counted as it arrives.", 0.001)
+    max_uploads_mb: float = _opt(400.0, "Request bodies held at once, all requests together; beyond, 503.", 0.001)
     max_pages: int = _opt(500, "Pages per document.", 1)
     max_page_pixels: int = _opt(16_000_000, "Pixels per page, rendered or from a PDF.", 1)
     max_documents: int = _opt(200, "Documents kept; the oldest go first.", 1)
@@ -46,6 +47,9 @@ class Settings:
     request_timeout: float = _opt(300.0, "Seconds any request may take, streams included; work past it stops.",
                                   0.1)
     body_timeout: float = _opt(60.0, "Seconds a client may take to send its request body.", 0.1)
+    head_timeout: float = _opt(10.0, "Seconds a connection may take to send a request's head (line and headers).",
+                               0.1)
+    max_connections: int = _opt(256, "Connections at once; beyond, 503.", 1)
     parse_timeout: float = _opt(120.0, "Seconds parsing one uploaded file may take.", 0.1)
     parse_memory_mb: int = _opt(2048, "Memory parsing one uploaded file may use.", 16)
     max_concurrent: int = _opt(2, "Renders and questions at once.", 1)

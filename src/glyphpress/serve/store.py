@@ -90,10 +90,14 @@ class Store:
         return [doc_id for _, doc_id in reversed(self.ids()) if self.folder(doc_id) is not None]
 
     def ids(self) -> list[tuple[float, str]]:
+        """(modification time, id) of every folder, whole or being written, oldest first."""
         out = []
         for f in (self.root / "documents").iterdir():
             if ID_RE.match(f.name):
-                out.append((f.stat().st_mtime, f.name))
+                try:
+                    out.append((f.stat().st_mtime, f.name))
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
         return sorted(out)
 
     def cleanup(self, unfinished_after: float = 3600) -> None:
@@ -104,12 +108,13 @@ class Store:
             docs = self.ids()
             for mtime, doc_id in docs:
                 folder = self.root / "documents" / doc_id
-                expired = now - mtime > self.lifetime_s
-                unfinished = not (folder / manifest_mod.MANIFEST).is_file() and now - mtime >= unfinished_after
+                whole = (folder / manifest_mod.MANIFEST).is_file()
+                expired = whole and now - mtime > self.lifetime_s
+                unfinished = not whole and now - mtime >= unfinished_after
                 if expired or unfinished:
                     shutil.rmtree(folder, ignore_errors=True)
-            docs = self.ids()
-            for _, doc_id in docs[: max(0, len(docs) - self.max_documents)]:
+            whole = [doc_id for _, doc_id in self.ids() if self.folder(doc_id) is not None]  # renders go on
+            for doc_id in whole[: max(0, len(whole) - self.max_documents)]:
                 shutil.rmtree(self.root / "documents" / doc_id, ignore_errors=True)
 
 
