@@ -29,7 +29,9 @@ class ClientTheta:
     """Turns a client's ``preset`` and ``set`` into θ under this server's rules."""
 
     def __init__(self, fonts: str | None = None):
-        self.families = {name.lower(): None for name in [*GENERIC_FAMILIES, *bundled_fonts()]}
+        bundled = bundled_fonts()
+        offered = [g for g, family in GENERIC_FAMILIES.items() if family in bundled]  # none that needs a lookup
+        self.families = {name.lower(): None for name in [*offered, *bundled]}
         for spec in (fonts or "").split(","):
             if spec.strip():
                 path = resolve_font(spec.strip())  # may ask fontconfig: here, at start-up only
