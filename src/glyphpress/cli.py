@@ -454,13 +454,14 @@ def serve_cmd(**values) -> None:
     """Start the web app and HTTP API (OpenAPI schema at /docs and /openapi.json). Every flag has an
     environment variable: GLYPHPRESS_ and the flag's name (--max-pages: GLYPHPRESS_MAX_PAGES)."""
     from .serve.app import create_app
-    from .serve.listen import serve
+    from .serve.listen import check_port, serve
     from .serve.settings import Settings
 
     settings = Settings(**values)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
         print(f"warning: listening on {settings.host} without --token: anyone who can reach this port can use it",
               file=sys.stderr)
+    check_port(settings)
     app_ = create_app(settings)
     print(f"glyphpress {__version__}: http://{settings.host}:{settings.port}/ "
           f"(data in {Path(settings.data_dir).resolve()})", file=sys.stderr)

@@ -35,3 +35,20 @@ def test_bad_limits_are_one_line_errors():
     assert_user_error(rc, err, "--backend must be openai or transformers")
     rc, _, err = run("serve", env={"GLYPHPRESS_REQUEST_TIMEOUT": "soon"})
     assert_user_error(rc, err, "GLYPHPRESS_REQUEST_TIMEOUT")
+
+
+def test_a_bad_data_folder_or_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    (tmp_path / "file").write_text("x")
+    assert_user_error(*run("serve", "--data-dir", tmp_path / "file", "--port", "1")[::2], "cannot")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rc, _, err = run("serve", "--port", port, "--data-dir", tmp_path / "d")
+        assert_user_error(rc, err, f"cannot listen on 127.0.0.1:{port}")
+    rc, _, err = run("serve", "--port", "70000")
+    assert_user_error(rc, err, "--port must be at most 65535")
+    rc, _, err = run("serve", "--request-timeout", "nan")
+    assert_user_error(rc, err, "--request-timeout must be a finite number")

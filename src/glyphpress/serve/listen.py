@@ -4,11 +4,13 @@ finishes a head would hold them, and the process's file descriptors, forever).""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ..errors import GlyphpressError
 from .settings import Settings
 
 
@@ -43,6 +45,17 @@ def protocol(head_timeout: float) -> type[H11Protocol]:
                 self.transport.close()
 
     return HeadTimeout
+
+
+def check_port(s: Settings) -> None:
+    """A port in use (or an address not this machine's) is one clear error, before anything starts."""
+    family = socket.AF_INET6 if ":" in s.host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((s.host, s.port))
+        except OSError as e:
+            raise GlyphpressError(f"cannot listen on {s.host}:{s.port}: {e.strerror}") from None
 
 
 def serve(app: Any, s: Settings) -> None:

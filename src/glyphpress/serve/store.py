@@ -23,7 +23,10 @@ PAGE_RE = re.compile(r"^page_(\d{4,})\.(png|webp)$")
 class Store:
     def __init__(self, root: str | Path, max_documents: int, lifetime_s: float):
         self.root = Path(root).resolve()
-        (self.root / "documents").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.root / "documents").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GlyphpressError(f"cannot use {root} as the data folder: {e.strerror}") from None
         self.max_documents = max_documents
         self.lifetime_s = lifetime_s
         self._lock = threading.Lock()
