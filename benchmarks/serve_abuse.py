@@ -144,6 +144,18 @@ def slow_drip(port: int, seconds: float) -> tuple[int | None, float]:
     return status, time.monotonic() - t0
 
 
+def plain_hang_up(server: Server, text: str) -> dict:
+    """A render asked for without progress events, the client gone after a second: how long until the server
+    has no work left, and whether a document was stored anyway."""
+    with contextlib.suppress(httpx.TimeoutException):
+        httpx.post(server.url + "/v1/render", json={"text": text}, timeout=1.0)
+    t0 = time.monotonic()
+    while server.jobs()["running"] and time.monotonic() - t0 < 60:
+        time.sleep(0.05)
+    return {"idle_after_s": time.monotonic() - t0,
+            "stored": len(httpx.get(server.url + "/v1/documents", timeout=10).json()["documents"])}
+
+
 def renders_in_progress(data_dir: str | Path) -> int:
     """Documents being written: folders in the store without their manifest yet."""
     folders = [p for p in (Path(data_dir) / "documents").iterdir() if p.is_dir()]
@@ -395,6 +407,10 @@ def main() -> None:
                            f"{closed} closed by the server after 3.5 s"))
             s, took = slow_drip(server.port, 2)
             checks.append(("body dripped a byte every 0.2 s", s == 408 and took < 5, f"HTTP {s} after {took:.1f} s"))
+            hung = plain_hang_up(server, long_text * 2)
+            checks.append(("a plain render whose client hangs up after 1 s", hung["idle_after_s"] < 2
+                           and hung["stored"] == 0, f"work stopped {hung['idle_after_s']:.1f} s after the hang-up; "
+                           f"{hung['stored']} document stored"))
             storm = drop_storm(server, long_text, args.storm)
             checks.append((f"{args.storm} clients start a render and hang up", storm["max_running"] <= 1
                            and storm["after"] == 200, f"at most {storm['max_running']} running; answers "

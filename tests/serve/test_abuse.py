@@ -89,3 +89,9 @@ def test_the_deadline_stops_work_before_the_first_page(tmp_path):
     assert r["plain"] == 504 and r["plain_s"] < 5
     assert r["stream_status"] == [504] and r["stream_s"] < 5
     assert r["after"] == 200
+
+
+def test_a_plain_render_stops_when_its_client_hangs_up(tmp_path, long_text):
+    with abuse.Server(tmp_path / "data", *FLAGS, "--max-upload-mb", "8", "--max-pages", "5000") as server:
+        r = abuse.plain_hang_up(server, long_text * 10)  # a render of about 10 s
+    assert r["idle_after_s"] < 2 and r["stored"] == 0

@@ -2,6 +2,7 @@
 
 import io
 import json
+import socket
 import threading
 import zipfile
 
@@ -171,9 +172,13 @@ def test_cross_site_requests_are_refused(serve):
         assert httpx.post(s.url + "/v1/render", json={"text": "x"}, headers=rebound).status_code == 403
         assert httpx.get(s.url + "/v1/documents", headers=rebound).status_code == 403
         assert httpx.get(s.url + "/v1/documents", headers={"Host": f"localhost:{s.port}"}).status_code == 200
-    with serve(allowed_hosts="glyph.example") as s:  # behind a proxy that names it
+    with serve(allowed_hosts="Glyph.Example:443, [2001:db8::5]:7860") as s:  # behind a proxy that names it
         assert httpx.get(s.url + "/v1/documents", headers={"Host": "glyph.example"}).status_code == 200
         assert httpx.get(s.url + "/v1/documents", headers={"Host": "evil.example"}).status_code == 403
+    with serve(host="0.0.0.0") as s:  # listening everywhere: addresses and the machine's own names only
+        for host, status in (("evil.example", 403), ("192.0.2.7:7860", 200), ("[2001:db8::5]:7860", 200),
+                             ("localhost", 200), (socket.gethostname(), 200)):
+            assert httpx.get(s.url + "/v1/documents", headers={"Host": host}).status_code == status, host
 
 
 def test_unreachable_vlm_is_a_bad_gateway(serve):

@@ -21,7 +21,7 @@ from ..vlm.base import Generation
 from ..vlm.base import Request as AskRequest
 from ..vlm.openai import BackendError, ContextOverflow
 from .bodies import json_object
-from .documents import services, sse
+from .documents import services, sse, unless_gone
 from .gate import Stopped
 from .jobs import render_job
 from .services import Services
@@ -87,8 +87,8 @@ async def ask(request: Request):
         if not isinstance(text, str) or not text.strip():
             raise HTTPException(400, "give a document_id or a text")
         doc_id = sv.store.new_id()
-        await sv.gate.run(deadline, render_job, sv, doc_id, [("text.txt", text.encode())], load_config("glyph-en"),
-                          None)
+        await unless_gone(request, sv.gate.run(deadline, render_job, sv, doc_id, [("text.txt", text.encode())],
+                                               load_config("glyph-en"), None))
     if not isinstance(doc_id, str) or sv.store.manifest(doc_id) is None:
         raise HTTPException(404, "no such document")
     m = sv.store.manifest(doc_id)
@@ -106,6 +106,13 @@ async def ask(request: Request):
         sv.gate.refuse_if_full()  # a stream starts with 200: busy must be said before it
         return StreamingResponse(_stream(sv, be, question, gen, base, text_req, predicted_text, stats, deadline),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return await unless_gone(request, _answer(sv, be, question, gen, base, text_req, predicted_text, stats, deadline))
+
+
+async def _answer(sv: Services, be, question: str, gen: Generation, base, text_req, predicted_text: int,
+                  stats: dict, deadline: float) -> dict:
+    """The answer as one JSON object."""
+    doc_id = stats["document_id"]
     async with sv.gate.slot(deadline):
         visual = AskRequest(question, images=await sv.gate.call(deadline, _load_pages, sv, doc_id), gen=gen)
         try:

@@ -4,6 +4,7 @@ manifest and pages, list, export and delete them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import time
@@ -35,6 +36,21 @@ def flag(value: str | None) -> bool:
 
 def sse(obj: dict) -> bytes:
     return f"data: {json.dumps(obj)}\n\n".encode()
+
+
+async def unless_gone(request: Request, work) -> Any:
+    """The result of the coroutine ``work``; if the client hangs up first, the work is cancelled (its thread
+    asked to stop, its slot kept until that thread has returned) and the answer is an error nobody reads."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait([task], timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise HTTPException(400, "the client went away; its work was stopped")
 
 
 def document_view(sv: Services, doc_id: str, manifest: dict) -> dict:
@@ -94,7 +110,7 @@ async def render(request: Request):
         sv.gate.refuse_if_full()  # a stream starts with 200: busy must be said before it
         return StreamingResponse(_progress(sv, doc_id, items, cfg, deadline), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
-    manifest = await sv.gate.run(deadline, render_job, sv, doc_id, items, cfg, None)
+    manifest = await unless_gone(request, sv.gate.run(deadline, render_job, sv, doc_id, items, cfg, None))
     return document_view(sv, doc_id, manifest)
 
 

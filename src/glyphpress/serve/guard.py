@@ -6,12 +6,14 @@ under a host name it does not answer to (DNS rebinding). Every response gets the
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .replies import SECURITY_HEADERS, send_error
+from .settings import bare
 
 COOKIE = "glyphpress_token"
 OPEN = ("/healthz", "/favicon.ico")  # answered without the token (healthz then says nothing configurable)
@@ -27,7 +29,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if self.hosts is not None and host_name(headers.get("host", "")) not in self.hosts:
+        if self.hosts is not None and not host_allowed(headers.get("host", ""), self.hosts):
             # a page elsewhere whose name was made to resolve to this machine (DNS rebinding) names itself here
             await send_error(send, 403, "this server does not answer to that host name (see --allowed-hosts)")
             return
@@ -73,12 +75,14 @@ class Guard:
         return any(self._equal(v) for v in values)
 
 
-def host_name(host: str) -> str:
-    """A Host header's name, without its port."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+def host_allowed(host: str, names: set[str]) -> bool:
+    """An IP address (DNS rebinding needs a name), or one of ``names``."""
+    name = bare(host)
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return name in names
 
 
 def same_origin(headers: Headers, scope: Scope) -> bool:

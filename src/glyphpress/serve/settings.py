@@ -72,13 +72,17 @@ class Settings:
             raise GlyphpressError(f"--backend must be openai or transformers, got {self.backend!r}")
 
     def hosts(self) -> set[str] | None:
-        """Host names (without port) the server answers to; None: any."""
-        names = [h.strip().lower() for h in (self.allowed_hosts or "").split(",") if h.strip()]
+        """Host names (lower case, no port, no brackets) the server answers to besides IP addresses; None:
+        any. Listening everywhere without a list, the machine's own names."""
+        names = {bare(h) for h in (self.allowed_hosts or "").split(",") if h.strip()}
         if "*" in names:
             return None
-        if not names and self.host in ("0.0.0.0", "::", ""):
-            return None  # listening everywhere without a list: the names clients use are not known here
-        return {*names, "127.0.0.1", "localhost", "[::1]", "::1", self.host.lower()}
+        names |= {"localhost", bare(self.host)}
+        if self.host in ("0.0.0.0", "::", ""):
+            import socket
+
+            names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+        return names
 
     @property
     def lifetime_s(self) -> float:
@@ -99,6 +103,14 @@ class Settings:
                 values[f.name] = _parse(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def bare(host: str) -> str:
+    """A host name as the Host header has it, without port and brackets: "[::1]:80" and "::1" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1: host.find("]")] if "]" in host else host[1:]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def options() -> list[dataclasses.Field]:

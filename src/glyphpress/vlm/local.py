@@ -123,13 +123,20 @@ class TransformersBackend:
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-        inputs = self.inputs(request)
+        inputs = await asyncio.to_thread(self.inputs, request)  # pages decoded off the event loop
         streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True,
                                         timeout=600)
         gen = request.gen
-        kwargs = dict(inputs, streamer=streamer, max_new_tokens=gen.max_tokens, do_sample=gen.temperature > 0)
+        stopped = threading.Event()  # the caller went away: generation ends at its next token
+
+        class Stop(StoppingCriteria):
+            def __call__(self, *args, **kwargs) -> bool:
+                return stopped.is_set()
+
+        kwargs = dict(inputs, streamer=streamer, max_new_tokens=gen.max_tokens, do_sample=gen.temperature > 0,
+                      stopping_criteria=StoppingCriteriaList([Stop()]))
         if gen.temperature > 0:
             kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
         result: dict = {}
@@ -147,13 +154,20 @@ class TransformersBackend:
         worker.start()
         loop = asyncio.get_running_loop()
         it = iter(streamer)
-        while True:
-            piece = await loop.run_in_executor(None, next, it, None)
-            if piece is None:
-                break
-            if piece:
-                yield Piece(text=piece)
-        await loop.run_in_executor(None, worker.join)
+        try:
+            while True:
+                piece = await loop.run_in_executor(None, next, it, None)
+                if piece is None:
+                    break
+                if piece:
+                    yield Piece(text=piece)
+        finally:  # also when the caller stops early: the model's thread ends before this does
+            stopped.set()
+            while worker.is_alive():
+                try:
+                    await asyncio.shield(loop.run_in_executor(None, worker.join))
+                except asyncio.CancelledError:
+                    continue
         err = result.get("error")
         if err is not None:
             if "out of memory" in str(err).lower():
