@@ -291,3 +291,12 @@ def test_page_breaks_start_new_pages():
     assert len(r.pages) == 2
     html = '<p>one</p><div style="page-break-before: always">two</div>'
     assert len(render(load_bytes(html.encode(), "b.html"), count_text=False).pages) == 2
+
+
+@needs_fpdf
+def test_a_pdf_without_text_cannot_join_a_bundle():
+    from glyphpress.document import bundle
+
+    scan = load_bytes(make_pdf(1, image_only=True), "scan.pdf")
+    with pytest.raises(InputError, match="scan.pdf: a PDF read as page images .* render it on its own"):
+        bundle([scan, "some text"], ["scan.pdf", "notes.txt"])

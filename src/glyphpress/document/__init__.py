@@ -196,7 +196,8 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     pos = 0
     for doc, name in zip(docs, names):
         if isinstance(doc, RasterDocument):
-            raise InputError(f"{name}: raster PDF pages cannot join a bundle; use --pdf-mode rerender")
+            raise InputError(f"{name}: a PDF read as page images (it has no text layer, or raster mode was asked "
+                             "for) cannot join a bundle; render it on its own")
         d = doc if isinstance(doc, Document) else parse_text(doc, name)
         blocks.append(Block(TITLE, [Span(name)], pos, pos))
         for b in d.blocks:
