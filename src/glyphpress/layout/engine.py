@@ -194,8 +194,8 @@ class DocumentLayout:
             return
         at = self.obj_pos[a:b] - ch.lo
         width = np.array([self.objects[k].image.width for k in range(a, b)], dtype=float)
-        for adv in {id(x): x for x in (ch.fit, ch.measure, ch.draw)}.values():  # often one array, thrice
-            adv[at] = width / ch.units if adv is not ch.draw else width
+        ch.fit[at] = ch.measure[at] = width / ch.units  # (the rules' units; often one array for all three)
+        ch.draw[at] = width  # pixels
         ch.gid[at] = -1
         if ch.missing is not None:
             ch.missing[at] = False

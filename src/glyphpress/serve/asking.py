@@ -21,8 +21,8 @@ from ..vlm.base import Generation
 from ..vlm.base import Request as AskRequest
 from ..vlm.openai import BackendError, ContextOverflow
 from .bodies import json_object
-from .documents import services, sse, unless_gone
-from .gate import Stopped
+from .documents import page_files, services, sse, unless_gone
+from .gate import remaining
 from .jobs import render_job
 from .services import Services
 
@@ -50,18 +50,7 @@ def _generation(body: dict) -> Generation:
 
 def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
     """The document's page files as they are (an engine gets them without decoding and encoding again)."""
-    folder, manifest = sv.store.folder(doc_id), sv.store.manifest(doc_id)
-    if folder is None or manifest is None:
-        raise HTTPException(404, "no such document")
-    pages = []
-    try:
-        for p in manifest["pages"]:
-            if stop.is_set():
-                raise Stopped()
-            pages.append((folder / p["file"]).read_bytes())
-    except FileNotFoundError:
-        raise HTTPException(404, "no such document") from None
-    return pages
+    return [data for _, data in page_files(sv, doc_id, stop)]
 
 
 @router.post("/v1/ask", summary="Ask a question about a document (SSE stream or JSON)",
@@ -89,9 +78,9 @@ async def ask(request: Request):
         doc_id = sv.store.new_id()
         await unless_gone(request, sv.gate.run(deadline, render_job, sv, doc_id, [("text.txt", text.encode())],
                                                load_config("glyph-en"), None))
-    if not isinstance(doc_id, str) or sv.store.manifest(doc_id) is None:
+    m = sv.store.manifest(doc_id) if isinstance(doc_id, str) else None
+    if m is None:
         raise HTTPException(404, "no such document")
-    m = sv.store.manifest(doc_id)
     q_tokens = count_tokens(text_tokenizer(), question)
     base = sv.backend("baseline") if body.get("baseline") else None
     text_req = AskRequest(question, text=sv.store.source(doc_id), gen=gen) if base else None
@@ -117,7 +106,7 @@ async def _answer(sv: Services, be, question: str, gen: Generation, base, text_r
         visual = AskRequest(question, images=await sv.gate.call(deadline, _load_pages, sv, doc_id), gen=gen)
         try:
             r = await asyncio.wait_for(run_route(be, visual, stats["prompt_tokens_predicted"], None),
-                                       max(0.0, deadline - time.monotonic()))
+                                       remaining(deadline))
         except asyncio.TimeoutError:
             raise HTTPException(504, "the model took longer than this server allows; the request was cancelled") \
                 from None
@@ -133,7 +122,7 @@ async def _answer(sv: Services, be, question: str, gen: Generation, base, text_r
 async def _baseline(base, text_req, predicted_text: int, deadline: float) -> dict:
     try:
         r = await asyncio.wait_for(run_route(base, text_req, predicted_text, None),
-                                   max(0.0, deadline - time.monotonic()))
+                                   remaining(deadline))
     except asyncio.TimeoutError:
         return {"baseline_error": "the text-only baseline took longer than this server allows"}
     except GlyphpressError as e:
@@ -153,7 +142,7 @@ async def _stream(sv: Services, be, question: str, gen: Generation, base, text_r
             async with aclosing(be.stream(visual)) as pieces:  # closed (the engine request cancelled) on hang-up
                 while True:
                     try:
-                        piece = await asyncio.wait_for(pieces.__anext__(), max(0.0, deadline - time.monotonic()))
+                        piece = await asyncio.wait_for(pieces.__anext__(), remaining(deadline))
                     except StopAsyncIteration:
                         break
                     except asyncio.TimeoutError:

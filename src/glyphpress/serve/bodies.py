@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .gate import remaining
 from .replies import send_error
 
 
@@ -45,7 +46,7 @@ class BodyLimit:
             if done:  # the body is in: what follows is a disconnect, whenever it comes
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                message = await asyncio.wait_for(receive(), remaining(deadline))
             except asyncio.TimeoutError:
                 raise HTTPException(408, f"the request body took longer than {self.seconds:g} s to arrive") \
                     from None

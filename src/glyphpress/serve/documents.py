@@ -9,6 +9,7 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,20 +197,27 @@ async def export(request: Request, doc_id: str, note: str = "") -> Response:
 
 
 def _zip(sv: Services, doc_id: str, note: str, stop) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        lines = [f"# {sv.store.meta(doc_id).get('name', doc_id)}", "", note, "", "## Pages", ""]
+        for name, data in page_files(sv, doc_id, stop):
+            z.writestr(f"pages/{name}", data)
+            lines.append(f"![{name}](pages/{name})")
+        z.writestr("note.md", "\n".join(lines) + "\n")
+    return buf.getvalue()
+
+
+def page_files(sv: Services, doc_id: str, stop) -> Iterator[tuple[str, bytes]]:
+    """(file name, bytes) of each page of a whole document, read one after another in a worker thread; 404
+    when there is no such document (or it is deleted meanwhile), ``Stopped`` once ``stop`` is set."""
     folder, manifest = sv.store.folder(doc_id), sv.store.manifest(doc_id)
     if folder is None or manifest is None:
         raise HTTPException(404, "no such document")
-    buf = io.BytesIO()
-    try:
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            lines = [f"# {sv.store.meta(doc_id).get('name', doc_id)}", "", note, "", "## Pages", ""]
-            for p in manifest["pages"]:
-                if stop.is_set():
-                    raise Stopped()
-                z.write(folder / p["file"], f"pages/{p['file']}")
-                lines.append(f"![{p['file']}](pages/{p['file']})")
-            z.writestr("note.md", "\n".join(lines) + "\n")
-    except FileNotFoundError:  # deleted meanwhile
-        raise HTTPException(404, "no such document") from None
-    return buf.getvalue()
-
+    for p in manifest["pages"]:
+        if stop.is_set():
+            raise Stopped()
+        try:
+            data = (folder / p["file"]).read_bytes()
+        except FileNotFoundError:
+            raise HTTPException(404, "no such document") from None
+        yield p["file"], data

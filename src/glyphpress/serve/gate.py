@@ -17,6 +17,11 @@ from fastapi import HTTPException
 Job = tuple[asyncio.Future, threading.Event]  # a worker thread's future and its stop event
 
 
+def remaining(deadline: float) -> float:
+    """Seconds left before ``deadline`` (``time.monotonic()``), never negative."""
+    return max(0.0, deadline - time.monotonic())
+
+
 class Stopped(Exception):
     """A job was asked to stop (its client went away or its deadline passed)."""
 
@@ -45,7 +50,7 @@ class Gate:
             if deadline is None:
                 await self._sem.acquire()
             else:
-                await asyncio.wait_for(self._sem.acquire(), max(0.0, deadline - time.monotonic()))
+                await asyncio.wait_for(self._sem.acquire(), remaining(deadline))
         except asyncio.TimeoutError:
             raise HTTPException(504, "waited longer than this server allows for a free slot") from None
         finally:
@@ -83,7 +88,7 @@ class Gate:
         is stopped and the answer is 504."""
         async with self.started(fn, *args) as (future, _stop):
             try:
-                return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+                return await asyncio.wait_for(future, remaining(deadline))
             except asyncio.TimeoutError:
                 raise HTTPException(504, "the request took longer than this server allows; its work was stopped") \
                     from None

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import typing
@@ -118,9 +119,14 @@ def options() -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")]
 
 
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(Settings)
+
+
 def kind(f: dataclasses.Field) -> type:
     """A setting's value type (str, int or float), optional or not."""
-    hint = typing.get_type_hints(Settings)[f.name]
+    hint = _hints()[f.name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     return args[0] if args else hint
 
