@@ -28,11 +28,22 @@ class Request:
     gen: Generation = field(default_factory=Generation)
     pages_first: bool = True
     system: str | None = None
+    preamble: str | None = None  # text before the pages (an instruction), kept as text; the question follows them
 
     def prompt_text(self) -> str:
         if self.text is None:
             return self.question
         return f"{self.text}\n\n{self.question}" if self.pages_first else f"{self.question}\n\n{self.text}"
+
+    def layout(self) -> list[tuple[str, object]]:
+        """The user turn in order, as ("text", str) and ("image", image) parts: the preamble, then the pages
+        and the question (pages first unless ``pages_first`` is off); text alone when there are no pages."""
+        if not self.images:
+            return [("text", "\n".join(t for t in (self.preamble, self.prompt_text()) if t))]
+        pages = [("image", img) for img in self.images]
+        question = [("text", self.prompt_text())]
+        body = pages + question if self.pages_first else question + pages
+        return ([("text", self.preamble)] if self.preamble else []) + body
 
 
 @dataclass

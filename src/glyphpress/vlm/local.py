@@ -111,9 +111,7 @@ class TransformersBackend:
         self._lock = threading.Lock()  # one generation at a time on one model
 
     def inputs(self, r: Request):
-        parts = [{"type": "image"} for _ in r.images]
-        text = {"type": "text", "text": r.prompt_text()}
-        content = parts + [text] if r.pages_first else [text] + parts
+        content = [{"type": "image"} if kind == "image" else {"type": "text", "text": v} for kind, v in r.layout()]
         messages = [{"role": "user", "content": content}]
         if r.system:
             messages.insert(0, {"role": "system", "content": [{"type": "text", "text": r.system}]})

@@ -61,11 +61,11 @@ class OpenAIBackend:
             self._client = None
 
     def payload(self, r: Request) -> dict:
-        content: list[dict] = [{"type": "image_url", "image_url": {"url": self._image_url(img)}} for img in r.images]
-        text = {"type": "text", "text": r.prompt_text()}
-        content = content + [text] if r.pages_first else [text] + content
+        parts = r.layout()
+        content = [{"type": "image_url", "image_url": {"url": self._image_url(v)}} if kind == "image"
+                   else {"type": "text", "text": v} for kind, v in parts]
         messages: list[dict] = [{"role": "system", "content": r.system}] if r.system else []
-        messages.append({"role": "user", "content": content if r.images else r.prompt_text()})
+        messages.append({"role": "user", "content": content if r.images else parts[0][1]})
         body = {"model": self.model, "messages": messages, "stream": True, "stream_options": {"include_usage": True},
                 "max_tokens": r.gen.max_tokens, "temperature": r.gen.temperature, "top_p": r.gen.top_p}
         if r.gen.stop:
