@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
+from .bench.commands import bench_app
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
 from .document import FORMATS, PDF_MODES, Document, Limits, LoadOptions, RasterDocument, bundle, load, load_bytes
 from .errors import GlyphpressError
@@ -58,6 +59,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "with exact text/vision token accounting.")
 config_app = typer.Typer(no_args_is_help=True, help="Show, list and validate rendering configurations (θ).")
 app.add_typer(config_app, name="config")
+app.add_typer(bench_app, name="bench")
 # piped tables stay unwrapped, unless COLUMNS says how wide
 out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)

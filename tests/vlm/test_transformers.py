@@ -16,11 +16,9 @@ from .. import needs
 needs_torch = needs.package("torch", "transformers")
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from .tiny_qwen2vl import build
-
-    return str(build(tmp_path_factory.mktemp("tiny-qwen2-vl")))
+@pytest.fixture
+def tiny(tiny_vlm):
+    return tiny_vlm
 
 
 @needs_torch

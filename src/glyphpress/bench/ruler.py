@@ -6,7 +6,8 @@ Templates, answer prefixes, needle format, generation budgets and task settings 
 turn, as RULER's plain template does. The haystack is sized so that the prompt's tokens plus the
 generation budget land within 1% under the target length (RULER's definition of a sample's length),
 by a bracketing search on the haystack size with interpolation; a sample where one haystack unit is
-larger than 1% of the target (a UUID needle in ``niah_multikey_3`` below about 8K) lands within one unit,
+larger than 1% of the target (a UUID needle in ``niah_multikey_3`` below about 8K, a document of ``qa_1``
+or ``qa_2`` below about 32K) lands within one unit,
 and ``cwe`` stops at the size of its word list (about 200K tokens), as RULER's does. Each sample draws
 from its own seeded generator (seed, task, length, index), so a sample is the same on every machine.
 

