@@ -98,6 +98,23 @@ def test_answers_are_cached_across_runs_and_engine_errors_recorded(tmp_path):
     assert "HTTP 400" in row.error and row.score is None
 
 
+def test_pages_that_would_not_fit_get_a_denser_theta_and_text_is_cut_in_the_middle(tmp_path):
+    with FakeEngine(answer="The number is 1.") as eng:
+        small = _engine(eng.url, context=900)  # glyph-en pages of a 4K prompt take about 1,000 vision tokens
+        plan = runner.Plan(["niah_single_1"], ["both"], tmp_path, load_config("glyph-en"), lengths=[4096], n=1,
+                           visual=small, cache=None)
+        asyncio.run(runner.run(plan))
+        sent = {("image_url" in json.dumps(r["body"])): r["body"] for r in eng.requests}
+    rows = {r.route: r for r in results.load(tmp_path)}
+    v, t = rows["visual"], rows["text"]
+    assert v.info["theta_step"] and v.theta_hash != routes.theta_hash(load_config("glyph-en"))
+    assert v.vision_tokens <= 900 - 128 - 16 and v.theta != load_config("glyph-en").to_dict()
+    # the text route's prompt was cut to fit: what was sent is the beginning and the end of the context
+    assert t.info["truncated_tokens"] > 3000 and t.context_tokens <= 900
+    text_sent = sent[False]["messages"][-1]["content"]
+    assert text_sent.startswith("A special magic number is hidden") and text_sent.endswith("provided text is")
+
+
 def test_plan_errors_are_clear(tmp_path):
     with pytest.raises(GlyphpressError, match="visual route needs a VLM"):
         asyncio.run(runner.run(runner.Plan(["vt"], ["visual"], tmp_path / "x")))

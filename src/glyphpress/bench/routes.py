@@ -130,10 +130,8 @@ def _fit_text(sample: Sample, engine: Engine, tools: Tools) -> tuple[str, int]:
         return sample.context, 0
     if room <= 0:
         raise GlyphpressError(f"{sample.task}: the instruction alone does not fit the model's context")
-    decode = getattr(tools.tokenizer, "decode", None)
-    if decode is None:
-        raise GlyphpressError("cutting an over-long prompt needs a tokenizer that decodes; give --tokenizer")
     half = room // 2
+    decode = tools.tokenizer.decode
     return decode(ids[:half]) + decode(ids[len(ids) - (room - half):]), len(ids) - room
 
 
@@ -142,7 +140,7 @@ async def ocr(sample: Sample, cfg: RenderConfig, engine: Engine | None, tools: T
 
     pages = await asyncio.to_thread(tools.renders.get, sample.context, cfg, tools.geometry)
     reading = reading_for(cfg)
-    spans = [tuple(s) for s in sample.info.get("needles") or _reference_spans(sample)]
+    spans = _answer_spans(sample)
     t0 = time.perf_counter()
     if answers_only:
         transcript, read = await asyncio.to_thread(_read_lines, pages, spans, cfg, reading)
@@ -164,6 +162,14 @@ async def ocr(sample: Sample, cfg: RenderConfig, engine: Engine | None, tools: T
     out.context_tokens = count_tokens(tools.tokenizer, sample.context)
     out.vision_tokens, out.pages = sum(pages.vision_tokens), pages.pages
     return out
+
+
+def _answer_spans(sample: Sample) -> list[tuple[int, int]]:
+    """Where the answers stand in the context: the needles that hold a reference (distractor needles of
+    other keys are not read), else each reference's first occurrence."""
+    needles = [(a, b) for a, b in sample.info.get("needles") or []
+               if any(ref in sample.context[a:b] for ref in sample.references)]
+    return needles or _reference_spans(sample)
 
 
 def _reference_spans(sample: Sample) -> list[tuple[int, int]]:

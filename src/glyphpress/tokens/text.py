@@ -78,6 +78,9 @@ class QwenBPE:
 
         return self._enc.encode_ordinary(unicodedata.normalize("NFC", text))
 
+    def decode(self, ids: list[int]) -> str:
+        return self._enc.decode(ids)
+
 
 class HFTokenizer:
     """Any Hugging Face ``tokenizer.json`` (needs the ``tokenizers`` package: ``pip install glyphpress[hf]``)."""
@@ -101,6 +104,9 @@ class HFTokenizer:
 
     def encode(self, text: str) -> list[int]:
         return self._tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self._tok.decode(ids, skip_special_tokens=False)
 
 
 def _resolve(spec: str | None) -> tuple[str, str]:
