@@ -24,6 +24,7 @@ from ..tokens.text import count_tokens
 from ..tokens.vision import VisionModel
 from ..vlm.ask import PROMPT_OVERHEAD, run_route
 from ..vlm.base import Backend, Generation, Request
+from ..vlm.openai import EmptyAnswer
 from ..vlm.registry import ModelSpec
 from .caches import Answers, PageSet, Renders, digest, theta_hash
 from .task import Sample
@@ -222,7 +223,11 @@ async def _answer(engine: Engine, request: Request, route: str, tools: Tools, pr
             answer, prompt_tokens, completion_tokens, latency = hit
             return Outcome(answer, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                            latency_s=latency, cached=True)
-    r = await run_route(engine.backend, request, predicted + PROMPT_OVERHEAD, None)
+    t0 = time.perf_counter()
+    try:
+        r = await run_route(engine.backend, request, predicted + PROMPT_OVERHEAD, None)
+    except EmptyAnswer:  # a model that says nothing has answered: scored as the empty string
+        return Outcome("", latency_s=time.perf_counter() - t0, info={"empty_answer": True})
     if key is not None:
         tools.answers.put(key, r.answer, r.usage.prompt_tokens, r.usage.completion_tokens, r.latency_s)
     return Outcome(r.answer, prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,

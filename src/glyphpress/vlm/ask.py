@@ -85,7 +85,9 @@ async def run_route(backend: Backend, request: Request, predicted: int,
                 usage = piece.usage
     answer = "".join(parts)
     if not answer.strip():
-        raise GlyphpressError(f"{backend.name}: the model returned an empty answer")
+        from .openai import EmptyAnswer
+
+        raise EmptyAnswer(f"{backend.name}: the model returned an empty answer")
     return RouteResult(answer, usage, time.perf_counter() - t0, first, backend.model, predicted)
 
 

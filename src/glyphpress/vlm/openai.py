@@ -31,6 +31,10 @@ class ContextOverflow(BackendError):
     """The engine says the prompt does not fit its context."""
 
 
+class EmptyAnswer(BackendError):
+    """The engine (or model) answered nothing: an answer, for a benchmark; an error, for a question."""
+
+
 class OpenAIBackend:
     name = "openai"
 
@@ -125,7 +129,7 @@ class OpenAIBackend:
                         data = line[5:].strip()
                         if data == "[DONE]":
                             if not got_text:
-                                raise BackendError(f"{self.base_url}: the engine returned an empty answer")
+                                raise EmptyAnswer(f"{self.base_url}: the engine returned an empty answer")
                             yield Piece(usage=usage)
                             return
                         try:
