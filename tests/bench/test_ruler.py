@@ -31,9 +31,10 @@ def _tokens(s) -> int:
                                   "niah_multikey_2", "niah_multivalue", "niah_multiquery", "vt", "cwe", "fwe"])
 @pytest.mark.parametrize("length", [1024, 4096, 16384])
 def test_prompt_is_within_one_percent_under_the_target(name, length, haystack):
+    slack = max(0.01 * length, 25 if name == "niah_multikey_2" else 0)  # or one distractor needle, ~20 tokens
     for s in get(name).samples(2, length, 7, Options(haystack=haystack)):
         n = _tokens(s)  # counted here, not taken from the generator's own record
-        assert 0.99 * length <= n <= length, (name, length, n)
+        assert length - slack <= n <= length, (name, length, n)
 
 
 @needs_words
@@ -79,6 +80,17 @@ def test_single_needle_prompt_is_rulers_singular_wording():
     noise = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
     assert s.context.count(noise) > 5
     assert s.max_tokens == 128
+
+
+@needs_words
+def test_own_text_replaces_the_essays_only(haystack, essay_text):
+    first_words = " ".join(essay_text.split()[:6])
+    noise = get("niah_single_1").samples(1, 2048, 0, Options(haystack=haystack))[0]
+    assert noise.context.startswith("The grass is green.") and first_words not in noise.context
+    essay = get("niah_single_2").samples(1, 2048, 0, Options(haystack=haystack))[0]
+    assert essay.context.startswith(first_words)
+    forced = get("niah_single_2").samples(1, 2048, 0, Options(haystack="noise"))[0]
+    assert forced.context.startswith("The grass is green.")
 
 
 @needs_words

@@ -87,8 +87,8 @@ def run_cmd(
     set_: list[str] | None = typer.Option(None, "--set", help="Override one θ key (repeatable)."),
     data: Path | None = typer.Option(None, "--data", help="Local files of LongBench, MRCR, SQuAD or HotpotQA "
                                      "(a file or a folder)."),
-    haystack: str | None = typer.Option(None, "--haystack", help="RULER's haystack: essay, noise, needle, or a text "
-                                        "file or folder of your own."),
+    haystack: str | None = typer.Option(None, "--haystack", help="RULER's haystack: essay, noise or needle for "
+                                        "every task, or a text file or folder of your own in place of the essays."),
     depth: float | None = typer.Option(None, "--depth", help="Needle depth in percent (default: RULER's random "
                                        "depths)."),
     tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer that sizes prompts and counts text "

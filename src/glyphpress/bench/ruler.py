@@ -6,7 +6,8 @@ Templates, answer prefixes, needle format, generation budgets and task settings 
 turn, as RULER's plain template does. The haystack is sized so that the prompt's tokens plus the
 generation budget land within 1% under the target length (RULER's definition of a sample's length),
 by a bracketing search on the haystack size with interpolation; a sample where one haystack unit is
-larger than 1% of the target (a UUID needle in ``niah_multikey_3`` below about 8K, a document of ``qa_1``
+larger than 1% of the target (a distractor needle of ``niah_multikey_2`` below 2K or, with UUIDs, of
+``niah_multikey_3`` below about 8K, a document of ``qa_1``
 or ``qa_2`` below about 32K) lands within one unit,
 and ``cwe`` stops at the size of its word list (about 200K tokens), as RULER's does. Each sample draws
 from its own seeded generator (seed, task, length, index), so a sample is the same on every machine.
@@ -173,8 +174,8 @@ def _essay_words(options: Options) -> list[str]:
 
 def niah_builder(cfg: Niah):
     def build(task: Task, n: int, length: int, seed: int, options: Options) -> list[Sample]:
-        kind = options.haystack if options.haystack in ("essay", "noise", "needle") else (
-            "essay" if options.haystack else cfg.haystack)
+        # "essay", "noise" or "needle" choose the kind; a path is the essay text (noise and needle tasks keep theirs)
+        kind = options.haystack if options.haystack in ("essay", "noise", "needle") else cfg.haystack
         words = _essay_words(options) if kind == "essay" else []
 
         def make(rng: random.Random, size: int, index: int) -> Pieces:
