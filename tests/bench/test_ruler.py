@@ -170,6 +170,12 @@ def test_sentence_splitter():
         'He said "Go."', "Then he left!", "Why?", "(Nobody knows.)", "Fine"]
 
 
+@needs_words
+def test_common_words_example_is_rulers():
+    s = get("cwe").samples(1, 8192, 0)[0]
+    assert "in the list are: 1. " in s.before  # the solved example's answer after a space, as RULER writes it
+
+
 def test_qa_tasks_say_how_to_obtain_their_data(tmp_path):
     with pytest.raises(GlyphpressError, match="dev-v2.0.json.*--data"):
         get("qa_1").samples(1, 4096, 0, Options(data=tmp_path))
@@ -190,8 +196,9 @@ def test_squad_documents_fill_the_prompt(tmp_path):
 
 def test_lengths_parse():
     assert [parse_length(x) for x in ("4k", "128K", "1m", "3000")] == [4096, 131072, 1048576, 3000]
-    with pytest.raises(GlyphpressError, match="not a length"):
-        parse_length("lots")
+    for bad in ("lots", "infk", "0", "-4k", "nan"):
+        with pytest.raises(GlyphpressError, match="not a length"):
+            parse_length(bad)
 
 
 def test_a_generated_task_needs_a_length():

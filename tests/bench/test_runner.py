@@ -72,6 +72,19 @@ def test_a_torn_last_line_is_skipped_and_the_item_redone(tmp_path):
     assert [r.sample for r in results.load(tmp_path)] == ["4K/0000#x", "4K/0001#y"]
 
 
+def test_lines_not_written_by_the_runner_are_skipped(tmp_path):
+    log = results.Log(tmp_path)
+    log.write(results.Result("vt", "ruler", "4K/0000#x", "4K", 4096, "text", "m", "e", None, None, None, score=1.0))
+    log.close()
+    with open(tmp_path / "results.jsonl", "ab") as f:
+        f.write(b'{"task": "x"}\n{"task": ["a"], "family": "r"}\n')
+        row = json.loads((tmp_path / "results.jsonl").read_text().splitlines()[0])
+        f.write(json.dumps(dict(row, sample="s2", score="high")).encode() + b"\n")
+        f.write(json.dumps(dict(row, sample="s3", prediction="\u6587\u5b57"), ensure_ascii=False).encode()[:-8])
+    assert [r.sample for r in results.load(tmp_path)] == ["4K/0000#x"]
+    assert results.Log(tmp_path).done == {("vt", "4K/0000#x", "text", "", "m")}
+
+
 def test_answers_are_cached_across_runs_and_engine_errors_recorded(tmp_path):
     cache = tmp_path / "cache"
     with FakeEngine(answer="The special magic number is 42.") as eng:
@@ -111,10 +124,13 @@ def test_pages_that_would_not_fit_get_a_denser_theta_and_text_is_cut_in_the_midd
                            visual=small, cache=None)
         asyncio.run(runner.run(plan))
         sent = {("image_url" in json.dumps(r["body"])): r["body"] for r in eng.requests}
+        again = asyncio.run(runner.run(plan))  # the item is known by the θ asked for, not the one fitted
+        assert (again.done_before, again.answered, len(eng.requests)) == (2, 0, 2)
     rows = {r.route: r for r in results.load(tmp_path)}
     v, t = rows["visual"], rows["text"]
-    assert v.info["theta_step"] and v.theta_hash != routes.theta_hash(load_config("glyph-en"))
-    assert v.vision_tokens <= 900 - 128 - 16 and v.theta != load_config("glyph-en").to_dict()
+    assert v.info["theta_step"] and v.theta_hash == routes.theta_hash(load_config("glyph-en"))
+    assert v.info["fitted_theta_hash"] != v.theta_hash and v.info["fitted_theta"] != v.theta
+    assert v.vision_tokens <= 900 - 128 - 16
     # the text route's prompt was cut to fit: what was sent is the beginning and the end of the context
     assert t.info["truncated_tokens"] > 3000 and t.context_tokens <= 900
     text_sent = sent[False]["messages"][-1]["content"]
@@ -130,6 +146,12 @@ def test_plan_errors_are_clear(tmp_path):
         asyncio.run(runner.run(runner.Plan(["vt"], ["pictures"], tmp_path / "x")))
     with pytest.raises(GlyphpressError, match="unknown task"):
         asyncio.run(runner.run(runner.Plan(["niah_single_9"], ["ocr"], tmp_path / "x")))
+    with pytest.raises(GlyphpressError, match="percentage from 0 to 100"):
+        asyncio.run(runner.run(runner.Plan(["vt"], ["ocr"], tmp_path / "x", options=Options(depth=float("nan")))))
+    (tmp_path / "c" / "answers").mkdir(parents=True)
+    (tmp_path / "c" / "answers" / "answers.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(GlyphpressError, match="cannot open the answer cache"):
+        asyncio.run(runner.run(runner.Plan(["vt"], ["ocr"], tmp_path / "x", cache=tmp_path / "c")))
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import RenderConfig
+from ..errors import GlyphpressError
 from ..tokens.vision import VisionModel
 
 
@@ -91,7 +92,11 @@ class Renders:
         if pages is None:
             pages = _render(context, cfg, geometry, th)
             if where:
-                pages = _write(where, pages)
+                try:
+                    pages = _write(where, pages)
+                except OSError as e:
+                    raise GlyphpressError(f"cannot keep renders in the cache folder {self.folder}: {e}; give "
+                                          "another --cache or --no-cache") from None
         with self._lock:
             if len(self._memory) > 64:
                 self._memory.pop(next(iter(self._memory)))
@@ -144,15 +149,19 @@ class Answers:
 
     def __init__(self, folder: Path | None):
         self._lock = threading.Lock()
-        if folder is None:
-            self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(folder / "answers.sqlite", check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
-                         "prompt_tokens INTEGER, completion_tokens INTEGER, latency_s REAL)")
-        self._db.commit()
+        try:
+            if folder is None:
+                self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(folder / "answers.sqlite", check_same_thread=False, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
+                             "prompt_tokens INTEGER, completion_tokens INTEGER, latency_s REAL)")
+            self._db.commit()
+        except (OSError, sqlite3.Error) as e:
+            raise GlyphpressError(f"cannot open the answer cache in {folder}: {e}; give another --cache or "
+                                  "--no-cache") from None
 
     def get(self, key: str) -> tuple[str, int | None, int | None, float] | None:
         with self._lock:

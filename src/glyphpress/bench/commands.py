@@ -126,9 +126,14 @@ def run_cmd(
         url = text_base_url or base_url
         if not url:
             raise GlyphpressError("--text-model needs --text-base-url (or --base-url)")
-        tspec = model_spec(text_model, context=text_context)
+        try:
+            tspec = model_spec(text_model, context=text_context)
+        except GlyphpressError:
+            raise GlyphpressError(f"unknown text model {text_model!r}: give its context length with --text-context"
+                                  ) from None
         text = routes.Engine(OpenAIBackend(url, tspec.name, api_key=api_key), tspec, url, tspec.context)
-    plan = runner.Plan(list(tasks), list(route), out, cfg, config or "glyph-en",
+    name = " ".join([config or "glyph-en", *(set_ or [])])  # how reports name this θ
+    plan = runner.Plan(list(tasks), list(route), out, cfg, name,
                        [parse_length(x) for x in lengths.split(",") if x.strip()], n, seed,
                        Options(data, haystack, tokenizer, depth), visual, text, concurrency, retries,
                        None if no_cache else (cache or default_cache()), ocr_pages)

@@ -74,15 +74,28 @@ def load(folder: str | Path) -> list[Result]:
         raise GlyphpressError(f"{folder}: no {RESULTS} here; is it a folder written by `glyphpress bench run`?")
     out = []
     names = set(Result.__dataclass_fields__)
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:  # a kill can cut a character in two
         for line in f:
             try:
                 row = json.loads(line)
             except ValueError:
                 continue  # a line cut by a kill
-            if isinstance(row, dict) and "task" in row:
+            if _well_formed(row):
                 out.append(Result(**{k: v for k, v in row.items() if k in names}))
     return out
+
+
+def _well_formed(row) -> bool:
+    """A line this module wrote: the key fields are strings, the score a number or null (anything else, such
+    as a line edited by hand or cut by a kill, is skipped)."""
+    if not isinstance(row, dict):
+        return False
+    if not all(isinstance(row.get(k), str) for k in ("task", "family", "sample", "bin", "route", "model", "engine")):
+        return False
+    if not isinstance(row.get("theta_hash"), (str, type(None))):
+        return False
+    score = row.get("score")
+    return score is None or (isinstance(score, (int, float)) and not isinstance(score, bool))
 
 
 class Log:

@@ -105,6 +105,9 @@ def _fitted(sample: Sample, cfg: RenderConfig, engine: Engine, tools: Tools) -> 
     spec = ModelSpec(engine.spec.name, engine.spec.vision, engine.spec.preset, engine.context, engine.spec.stop,
                      engine.spec.pages_first)
     p = plan(sample.context, spec, reserve=reserve, base=cfg)
+    budget = engine.context - reserve
+    if p.denser and sum(tools.renders.get(sample.context, p.config, engine.spec.geometry).vision_tokens) > budget:
+        return p.denser[0][1], p.denser[0][0]  # a long text's estimate (from its beginning) was short: one step more
     return p.config, p.step
 
 
@@ -130,7 +133,8 @@ def _fit_text(sample: Sample, engine: Engine, tools: Tools) -> tuple[str, int]:
     if len(ids) <= room:
         return sample.context, 0
     if room <= 0:
-        raise GlyphpressError(f"{sample.task}: the instruction alone does not fit the model's context")
+        raise GlyphpressError(f"{sample.task}: the instruction and room for a {sample.max_tokens}-token answer do "
+                              f"not fit the model's context of {engine.context} tokens")
     half = room // 2
     decode = tools.tokenizer.decode
     return decode(ids[:half]) + decode(ids[len(ids) - (room - half):]), len(ids) - room

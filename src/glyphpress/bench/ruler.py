@@ -2,7 +2,8 @@
 word extraction, and question answering over SQuAD and HotpotQA documents.
 
 Templates, answer prefixes, needle format, generation budgets and task settings are RULER's
-(``scripts/data/synthetic/constants.py`` and ``scripts/synthetic.yaml``); the answer prefix ends the user
+(``scripts/data/synthetic/constants.py`` and ``scripts/synthetic.yaml``, as published with its paper in 2024:
+later revisions corrected the spelling "assgined" in ``vt``'s answer prefix); the answer prefix ends the user
 turn, as RULER's plain template does. The haystack is sized so that the prompt's tokens plus the
 generation budget land within 1% under the target length (RULER's definition of a sample's length),
 by a bracketing search on the haystack size with interpolation; a sample where one haystack unit is
@@ -106,6 +107,8 @@ def sized_samples(task: Task, n: int, length: int, seed: int, options: Options,
 
         size, pieces, tokens = _fit(task.name, measure, budget, size, limit)
         info = dict(pieces.info, tokens=tokens + gen, haystack_units=size)
+        if tokens + gen < 0.99 * length:  # the haystack ran out (cwe's words, qa's documents): said, not hidden
+            info["short_of_target"] = True
         out.append(Sample(task.name, f"{length_label(length)}/{index:04d}", pieces.context, pieces.before, pieces.after,
                           pieces.references, gen, length_label(length), length, info=info))
     return out
@@ -115,7 +118,7 @@ def _fit(name: str, measure, budget: int, start: int, limit: int | None) -> tupl
     """The largest haystack size whose prompt fits ``budget`` tokens, stopping early once within 1% of it."""
     lo: tuple[int, Pieces, int] | None = None
     hi: tuple[int, int] | None = None
-    s = max(1, start)
+    s = max(1, start if limit is None else min(start, limit))
     for _ in range(64):
         pieces, t = measure(s)
         if t <= budget:
@@ -311,7 +314,7 @@ def cwe_build(task: Task, n: int, length: int, seed: int, options: Options) -> l
         ex_context, ex_answer = _cwe_list(rng, pool, 20 if short else 40, 3 if short else 10, 1 if short else 3)
         context, answer = _cwe_list(rng, pool, size, 6 if short else 30, 1 if short else 3)
         ex_before, ex_after = split_template(CWE_TEMPLATE, CWE_PREFIX)
-        example = ex_before + ex_context + ex_after + " ".join(f"{i + 1}. {x}" for i, x in enumerate(ex_answer))
+        example = ex_before + ex_context + ex_after + " " + " ".join(f"{i + 1}. {x}" for i, x in enumerate(ex_answer))
         before, after = split_template(CWE_TEMPLATE, CWE_PREFIX)
         return Pieces(example + "\n" + before, context, after, answer)
 
@@ -373,7 +376,7 @@ def _qa_file(dataset: str, options: Options) -> Path | None:
         if not place:
             continue
         p = Path(place)
-        if p.is_file() and (p.name in names or place == os.environ.get(env)):
+        if p.is_file():  # a file given is read as this dataset (a wrong one is a clear error when read)
             return p
         if p.is_dir():
             for name in names:

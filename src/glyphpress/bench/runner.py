@@ -96,6 +96,10 @@ def _check(plan: Plan, tasks: list[Task], route_list: list[str]) -> None:
                                   f"context verbatim; {', '.join(no_llm)} need --model and --base-url")
     if plan.n < 1:
         raise GlyphpressError("--n must be at least 1")
+    if not plan.lengths and any(t.generated for t in tasks):
+        raise GlyphpressError("no target length: give --lengths, for example 4k,32k")
+    if plan.options.depth is not None and not 0 <= plan.options.depth <= 100:
+        raise GlyphpressError(f"--depth is a percentage from 0 to 100, not {plan.options.depth}")
     if plan.concurrency < 1:
         raise GlyphpressError("--concurrency must be at least 1")
 
@@ -103,6 +107,7 @@ def _check(plan: Plan, tasks: list[Task], route_list: list[str]) -> None:
 async def run(plan: Plan, on_item: Callable[[int, int, Result], None] | None = None) -> Summary:
     """Run the plan into ``plan.out``; ``on_item(done, total, result)`` after each item."""
     route_list = plan.routes_expanded()
+    plan.lengths = list(dict.fromkeys(plan.lengths))  # a length asked twice is run once
     tasks = select(plan.tasks)
     _check(plan, tasks, route_list)
     items = await asyncio.to_thread(build_samples, plan)
@@ -122,7 +127,7 @@ async def run(plan: Plan, on_item: Callable[[int, int, Result], None] | None = N
     for task, sample in items:
         for route in route_list:
             engine = plan.visual if route == "visual" else text_engine
-            model = engine.spec.name if engine else ""
+            model = engine.spec.name if engine else ("" if plan.ocr_pages == "answers" else "ocr of every page")
             key = item_key(task.name, sample_key(sample), route, None if route == "text" else th, model)
             jobs.append((task, sample, route, engine, key))
     todo = [j for j in jobs if j[4] not in log.done]
@@ -170,8 +175,9 @@ async def _item(plan: Plan, tools: routes.Tools, task: Task, sample: Sample, rou
             await asyncio.sleep(min(30.0, 2.0 ** attempt * (1 + random.random() / 10)))
     base.prediction = out.prediction
     base.score = float(task.score(sample, out.prediction))
-    if out.theta is not None and out.theta != plan.theta:  # budget fitting chose a denser θ
-        base.theta, base.theta_hash = out.theta.to_dict(), theta_hash(out.theta)
+    if out.theta is not None and out.theta != plan.theta:  # budget fitting chose a denser θ; the item stays the
+        base.info["fitted_theta"] = out.theta.to_dict()  # asked θ's (its key, its report row)
+        base.info["fitted_theta_hash"] = theta_hash(out.theta)
     for name in ("text_tokens", "context_tokens", "vision_tokens", "pages", "prompt_tokens", "completion_tokens",
                  "latency_s", "first_token_s", "cached"):
         setattr(base, name, getattr(out, name))

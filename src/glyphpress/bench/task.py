@@ -111,12 +111,16 @@ def parse_length(text: str) -> int:
     t = text.strip().lower()
     try:
         if t.endswith("k"):
-            return int(float(t[:-1]) * 1024)
-        if t.endswith("m"):
-            return int(float(t[:-1]) * 1024 * 1024)
-        return int(t)
-    except ValueError:
-        raise GlyphpressError(f"not a length: {text!r} (write 4k, 32k, 128k, 1m or a number of tokens)") from None
+            n = int(float(t[:-1]) * 1024)
+        elif t.endswith("m"):
+            n = int(float(t[:-1]) * 1024 * 1024)
+        else:
+            n = int(t)
+    except (ValueError, OverflowError):
+        n = 0
+    if not 0 < n <= 16 * 1024 * 1024:
+        raise GlyphpressError(f"not a length: {text!r} (write 4k, 32k, 128k, 1m or a number of tokens)")
+    return n
 
 
 def length_label(n: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 
+from ..errors import GlyphpressError
 from ..evaluate.legibility import cer
 from . import haystacks
 from .ruler import Pieces, sized_samples
@@ -21,7 +22,7 @@ INSTRUCTION = "Transcribe the text shown on these pages exactly, in reading orde
 
 
 def build(task: Task, n: int, length: int, seed: int, options: Options) -> list[Sample]:
-    path = options.haystack if options.haystack not in (None, "essay") else None
+    path = options.haystack if options.haystack not in (None, "essay", "noise", "needle") else None
     words = re.sub(r"\s+", " ", haystacks.essays(path)).strip().split(" ")
     gen = max(64, length + length // 4)  # room for the whole passage, tokenised a little differently
 
@@ -40,5 +41,15 @@ def score(sample: Sample, prediction: str) -> float:
     return max(0.0, 1.0 - cer(prediction, sample.references[0]))
 
 
+def missing(options: Options) -> str | None:
+    if options.haystack not in (None, "essay", "noise", "needle"):
+        return None  # the user's own text
+    try:
+        haystacks.essays()
+    except GlyphpressError as e:
+        return str(e)
+    return None
+
+
 register(Task("transcription", "transcription", "essay passages: the reader copies out the pages (1 - CER)",
-              build, score, retrieval=True, generated=True))
+              build, score, missing, retrieval=True, generated=True))
