@@ -157,6 +157,9 @@ def test_bins_in_length_order(runs, tmp_path):
              result("v2", "c", "medium", 50_000, "text", 1.0), result("v2", "d", "zeta", None, "text", 1.0),
              result("v2", "e", "alpha", None, "text", 1.0)]
     assert order(named, "named") == ["short", "medium", "long", "alpha", "zeta"]
+    # LongBench v2's groups carry no length: their own order
+    groups = [result("v2", k, g, None, "text", 1.0) for k, g in (("a", "long"), ("b", "short"), ("c", "medium"))]
+    assert order(groups, "groups") == ["short", "medium", "long"]
     # no bin: the task's one length as a label ("8K"), else "all"
     unbinned = [result("loaded", "b", "", 900, "text", 1.0), result("loaded", "c", "", 1200, "text", 1.0),
                 result("gen", "a", "", 8192, "text", 1.0)]
@@ -254,3 +257,13 @@ def test_an_item_run_again_counts_once(tmp_path):
     ])
     (cell,) = [r for r in summarize([folder]) if r["kind"] == "task"]
     assert (cell["n"], cell["errors"], cell["score"]) == (2, 0, 50.0)
+
+
+def test_no_speedup_for_a_transcript_without_an_llm(tmp_path):
+    rows = [result("vt", "a", "4K", 4096, "text", 1.0, latency_s=8.0, prompt_tokens=4000),
+            result("vt", "a", "4K", 4096, "ocr", 1.0, model="", latency_s=2.0, prompt_tokens=None),
+            result("vt", "a", "4K", 4096, "ocr", 1.0, model="qwen", latency_s=4.0, prompt_tokens=2000)]
+    cells = [c for c in summarize([write(tmp_path / "r", rows)]) if c["kind"] == "task" and c["route"] == "ocr"]
+    by_model = {c["model"]: c for c in cells}
+    assert by_model[""]["speedup"] is None  # OCR time against an LLM's answer would mean nothing
+    assert by_model["qwen"]["speedup"] == pytest.approx(2.0) and by_model["qwen"]["prompt_ratio"] == pytest.approx(2.0)

@@ -193,7 +193,12 @@ def _bin_key(label: str, lengths: list[int]) -> tuple:
         return (0, float(m.group(1)) * _UNIT[unit], label)
     if lengths:
         return (0, float(min(lengths)), label)
-    return (1, 0.0, label)
+    if label in _GROUPS:  # LongBench v2's length groups
+        return (1, float(_GROUPS.index(label)), label)
+    return (1, float(len(_GROUPS)), label)
+
+
+_GROUPS = ("short", "medium", "long")
 
 
 def _route_rank(route: str) -> tuple:
@@ -246,7 +251,7 @@ def _compare_with_text(cells: list[dict]) -> None:
         if c["route"] == "text":
             text.setdefault((c["run"], c["task"], c["bin"]), []).append(c)
     for c in cells:
-        if c["route"] == "text":
+        if c["route"] == "text" or not c["model"]:  # an OCR transcript without an LLM answers nothing to time
             continue
         baseline = text.get((c["run"], c["task"], c["bin"]), [])
         same = [t for t in baseline if t["model"] == c["model"]]
