@@ -230,3 +230,32 @@ def test_cli_lists_tasks_runs_and_reports(tmp_path):
     assert rep.returncode == 0, rep.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "### fwe · 2K" in md and "| visual |" in md and "| text |" in md
+
+
+def test_a_family_runs_the_tasks_it_can_and_says_which_it_left_out(tmp_path):
+    import glyphpress.bench.ruler as ruler_module
+
+    plan = runner.Plan(["ruler"], ["ocr"], tmp_path, lengths=[1024], n=1, options=Options(haystack="noise"))
+    jobs = []
+    original = runner._item
+
+    async def record(plan, tools, task, sample, route, engine, key):  # no OCR here: only which items are run
+        jobs.append(task.name)
+        return results.Result(task.name, task.family, key[1], sample.bin, sample.length, route, key[4], "t", None,
+                              key[3], None, score=1.0)
+
+    runner._item = record
+    try:
+        s = asyncio.run(runner.run(plan))
+    finally:
+        runner._item = original
+    left_out = dict(s.skipped)
+    assert set(left_out) == {"cwe", "fwe", "qa_1", "qa_2"} and "verbatim" in left_out["cwe"]
+    assert sorted(jobs) == sorted(list(ruler_module.NIAH) + ["vt"])
+    with pytest.raises(GlyphpressError, match="cwe need --model"):  # named alone, it is an error
+        asyncio.run(runner.run(runner.Plan(["cwe"], ["ocr"], tmp_path / "x", lengths=[1024])))
+    with FakeEngine() as eng:  # with a model, only the tasks whose data is absent are left out
+        plan = runner.Plan(["ruler"], ["text"], tmp_path / "t", lengths=[1024], n=1, visual=_engine(eng.url),
+                           options=Options(haystack="noise", data=tmp_path / "none"))
+        s = asyncio.run(runner.run(plan))
+    assert {name for name, _ in s.skipped} == {"qa_1", "qa_2"} and s.answered == 11

@@ -157,6 +157,10 @@ def run_cmd(
         summary = asyncio.run(go())
     figures = {"out": str(summary.out), "items": summary.total, "done_before": summary.done_before,
                "answered": summary.answered, "failed": summary.failed}
+    for name, why in summary.skipped:
+        _err.print(f"skipped {name}: {why}", markup=False, highlight=False)
+    if summary.skipped:
+        figures["skipped"] = [name for name, _ in summary.skipped]
     if as_json:
         print(json.dumps(figures))
     else:

@@ -66,12 +66,13 @@ class Summary:
     answered: int
     failed: int
     out: Path
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # tasks of a family left out: (task, why)
 
 
-def build_samples(plan: Plan) -> list[tuple[Task, Sample]]:
-    """Every sample of the plan: generated tasks at each length, loaded tasks once."""
+def build_samples(plan: Plan, tasks: list[Task] | None = None) -> list[tuple[Task, Sample]]:
+    """Every sample of the plan (or of ``tasks``): generated tasks at each length, loaded tasks once."""
     out = []
-    for task in select(plan.tasks):
+    for task in select(plan.tasks, plan.options) if tasks is None else tasks:
         lengths = plan.lengths if task.generated else [None]
         for length in lengths:
             for s in task.samples(plan.n, length, plan.seed, plan.options):
@@ -84,22 +85,29 @@ def sample_key(sample: Sample) -> str:
     return f"{sample.id}#{digest(sample.before, sample.context, sample.after, sample.references)[:10]}"
 
 
-def _check(plan: Plan, tasks: list[Task], route_list: list[str]) -> None:
+def _check(plan: Plan, tasks: list[Task], route_list: list[str], skipped: list[tuple[str, str]]) -> list[Task]:
+    """The tasks to run (a family's tasks that the routes cannot score are left out, in ``skipped``), or a
+    one-line error for a plan that cannot run."""
     if "visual" in route_list and plan.visual is None:
         raise GlyphpressError("the visual route needs a VLM: give --model (and --base-url for a server)")
     if "text" in route_list and plan.text is None and plan.visual is None:
         raise GlyphpressError("the text route needs a model: give --model (and --base-url)")
     if "ocr" in route_list and plan.text is None and plan.visual is None:
-        no_llm = [t.name for t in tasks if not t.retrieval]
-        if no_llm:
-            raise GlyphpressError(f"without an LLM the ocr route scores only tasks whose answers are in the "
-                                  f"context verbatim; {', '.join(no_llm)} need --model and --base-url")
+        why = "without an LLM the ocr route scores only tasks whose answers are in the context verbatim"
+        named = [t.name for t in tasks if not t.retrieval and t.name in plan.tasks]
+        if named:
+            raise GlyphpressError(f"{why}; {', '.join(named)} need --model and --base-url")
+        skipped += [(t.name, f"{why} (give --model and --base-url)") for t in tasks if not t.retrieval]
+        tasks = [t for t in tasks if t.retrieval]
+        if not tasks:
+            raise GlyphpressError(f"{why}; none of the tasks asked for has them: give --model and --base-url")
     if plan.n < 1:
         raise GlyphpressError("--n must be at least 1")
     if not plan.lengths and any(t.generated for t in tasks):
         raise GlyphpressError("no target length: give --lengths, for example 4k,32k")
     if plan.options.depth is not None and not 0 <= plan.options.depth <= 100:
         raise GlyphpressError(f"--depth is a percentage from 0 to 100, not {plan.options.depth}")
+    return tasks
     if plan.concurrency < 1:
         raise GlyphpressError("--concurrency must be at least 1")
 
@@ -108,9 +116,10 @@ async def run(plan: Plan, on_item: Callable[[int, int, Result], None] | None = N
     """Run the plan into ``plan.out``; ``on_item(done, total, result)`` after each item."""
     route_list = plan.routes_expanded()
     plan.lengths = list(dict.fromkeys(plan.lengths))  # a length asked twice is run once
-    tasks = select(plan.tasks)
-    _check(plan, tasks, route_list)
-    items = await asyncio.to_thread(build_samples, plan)
+    skipped: list[tuple[str, str]] = []
+    tasks = select(plan.tasks, plan.options, skipped)
+    tasks = _check(plan, tasks, route_list, skipped)
+    items = await asyncio.to_thread(build_samples, plan, tasks)
     log = Log(plan.out)
     text_engine = plan.text or plan.visual
     th = theta_hash(plan.theta)
@@ -131,7 +140,7 @@ async def run(plan: Plan, on_item: Callable[[int, int, Result], None] | None = N
             key = item_key(task.name, sample_key(sample), route, None if route == "text" else th, model)
             jobs.append((task, sample, route, engine, key))
     todo = [j for j in jobs if j[4] not in log.done]
-    summary = Summary(len(jobs), len(jobs) - len(todo), 0, 0, plan.out)
+    summary = Summary(len(jobs), len(jobs) - len(todo), 0, 0, plan.out, skipped)
     limit = asyncio.Semaphore(plan.concurrency)
 
     async def one(task: Task, sample: Sample, route: str, engine: routes.Engine | None, key: tuple) -> None:

@@ -94,15 +94,23 @@ def get(name: str) -> Task:
     return _TASKS[name]
 
 
-def select(names: list[str]) -> list[Task]:
-    """Tasks by name, or by family name ("ruler" is all 13 RULER tasks)."""
+def select(names: list[str], options: Options | None = None, skipped: list | None = None) -> list[Task]:
+    """Tasks by name, or by family name ("ruler" is all 13 RULER tasks). With ``options``, a family's tasks whose
+    data is absent are left out and listed in ``skipped`` as (task, why); a task named alone is never left out
+    (its sample builder says what is missing)."""
     _load_families()
     out: list[Task] = []
     for name in names:
         family = [t for t in _TASKS.values() if t.family == name]
         for t in family or [get(name)]:
-            if t not in out:
+            why = t.missing(options) if family and options is not None else None
+            if why:
+                if skipped is not None and t.name not in [s[0] for s in skipped]:
+                    skipped.append((t.name, why))
+            elif t not in out:
                 out.append(t)
+    if not out and skipped:
+        raise GlyphpressError(f"no data here for any task asked for; {skipped[0][0]}: {skipped[0][1]}")
     return out
 
 
