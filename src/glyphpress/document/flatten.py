@@ -132,19 +132,22 @@ class _Builder:
         elif b.kind in (m.PARAGRAPH, m.QUOTE, m.FOOTNOTE):
             colour = MUTED_COLOUR if b.kind == m.QUOTE else None
             scale = 0.9 if b.kind == m.FOOTNOTE else 1.0
-            runs = self.runs(b.spans, scale, colour)
+            lines = _lines(self.runs(b.spans, scale, colour))
             indent = 1.2 * fs * b.level if b.kind == m.QUOTE else 0.0
-            if b.kind == m.QUOTE:
-                runs.insert(0, ("▎", self.style(None, 1.0, RULE_COLOUR)))
             if b.marker:
-                runs.insert(0, (b.marker + " ", self.style(None, scale, colour)))
-            self.para(runs or [("", 0)], src, indent=indent, after=0.25 * lh)
+                lines[0].insert(0, (b.marker + " ", self.style(None, scale, colour)))
+            for k, runs in enumerate(lines):  # lines after a hard break: paragraphs without space between
+                if b.kind == m.QUOTE:
+                    runs.insert(0, ("▎", self.style(None, 1.0, RULE_COLOUR)))
+                self.para(runs or [("", 0)], src, indent=indent, after=0.25 * lh if k == len(lines) - 1 else 0)
         elif b.kind == m.LIST_ITEM:
             w = self.marker_width(b.marker)
-            runs = self.runs(b.spans)
+            lines = _lines(self.runs(b.spans))
             if b.marker:
-                runs.insert(0, (b.marker + " ", 0))
-            self.para(runs or [("", 0)], src, indent=1.4 * fs * b.level + w, first=-w, after=0.1 * lh)
+                lines[0].insert(0, (b.marker + " ", 0))
+            for k, runs in enumerate(lines):
+                self.para(runs or [("", 0)], src, indent=1.4 * fs * b.level + w, first=-w if k == 0 else 0,
+                          after=0.1 * lh if k == len(lines) - 1 else 0)
         elif b.kind == m.CODE_BLOCK:
             self.code(b, src)
         elif b.kind == m.MATH_BLOCK:
@@ -255,6 +258,21 @@ class _Builder:
         np.maximum.accumulate(src, out=src)
         table = tuple(sorted(self.table, key=self.table.get))
         return Flow(text, styles, table, Paragraphs.build(self.paras), src, source_len, self.objects)
+
+
+def _lines(runs: list[tuple[str | InlineObject, int]]) -> list[list[tuple[str | InlineObject, int]]]:
+    """A block's runs split at its hard line breaks (``model.LINE_BREAK``)."""
+    lines: list[list[tuple[str | InlineObject, int]]] = [[]]
+    for text, st in runs:
+        if isinstance(text, str) and m.LINE_BREAK in text:
+            for k, part in enumerate(text.split(m.LINE_BREAK)):
+                if k:
+                    lines.append([])
+                if part:
+                    lines[-1].append((part, st))
+        else:
+            lines[-1].append((text, st))
+    return lines
 
 
 def _width(text: str) -> int:

@@ -1,6 +1,8 @@
 """HTML (and the XHTML chapters of EPUB) -> Document, with the standard library's HTML parser.
 
-Malformed markup never stops it: unclosed tags close at the next block, stray end tags are ignored.
+Malformed markup never stops it: unclosed tags close at the next block, stray end tags are ignored, a
+cell closes at the next cell, row or table end. Block elements inside a table cell stay in the cell
+(their text joined by spaces); ``<br>`` is a hard line break.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ _BLOCKS = {"p", "div", "section", "article", "header", "footer", "main", "aside"
            "figcaption", "dt", "dd", "address", "caption", "summary", "details", "body", "center"}
 _SKIP = {"script", "style", "head", "noscript", "template", "svg", "math", "iframe", "object", "select"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track", "embed"}
+_IN_CELL = _BLOCKS | {"h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre"}
 _WS = re.compile(r"\s+")
 _LANG = re.compile(r"(?:language|lang)-([\w+-]+)")  # <pre class="language-python">
 
@@ -39,6 +42,7 @@ class _Parser(HTMLParser):
         self.table_start = 0
         self.header_rows = 0
         self.cell_is_header: list[bool] = []
+        self.cell_th = False  # the open cell is a <th> (its bold ends with it)
 
     def _pos(self) -> int:
         line, col = self.getpos()
@@ -52,6 +56,9 @@ class _Parser(HTMLParser):
                 self.table[-1].append(self._clean(self.spans))
             self.spans = []
             self.kind = m.PARAGRAPH
+            if self.cell_th:
+                self.bold = max(0, self.bold - 1)
+                self.cell_th = False
             return
         spans = self.spans if self.kind == m.CODE_BLOCK else self._clean(self.spans)
         if any(s.text.strip() for s in spans):
@@ -67,14 +74,22 @@ class _Parser(HTMLParser):
     def _clean(spans: list[m.Span]) -> list[m.Span]:
         out: list[m.Span] = []
         for s in spans:
+            if s.text == m.LINE_BREAK:  # kept; the spaces around it go
+                if out:
+                    out[-1].text = out[-1].text.rstrip(" ")
+                    out.append(m.Span(m.LINE_BREAK, m.TEXT))
+                continue
             text = _WS.sub(" ", s.text)
-            if out and out[-1].text.endswith(" ") and text.startswith(" "):
+            if out and (out[-1].text.endswith(" ") or out[-1].text == m.LINE_BREAK) and text.startswith(" "):
                 text = text[1:]
             if text:
                 out.append(m.Span(text, s.style))
+        while out and out[-1].text in (m.LINE_BREAK, ""):  # a break at the end of a block breaks nothing
+            out.pop()
         if out:
             out[0].text = out[0].text.lstrip()
-            out[-1].text = out[-1].text.rstrip()
+            if out[-1].text != m.LINE_BREAK:
+                out[-1].text = out[-1].text.rstrip()
         return [s for s in out if s.text]
 
     def start_block(self, kind: str, level: int = 0, marker: str = "") -> None:
@@ -93,6 +108,10 @@ class _Parser(HTMLParser):
             self.skip += tag not in _VOID
             return
         if self.skip:
+            return
+        if self.kind == "cell" and tag in _IN_CELL:  # a block inside a cell stays in it
+            if self.spans:
+                self.spans.append(m.Span(" "))
             return
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             self.start_block(m.HEADING, int(tag[1]))
@@ -123,14 +142,18 @@ class _Parser(HTMLParser):
             self.flush()
             self.blocks.append(m.Block(m.RULE, [], self._pos(), self._pos()))
         elif tag == "br":
-            self.spans.append(m.Span("\n" if self.pre else " "))
+            self.spans.append(m.Span("\n" if self.pre else m.LINE_BREAK))
         elif tag == "table":
             self.flush()
             self.table, self.table_start, self.header_rows = [], self._pos(), 0
         elif tag == "tr" and self.table is not None:
+            if self.kind == "cell":  # the last cell was not closed
+                self.flush()
             self.table.append([])
             self.cell_is_header.append(True)
         elif tag in ("td", "th") and self.table is not None:
+            if self.kind == "cell":  # the last cell was not closed
+                self.flush()
             if self.table == []:
                 self.table.append([])
                 self.cell_is_header.append(True)
@@ -139,6 +162,7 @@ class _Parser(HTMLParser):
                 self.cell_is_header[-1] = False
             if tag == "th":
                 self.bold += 1
+                self.cell_th = True
         elif tag in ("b", "strong"):
             self.bold += 1
         elif tag in ("i", "em", "cite", "var"):
@@ -162,6 +186,8 @@ class _Parser(HTMLParser):
             return
         if self.skip:
             return
+        if self.kind == "cell" and tag in _IN_CELL:
+            return
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "li", "p", "pre") or tag in _BLOCKS:
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
@@ -175,10 +201,10 @@ class _Parser(HTMLParser):
             self.quote = max(0, self.quote - 1)
             self.kind, self.level = (m.QUOTE if self.quote else m.PARAGRAPH), self.quote
         elif tag in ("td", "th") and self.table is not None and self.kind == "cell":
-            if tag == "th":
-                self.bold = max(0, self.bold - 1)
             self.flush()
         elif tag == "table" and self.table is not None:
+            if self.kind == "cell":
+                self.flush()
             rows = [r for r in self.table if r]
             header = 0
             for is_header in self.cell_is_header:

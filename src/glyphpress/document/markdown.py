@@ -18,6 +18,7 @@ from .model import (
     FOOTNOTE,
     HEADING,
     ITALIC,
+    LINE_BREAK,
     LINK,
     LIST_ITEM,
     MATH,
@@ -94,8 +95,10 @@ def inline_spans(tok: Token | None) -> list[Span]:
             link = True
         elif kind == "link_close":
             link = False
-        elif kind in ("softbreak", "hardbreak"):
+        elif kind == "softbreak":
             spans.append(Span(" "))
+        elif kind == "hardbreak":
+            spans.append(Span(LINE_BREAK))
         elif kind == "code_inline":
             spans.append(Span(t.content, CODE))
         elif kind == "math_inline":

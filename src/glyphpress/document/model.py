@@ -13,6 +13,9 @@ PARAGRAPH, HEADING, LIST_ITEM, QUOTE, CODE_BLOCK, TABLE, MATH_BLOCK, IMAGE, RULE
     "footnote", "title")
 
 
+LINE_BREAK = "\n"  # in a span's text outside code: a hard line break (HTML <br>, DOCX w:br, Markdown's hard break)
+
+
 @dataclass
 class Span:
     text: str  # for a picture: its alt text

@@ -85,8 +85,8 @@ def _runs(p) -> list[m.Span]:
                 text += el.text or ""
             elif el.tag == f"{W}tab":
                 text += "\t"
-            elif el.tag in (f"{W}br", f"{W}cr"):
-                text += " "
+            elif el.tag in (f"{W}br", f"{W}cr") and el.get(f"{W}type") not in ("page", "column"):
+                text += m.LINE_BREAK
         if text:
             style = m.CODE if mono else m.STRIKE if strike else m.BOLD_ITALIC if bold and italic else m.BOLD if bold \
                 else m.ITALIC if italic else m.TEXT
