@@ -282,3 +282,33 @@ def test_plain_text_render_imports_no_heavy_stack(tmp_path):
     for heavy in ("markdown_it", "pypdfium2", "fastapi", "httpx", "defusedxml", "pygments", "uvicorn", "starlette",
                   "torch", "transformers", "reportlab"):
         assert heavy not in loaded, heavy
+
+
+def test_a_folders_empty_and_binary_files_are_skipped_with_a_warning_each(tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    for i in range(3):
+        (d / f"doc{i}.txt").write_text(f"document number {i} " * 50)
+    (d / "empty.txt").write_text("")
+    (d / "blank.txt").write_text("  \n\t\n")
+    (d / "blob.bin").write_bytes(bytes(range(256)) * 20)
+    rc, out, err = run("render", d, "-o", tmp_path / "out", "--json", "-j", "2")
+    assert rc == 0, err
+    assert len(json.loads(out)) == 3 and len(list((tmp_path / "out").iterdir())) == 3
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning: skipped")]
+    assert len(warnings) == 3 and any("blob.bin" in w and "binary" in w for w in warnings)
+    assert "3 rendered, 3 skipped" in err
+    rc, out, err = run("count", d, "--json")
+    assert rc == 0 and len(json.loads(out)) == 3 and "3 counted, 3 skipped" in err
+    rc, out, err = run("render", d, "--bundle", "-o", tmp_path / "bundle", "--json")
+    assert rc == 0 and json.loads(out)["pages"] >= 1 and "1 rendered, 3 skipped" in err
+    # named on its own, an empty file is still an error (exit 2), whatever else renders
+    rc, out, err = run("render", d / "empty.txt", d / "doc0.txt", "-o", tmp_path / "o2")
+    assert rc == 2 and "empty.txt: is empty" in err
+    # a folder of nothing but such files renders nothing: an error
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "e.txt").write_text("")
+    (only / "f.txt").write_text("")
+    rc, out, err = run("render", only, "-o", tmp_path / "o3")
+    assert rc == 2

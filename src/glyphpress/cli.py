@@ -29,7 +29,7 @@ from . import __version__
 from .bench.commands import bench_app
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
 from .document import FORMATS, PDF_MODES, Document, Limits, LoadOptions, RasterDocument, bundle, load, load_bytes
-from .errors import GlyphpressError
+from .errors import GlyphpressError, InputError, NothingToRender
 from .io import expand_inputs
 from .parallel import default_jobs
 from .pipeline import count, render_to_dir
@@ -156,15 +156,53 @@ def _document(spec: str | Document | _Stdin, how: _How) -> tuple[str | Document 
     return content, name
 
 
-def _bundle(specs: list[str], how: _How) -> Document:
-    docs, names = zip(*(_document(s, how) for s in specs))
-    return bundle(list(docs), list(names))
+class _Outcomes:
+    """What became of several inputs: a file found in a folder with nothing to render (empty, blank, binary)
+    is skipped with a warning; any other failure, or such a file named on its own, is an error (exit 2)."""
+
+    def __init__(self, inputs: list[str] | None):
+        self.explicit = set(inputs or [])
+        self.failures: list[str] = []
+        self.skipped: list[str] = []
+
+    def failed(self, spec, e: GlyphpressError) -> None:
+        if isinstance(e, NothingToRender) and isinstance(spec, str) and spec not in self.explicit:
+            self.skipped.append(str(e))
+            print(f"warning: skipped {e}", file=sys.stderr, flush=True)
+        else:
+            self.failures.append(str(e))
+            print_error(str(e))
+
+    def finish(self, done: int, verb: str = "rendered") -> None:
+        if self.skipped:
+            print(f"{done} {verb}, {len(self.skipped)} skipped (empty, blank or binary files in folders)",
+                  file=sys.stderr, flush=True)
+        if self.failures or not done:
+            raise typer.Exit(2)
 
 
-def _inputs(inputs: list[str] | None, sample: bool, how: _How, as_bundle: bool) -> list:
+def _bundle(specs: list[str], how: _How, outcomes: _Outcomes) -> Document:
+    docs, names = [], []
+    for s in specs:
+        try:
+            doc, name = _document(s, how)
+        except NothingToRender as e:
+            outcomes.failed(s, e)
+            if outcomes.failures:
+                raise
+            continue
+        docs.append(doc)
+        names.append(name)
+    if not docs:
+        raise InputError("nothing to render: every input is empty, blank or binary")
+    return bundle(docs, names)
+
+
+def _inputs(inputs: list[str] | None, sample: bool, how: _How, as_bundle: bool,
+            outcomes: _Outcomes | None = None) -> list:
     """Input specs (files, ``-``, the sample), or one bundle Document of them all."""
     specs: list = _sources(inputs or [], sample)
-    return [_bundle(specs, how)] if as_bundle else specs
+    return [_bundle(specs, how, outcomes or _Outcomes(inputs))] if as_bundle else specs
 
 
 def _out_name(spec: str | _Stdin) -> str:
@@ -224,13 +262,13 @@ def render_cmd(
     cfg = _load_cfg(config, set_)
     vision_model(model)  # fail early on a bad name
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
-    specs = _inputs(inputs, sample, how, bundle_)
+    outcomes = _Outcomes(inputs)
+    specs = _inputs(inputs, sample, how, bundle_, outcomes)
     if len(specs) == 1:
         start_background(tokenizer)  # the tokenizer loads while this process reads and draws
     jobs = jobs if jobs > 0 else default_jobs()
     results: list[Rendered] = []
     dirs: dict[str, str] = {}
-    failures: list[str] = []
     quiet = as_json or not err_console.is_terminal
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
@@ -253,8 +291,7 @@ def render_cmd(
                         results.append(r)
                         dirs[r.name] = str(out / _out_name(spec))
                     except GlyphpressError as e:
-                        failures.append(str(e))
-                        print_error(str(e))
+                        outcomes.failed(spec, e)
                     bar.advance(task)
             order = {str(out / _out_name(s)): i for i, s in enumerate(specs)}
             results.sort(key=lambda r: order.get(dirs[r.name], 0))
@@ -265,8 +302,7 @@ def render_cmd(
     else:
         out_console.print(_summary_table(results, dirs))
     _warn_missing(results)
-    if failures:
-        raise typer.Exit(2)
+    outcomes.finish(len(results))
 
 
 def _warn_missing(results: list[Rendered]) -> None:
@@ -308,9 +344,9 @@ def count_cmd(
     cfg = _load_cfg(config, set_)
     vision_model(model)
     results = []
-    failures = 0
     how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
-    specs = _inputs(inputs, sample, how, bundle_)
+    outcomes = _Outcomes(inputs)
+    specs = _inputs(inputs, sample, how, bundle_, outcomes)
     start_background(tokenizer)  # the tokenizer loads while this process reads and lays out
     for spec in specs:
         try:
@@ -318,10 +354,9 @@ def count_cmd(
             results.append(count(content, cfg, model=model, tokenizer=tokenizer, name=name,
                                  line_numbers=line_numbers))
         except GlyphpressError as e:
-            if len(inputs or []) <= 1 and not sample:
+            if len(specs) <= 1:
                 raise
-            failures += 1
-            print_error(str(e))
+            outcomes.failed(spec, e)
     if as_json:
         data = [dict(r.summary(), pages_detail=[
             {"page": p.index + 1, "width": p.width, "height": p.height, "source_range": list(p.source_range),
@@ -340,8 +375,7 @@ def count_cmd(
                               f"{p.vision_tokens:,}", f"{(p.text_tokens or 0) / max(1, p.vision_tokens):.2f}")
                 out_console.print(t)
     _warn_missing(results)
-    if failures:
-        raise typer.Exit(2)
+    outcomes.finish(len(results), "counted")
 
 
 @app.command("ask")
@@ -398,7 +432,7 @@ def ask_cmd(
     if len(specs) == 1:
         content, _ = _document(specs[0], how)
     else:
-        content = _bundle(specs, how)
+        content = _bundle(specs, how, _Outcomes(inputs))
     base_cfg = _load_cfg(config, set_) if (config or set_) else None
     be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, local_media=local_media)
     baseline = OpenAIBackend(baseline_url, baseline_model or spec.name, api_key=api_key) if baseline_url else None

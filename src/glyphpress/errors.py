@@ -11,3 +11,8 @@ class ConfigError(GlyphpressError):
 
 class InputError(GlyphpressError):
     """An input file or text cannot be read or rendered."""
+
+
+class NothingToRender(InputError):
+    """An input holds no text to render: empty, only whitespace, or binary. A folder's such files are skipped
+    with a warning; an input named on its own is an error."""

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, NothingToRender
 
 MAX_INPUT_BYTES = 1 << 31  # 2 GiB: beyond this a single text is certainly a mistake
 
@@ -43,7 +43,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         pass
     sample = data[:65536]
     if sample.count(b"\x00") > len(sample) // 100 or _looks_binary(sample):
-        raise InputError(f"{name}: looks like a binary file, not text (pass a text file, or convert it first)")
+        raise NothingToRender(f"{name}: looks like a binary file, not text (pass a text file, or convert it first)")
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 4 << 20]).best()
@@ -69,9 +69,9 @@ def read_bytes(data: bytes, name: str) -> Source:
 
 def check_text(text: str, name: str = "input") -> None:
     if not text:
-        raise InputError(f"{name}: is empty, nothing to render")
+        raise NothingToRender(f"{name}: is empty, nothing to render")
     if text.isspace():
-        raise InputError(f"{name}: contains only whitespace, nothing to render")
+        raise NothingToRender(f"{name}: contains only whitespace, nothing to render")
 
 
 def read_source(spec: str) -> Source:
