@@ -2,10 +2,10 @@
 as real pages write them (Wikipedia puts <div>s in <th>s; verse and addresses use <br>)."""
 
 from glyphpress import render
+from glyphpress.config import load_config
 from glyphpress.document import load_bytes
 from glyphpress.document import model as m
 from glyphpress.document.flatten import to_flow
-from glyphpress.config import load_config
 
 from .test_formats import make_docx
 
@@ -53,3 +53,55 @@ def test_docx_line_break_but_not_page_break_inside_a_run():
 def test_markdown_hard_break_and_soft_break():
     doc = load_bytes(b"first line  \nsecond line\nthird line\n", "b.md")
     assert doc.blocks[0].text == "first line\nsecond line third line"
+
+
+def _docx(body: str, styles: str, numbering: str) -> bytes:
+    import io
+    import zipfile
+
+    from .test_formats import W
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>')
+        z.writestr("word/styles.xml", f'<?xml version="1.0"?><w:styles {W}>{styles}</w:styles>')
+        z.writestr("word/numbering.xml", f'<?xml version="1.0"?><w:numbering {W}>{numbering}</w:numbering>')
+    return buf.getvalue()
+
+
+def _para(text: str, style: str = "", num: tuple[int, int] | None = None) -> str:
+    ppr = (f'<w:pStyle w:val="{style}"/>' if style else "") + (
+        f'<w:numPr><w:ilvl w:val="{num[1]}"/><w:numId w:val="{num[0]}"/></w:numPr>' if num else "")
+    return f"<w:p><w:pPr>{ppr}</w:pPr><w:r><w:t>{text}</w:t></w:r></w:p>"
+
+
+def test_docx_localised_heading_styles_outline_levels_and_numbered_lists():
+    # a German and a Korean Word: style ids "berschrift1" and "a3", named "heading 1" / "heading 2" in styles.xml;
+    # "Gliederung" has only an outline level; "Aufz" is based on a numbered list style
+    styles = ('<w:style w:styleId="berschrift1"><w:name w:val="heading 1"/></w:style>'
+              '<w:style w:styleId="a3"><w:name w:val="heading 2"/></w:style>'
+              '<w:style w:styleId="Gliederung"><w:name w:val="Gliederung"/><w:pPr><w:outlineLvl w:val="2"/></w:pPr>'
+              '</w:style>'
+              '<w:style w:styleId="Liste"><w:name w:val="Liste"/><w:pPr><w:numPr><w:numId w:val="2"/></w:numPr>'
+              '</w:pPr></w:style>'
+              '<w:style w:styleId="Aufz"><w:name w:val="Aufz"/><w:basedOn w:val="Liste"/></w:style>')
+    numbering = ('<w:abstractNum w:abstractNumId="10"><w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+                 '<w:lvlText w:val="%1."/></w:lvl><w:lvl w:ilvl="1"><w:start w:val="1"/>'
+                 '<w:numFmt w:val="lowerLetter"/><w:lvlText w:val="%1.%2)"/></w:lvl></w:abstractNum>'
+                 '<w:abstractNum w:abstractNumId="11"><w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/>'
+                 '<w:lvlText w:val="\uf0b7"/></w:lvl></w:abstractNum>'
+                 '<w:num w:numId="1"><w:abstractNumId w:val="10"/></w:num>'
+                 '<w:num w:numId="2"><w:abstractNumId w:val="11"/></w:num>')
+    body = (_para("Einleitung", "berschrift1") + _para("Hintergrund", "a3") + _para("Gliederung drei", "Gliederung")
+            + _para("first", num=(1, 0)) + _para("first a", num=(1, 1)) + _para("first b", num=(1, 1))
+            + _para("second", num=(1, 0)) + _para("second a", num=(1, 1)) + _para("a bullet", "Aufz")
+            + _para("plain text"))
+    doc = load_bytes(_docx(body, styles, numbering), "de.docx")
+    got = [(b.kind, b.level, b.marker, b.text) for b in doc.blocks]
+    assert got == [(m.HEADING, 1, "", "Einleitung"), (m.HEADING, 2, "", "Hintergrund"),
+                   (m.HEADING, 3, "", "Gliederung drei"),
+                   (m.LIST_ITEM, 1, "1.", "first"), (m.LIST_ITEM, 2, "1.a)", "first a"),
+                   (m.LIST_ITEM, 2, "1.b)", "first b"), (m.LIST_ITEM, 1, "2.", "second"),
+                   (m.LIST_ITEM, 2, "2.a)", "second a"), (m.LIST_ITEM, 1, "•", "a bullet"),
+                   (m.PARAGRAPH, 0, "", "plain text")]

@@ -94,12 +94,130 @@ def _runs(p) -> list[m.Span]:
     return spans
 
 
+class _Styles:
+    """word/styles.xml: each style id's name (Word writes the English names, "heading 1", even where the ids
+    are localised: "1", "berschrift1", "a3"), its outline level and list numbering, through ``basedOn``."""
+
+    def __init__(self, root):
+        self.styles: dict[str, dict] = {}
+        for st in (root.iter(f"{W}style") if root is not None else ()):
+            sid = st.get(f"{W}styleId") or ""
+            name = st.find(f"{W}name")
+            based = st.find(f"{W}basedOn")
+            ppr = st.find(f"{W}pPr")
+            outline = ppr.find(f"{W}outlineLvl") if ppr is not None else None
+            num = ppr.find(f"{W}numPr") if ppr is not None else None
+            self.styles[sid] = {
+                "name": (name.get(f"{W}val") or "").lower().replace(" ", "") if name is not None else "",
+                "based": based.get(f"{W}val") if based is not None else None,
+                "outline": _int(outline.get(f"{W}val")) if outline is not None else None,
+                "num": _num_pr(num)}
+
+    def chain(self, sid: str):
+        seen = set()
+        while sid and sid in self.styles and sid not in seen:
+            seen.add(sid)
+            yield sid, self.styles[sid]
+            sid = self.styles[sid]["based"]
+
+    def name(self, sid: str) -> str:
+        """The style's own name, else its id, lower case without spaces."""
+        st = self.styles.get(sid)
+        return st["name"] if st and st["name"] else sid.lower().replace(" ", "")
+
+    def outline(self, sid: str) -> int | None:
+        return next((st["outline"] for _, st in self.chain(sid) if st["outline"] is not None), None)
+
+    def num(self, sid: str) -> tuple[str, int] | None:
+        return next((st["num"] for _, st in self.chain(sid) if st["num"] is not None), None)
+
+
+def _int(text: str | None, default: int = 0) -> int:
+    try:
+        return int(text or default)
+    except ValueError:
+        return default
+
+
+def _num_pr(num) -> tuple[str, int] | None:
+    """(numId, level) of a w:numPr, or None (numId 0 switches numbering off)."""
+    if num is None:
+        return None
+    nid = num.find(f"{W}numId")
+    ilvl = num.find(f"{W}ilvl")
+    num_id = nid.get(f"{W}val") if nid is not None else None
+    return (num_id, _int(ilvl.get(f"{W}val")) if ilvl is not None else 0) if num_id else None
+
+
+class _Numbering:
+    """word/numbering.xml: list markers as Word numbers them (bullets, decimal, letters, roman, the level's
+    text such as "%1.%2."), counting per list and level; a level's deeper levels restart after it."""
+
+    def __init__(self, root):
+        abstract = {}
+        for an in (root.iter(f"{W}abstractNum") if root is not None else ()):
+            levels = {}
+            for lvl in an.iter(f"{W}lvl"):
+                fmt, text, start = lvl.find(f"{W}numFmt"), lvl.find(f"{W}lvlText"), lvl.find(f"{W}start")
+                levels[_int(lvl.get(f"{W}ilvl"))] = (
+                    fmt.get(f"{W}val") if fmt is not None else "decimal",
+                    text.get(f"{W}val") if text is not None else f"%{_int(lvl.get(f'{W}ilvl')) + 1}.",
+                    _int(start.get(f"{W}val"), 1) if start is not None else 1)
+            abstract[an.get(f"{W}abstractNumId")] = levels
+        self.nums: dict[str, dict] = {}
+        for num in (root.iter(f"{W}num") if root is not None else ()):
+            ref = num.find(f"{W}abstractNumId")
+            self.nums[num.get(f"{W}numId")] = abstract.get(ref.get(f"{W}val") if ref is not None else None, {})
+        self.counts: dict[str, list[int]] = {}
+
+    def marker(self, num_id: str, level: int) -> str:
+        levels = self.nums.get(num_id)
+        if not levels:
+            return "•"
+        counts = self.counts.setdefault(num_id, [0] * 9)
+        level = max(0, min(8, level))
+        counts[level] += 1
+        for deeper in range(level + 1, 9):
+            counts[deeper] = 0
+        fmt, text, _ = levels.get(level, ("bullet", "•", 1))
+        if fmt == "bullet":
+            return "•" if not text or ord(text[0]) >= 0xF000 else text  # symbol-font bullets are private-use
+        out = text
+        for k in range(level + 1):
+            kfmt, _, start = levels.get(k, ("decimal", "", 1))
+            out = out.replace(f"%{k + 1}", _format(start - 1 + max(1, counts[k]), kfmt))
+        return out
+
+
+def _format(n: int, fmt: str) -> str:
+    if fmt in ("lowerLetter", "upperLetter"):
+        s = ""
+        while n > 0:
+            n, r = divmod(n - 1, 26)
+            s = chr(97 + r) + s
+        return s.upper() if fmt == "upperLetter" else s
+    if fmt in ("lowerRoman", "upperRoman"):
+        s = ""
+        for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                               (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+            while n >= value:
+                s, n = s + numeral, n - value
+        return s.upper() if fmt == "upperRoman" else s
+    return str(n)
+
+
+def _optional_xml(z: zipfile.ZipFile, member: str, name: str):
+    return _xml(_read(z, member, name), name) if member in z.namelist() else None
+
+
 def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
     z = _zip(data, name)
     root = _xml(_read(z, "word/document.xml", name), name)
     body = root.find(f"{W}body")
     if body is None:
         raise InputError(f"{name}: no document body")
+    styles = _Styles(_optional_xml(z, "word/styles.xml", name))
+    numbering = _Numbering(_optional_xml(z, "word/numbering.xml", name))
     blocks: list[m.Block] = []
     for el in body:
         if el.tag == f"{W}p":
@@ -107,27 +225,35 @@ def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
                 blocks.append(m.Block(m.BREAK))
             spans = _runs(el)
             ppr = el.find(f"{W}pPr")
-            style = ""
-            level = 0
-            is_list = False
+            sid = ""
+            outline = num = None
             if ppr is not None:
                 ps = ppr.find(f"{W}pStyle")
-                style = (ps.get(f"{W}val") or "") if ps is not None else ""
-                num = ppr.find(f"{W}numPr")
-                if num is not None:
-                    is_list = True
-                    ilvl = num.find(f"{W}ilvl")
-                    level = int(ilvl.get(f"{W}val", "0")) if ilvl is not None else 0
-            low = style.lower().replace(" ", "")
-            if low.startswith("heading") and low[7:].isdigit():
-                blocks.append(m.Block(m.HEADING, spans, level=min(6, int(low[7:]))))
+                sid = (ps.get(f"{W}val") or "") if ps is not None else ""
+                ol = ppr.find(f"{W}outlineLvl")
+                outline = _int(ol.get(f"{W}val")) if ol is not None else None
+                num = _num_pr(ppr.find(f"{W}numPr"))
+            low = styles.name(sid)
+            if outline is None:
+                outline = styles.outline(sid)
+            if num is None:
+                num = styles.num(sid)
+            heading = int(low[7:]) if low.startswith("heading") and low[7:].isdigit() else None
+            if heading is None and outline is not None and outline < 9:  # 9 is body text
+                heading = outline + 1
+            if not any(sp.text.strip() for sp in spans):
+                continue
+            if heading is not None:
+                blocks.append(m.Block(m.HEADING, spans, level=min(6, max(1, heading))))
             elif low == "title":
                 blocks.append(m.Block(m.HEADING, spans, level=1))
-            elif is_list or low.startswith("listparagraph") or low.startswith("listbullet"):
-                blocks.append(m.Block(m.LIST_ITEM, spans, level=level + 1, marker="•"))
+            elif num is not None:
+                blocks.append(m.Block(m.LIST_ITEM, spans, level=num[1] + 1, marker=numbering.marker(*num)))
+            elif low.startswith(("listparagraph", "listbullet")):
+                blocks.append(m.Block(m.LIST_ITEM, spans, level=1, marker="•"))
             elif "quote" in low:
                 blocks.append(m.Block(m.QUOTE, spans, level=1))
-            elif any(sp.text.strip() for sp in spans):
+            else:
                 blocks.append(m.Block(m.PARAGRAPH, spans))
         elif el.tag == f"{W}tbl":
             rows = []
