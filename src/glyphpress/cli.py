@@ -378,6 +378,61 @@ def count_cmd(
     outcomes.finish(len(results), "counted")
 
 
+EXTRACT_SUFFIX = {"md": ".md", "text": ".txt", "json": ".json"}
+
+
+@app.command("extract")
+def extract_cmd(
+    inputs: list[str] = typer.Argument(None, help=INPUTS_HELP, show_default=False),
+    to: str = typer.Option("md", "--to", help="md (headings, lists, GFM tables, code fences, math as $…$), "
+                           "text, or json (blocks with their kind, text, source range and, for PDFs, page)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="A file (one input) or a folder (one file per "
+                                    "input); default: standard output."),
+    fmt: str = FORMAT_OPT,
+    password: str | None = PASSWORD_OPT,
+    max_pages: int = MAX_PAGES_OPT,
+    parse_timeout: float = PARSE_TIMEOUT_OPT,
+) -> None:
+    """The document model of each input as Markdown, plain text or JSON: what glyphpress reads from it."""
+    from .document import parse_text
+    from .document.export import to_json, to_markdown, to_text
+
+    if to not in EXTRACT_SUFFIX:
+        raise GlyphpressError(f"--to is md, text or json, not {to!r}")
+    how = _how(fmt, "rerender", 72, password, max_pages, parse_timeout, False)
+    outcomes = _Outcomes(inputs)
+    specs = _sources(inputs or [], False)
+    if out is not None and len(specs) > 1 and out.exists() and not out.is_dir():
+        raise GlyphpressError(f"{out}: several inputs need a folder for --out, and this is a file")
+    texts: list[tuple[str, str]] = []
+    for spec in specs:
+        try:
+            content, name = _document(spec, how)
+        except GlyphpressError as e:
+            if len(specs) <= 1:
+                raise
+            outcomes.failed(spec, e)
+            continue
+        doc = parse_text(content, name) if isinstance(content, str) else content
+        if to == "json":
+            texts.append((name, json.dumps(to_json(doc), ensure_ascii=False, indent=1) + "\n"))
+        else:
+            texts.append((name, to_markdown(doc) if to == "md" else to_text(doc)))
+    if out is None:
+        for name, text in texts:
+            if len(texts) > 1:
+                sys.stdout.write(f"\n==> {name} <==\n")
+            sys.stdout.write(text)
+    elif len(specs) == 1 and texts and not out.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(texts[0][1], encoding="utf-8")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in texts:
+            (out / (_out_name(name) + EXTRACT_SUFFIX[to])).write_text(text, encoding="utf-8")
+    outcomes.finish(len(texts), "extracted")
+
+
 @app.command("ask")
 def ask_cmd(
     inputs: list[str] = typer.Argument(None, help=INPUTS_HELP + " Several inputs are asked about as one bundle.",

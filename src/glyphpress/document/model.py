@@ -36,6 +36,7 @@ class Block:
     rows: list[list[list[Span]]] | None = None  # table: rows of cells of spans
     header_rows: int = 0
     aligns: list[str] | None = None  # table column alignment: left, center, right
+    page: int | None = None  # the page it starts on, 1-based, where the format has pages (PDF)
 
     @property
     def text(self) -> str:

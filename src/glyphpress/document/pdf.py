@@ -177,7 +177,8 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
     source_parts: list[str] = []
     blocks: list[Block] = []
     pos = 0
-    for page in pages:
+    for number, page in enumerate(pages, 1):
+        first_block = len(blocks)
         tops = [top for line, _, top, _ in page if line.strip()]
         steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
         step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
@@ -222,6 +223,8 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
             _table(blocks, table, table_start, pos)
         if para:
             blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, pos))
+        for b in blocks[first_block:]:
+            b.page = number
     source = "".join(source_parts)
     if not source.strip():
         raise InputError(f"{name}: the PDF has no text layer (scanned?); use raster mode")

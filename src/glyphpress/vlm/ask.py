@@ -154,10 +154,18 @@ class Session:
 
 
 def rendered_source(content) -> str:
-    """The document as text, for the text-only route."""
+    """The document as text, for the text-only route: plain text, Markdown and code as they are; any other
+    document (HTML, DOCX, EPUB, PDF, bundles) as the Markdown ``glyphpress extract`` writes of it."""
+    from ..document.export import to_markdown
+    from ..document.model import Document
     from ..io import normalize_newlines
 
-    return normalize_newlines(content) if isinstance(content, str) else content.source
+    if isinstance(content, str):
+        return normalize_newlines(content)
+    doc = content if isinstance(content, Document) else getattr(content, "document", None)
+    if doc is not None and doc.format not in ("markdown", "text", "code"):
+        return to_markdown(doc)
+    return content.source
 
 
 def make_backend(kind: str, model: str, base_url: str | None = None, api_key: str | None = None,

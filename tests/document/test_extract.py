@@ -1,0 +1,64 @@
+"""`glyphpress extract`: the document model as Markdown, text and JSON, from real parsers' output."""
+
+import json
+import subprocess
+import sys
+
+from glyphpress.document import load_bytes
+from glyphpress.document.export import to_markdown, to_text
+
+from .. import needs
+from .test_formats import make_pdf
+
+HTML = b"""<h1>Guide</h1><p>Some <b>bold</b> and <code>x = 1</code> and a | pipe.</p>
+<ol><li>first</li><li>second</li></ol><ul><li>dot</li></ul>
+<pre class="language-python">def f():
+    return 1</pre>
+<table><tr><th>k</th><th>v</th></tr><tr><td>a|b</td><td>2</td></tr></table>
+<p>line one<br>line two</p><hr>"""
+
+
+def run(*args):
+    p = subprocess.run([sys.executable, "-m", "glyphpress", "extract", *map(str, args)], capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_markdown_of_an_html_document():
+    md = to_markdown(load_bytes(HTML, "g.html"))
+    assert md == ("# Guide\n\nSome **bold** and `x = 1` and a \\| pipe.\n\n1. first\n2. second\n\n- dot\n\n"
+                  "```python\ndef f():\n    return 1\n```\n\n| **k** | **v** |\n|---|---|\n| a\\|b | 2 |\n\n"
+                  "line one  \nline two\n\n---\n")
+
+
+def test_text_of_an_html_document():
+    text = to_text(load_bytes(HTML, "g.html"))
+    assert text.startswith("Guide\n\nSome bold and x = 1 and a | pipe.\n\n1. first\n\n2. second")
+    assert "k\tv\na|b\t2" in text and "line one\nline two" in text
+
+
+@needs.package("fpdf")
+def test_cli_json_of_a_pdf_has_pages_and_a_folder_gets_one_file_each(tmp_path):
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(make_pdf(3))
+    (tmp_path / "g.html").write_bytes(HTML)
+    rc, out, err = run(pdf, "--to", "json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["format"] == "pdf" and {b["page"] for b in data["blocks"]} == {1, 2, 3}
+    rc, out, err = run(tmp_path, "--to", "md", "-o", tmp_path / "md")
+    assert rc == 0, err
+    names = sorted(p.name for p in (tmp_path / "md").iterdir())
+    assert len(names) == 2 and all(n.endswith(".md") for n in names)
+    rc, out, err = run(tmp_path / "g.html", "--to", "yaml")
+    assert rc == 2 and "--to is md, text or json" in err
+
+
+def test_the_text_baseline_sends_markdown_not_markup():
+    from glyphpress.vlm.ask import rendered_source
+
+    doc = load_bytes(HTML, "g.html")
+    sent = rendered_source(doc)
+    assert sent == to_markdown(doc) and "<h1>" not in sent and sent.startswith("# Guide")
+    md = load_bytes(b"# Notes\n\nplain *text*\n", "n.md")
+    assert rendered_source(md) == "# Notes\n\nplain *text*\n"  # Markdown is sent as written
