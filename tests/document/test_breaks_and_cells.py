@@ -105,3 +105,27 @@ def test_docx_localised_heading_styles_outline_levels_and_numbered_lists():
                    (m.LIST_ITEM, 2, "1.b)", "first b"), (m.LIST_ITEM, 1, "2.", "second"),
                    (m.LIST_ITEM, 2, "2.a)", "second a"), (m.LIST_ITEM, 1, "•", "a bullet"),
                    (m.PARAGRAPH, 0, "", "plain text")]
+
+
+def _wide_table(n: int) -> bytes:
+    head = "| " + " | ".join(f"Head{i:02d}xx" for i in range(n)) + " |\n|" + "---|" * n + "\n"
+    return (head + "".join("| " + " | ".join(f"v{r}c{i:02d}abcd" for i in range(n)) + " |\n"
+                           for r in range(3))).encode()
+
+
+def test_wide_tables_keep_every_cell_whole():
+    from glyphpress.document.flatten import TABLE_MIN_SCALE, _text_width_pt
+
+    cfg = load_config("glyph-en")
+    for n, groups in ((8, 1), (16, 2), (24, 3)):
+        doc = load_bytes(_wide_table(n), "t.md")
+        flow = to_flow(doc, load_config("glyph-en"))
+        lines = flow.text.split("\n") if isinstance(flow.text, str) else "".join(flow.text).split("\n")
+        for r in range(3):
+            for i in range(n):
+                assert any(f"v{r}c{i:02d}abcd" in ln for ln in lines), (n, r, i)  # whole, never cut or wrapped
+        firsts = [ln for ln in lines if ln.startswith("Head00xx")]
+        assert len(firsts) == groups  # the key column heads every group
+        widest = max((ln for ln in lines if "│" in ln), key=len)  # a row fits the column at the smallest font
+        assert _text_width_pt("DejaVu Sans Mono", cfg.font_size * TABLE_MIN_SCALE, cfg.dpi, widest) <= \
+            cfg.column_width - cfg.left_indent - cfg.right_indent

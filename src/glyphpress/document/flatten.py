@@ -204,6 +204,10 @@ class _Builder:
                       align=LEFT, mark=True)
 
     def table_block(self, b: m.Block, src: tuple[int, int]) -> None:
+        """A table in monospace columns. A wide table first gets a smaller font (down to ``TABLE_MIN_SCALE``)
+        so that every cell shows whole; wider still, its columns are split into groups drawn one after
+        another, each whole at the smallest font, the first (key) column repeated in each. Cells longer than
+        a row (60 characters and more) wrap inside their column."""
         rows = [["".join(s.text for s in cell).replace("\n", " ") for cell in row] for row in b.rows or []]
         if not rows:
             return
@@ -212,13 +216,36 @@ class _Builder:
         c = self.cfg
         avail = c.column_width - c.left_indent - c.right_indent
         char_w = _text_width_pt("DejaVu Sans Mono", self.fs, c.dpi, "0")
-        budget = max(n_cols * 3, int(avail / char_w) - 3 * (n_cols - 1) - 1)
         natural = [max(3, min(60, max(_width(r[i]) for r in rows))) for i in range(n_cols)]
+
+        def need(cols: list[int]) -> int:  # characters a row of these columns needs, every cell whole
+            return sum(natural[i] for i in cols) + 3 * (len(cols) - 1) + 1
+
+        everything = list(range(n_cols))
+        groups = [everything]
+        scale = min(1.0, avail / (need(everything) * char_w))
+        if scale < TABLE_MIN_SCALE and n_cols > 2:  # column groups at the smallest font, the key column in each
+            scale, groups = TABLE_MIN_SCALE, []
+            rest = everything[1:]
+            while rest:
+                group = [0, rest.pop(0)]
+                while rest and need(group + rest[:1]) * char_w * scale <= avail:
+                    group.append(rest.pop(0))
+                groups.append(group)
+        scale = max(scale, TABLE_MIN_SCALE)  # a few very long cells: the smallest font, cells wrapped
+        for group in groups:
+            self._table_part(b, src, [[r[i] for i in group] for r in rows], [natural[i] for i in group],
+                             [((b.aligns or []) + ["left"] * n_cols)[i] for i in group], avail, char_w * scale,
+                             scale)
+
+    def _table_part(self, b: m.Block, src: tuple[int, int], rows: list[list[str]], natural: list[int],
+                    aligns: list[str], avail: float, char_w: float, scale: float) -> None:
+        n_cols = len(natural)
+        budget = max(n_cols * 3, int(avail / char_w) - 3 * (n_cols - 1) - 1)
         widths = _fit(natural, budget)
-        aligns = (b.aligns or []) + ["left"] * n_cols
-        body = self.style("DejaVu Sans Mono")
-        head = self.style("DejaVu Sans Mono Bold")
-        rule = self.style("DejaVu Sans Mono", 1.0, RULE_COLOUR)
+        body = self.style("DejaVu Sans Mono", scale)
+        head = self.style("DejaVu Sans Mono Bold", scale)
+        rule = self.style("DejaVu Sans Mono", scale, RULE_COLOUR)
         self.tables += 1
         for r, row in enumerate(rows):
             cells = [textwrap.wrap(text, w, break_long_words=True, break_on_hyphens=True) or [""]
@@ -278,6 +305,9 @@ def _lines(runs: list[tuple[str | InlineObject, int]]) -> list[list[tuple[str | 
 def _width(text: str) -> int:
     """Monospace cells: East Asian wide characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+TABLE_MIN_SCALE = 0.75  # the smallest table font, relative to the body's (6.75 pt under a 9 pt body)
 
 
 def _fit(natural: list[int], budget: int) -> list[int]:
