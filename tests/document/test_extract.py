@@ -62,3 +62,24 @@ def test_the_text_baseline_sends_markdown_not_markup():
     assert sent == to_markdown(doc) and "<h1>" not in sent and sent.startswith("# Guide")
     md = load_bytes(b"# Notes\n\nplain *text*\n", "n.md")
     assert rendered_source(md) == "# Notes\n\nplain *text*\n"  # Markdown is sent as written
+
+
+@needs.package("fpdf", "cvttf_NotoSansCJK_Regular")
+def test_pdf_lines_of_japanese_rejoin_without_spaces_and_english_with_them(tmp_path):
+    import cvttf_NotoSansCJK_Regular as cjk
+    import fpdf
+
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_page()
+    pdf.add_font("cjk", "", cjk.get_TTF_path())
+    pdf.set_font("cjk", size=12)
+    ja = "日本語の文章がここに続きます。これは長い行で、行末で折り返されて次の行に続くはずです。"
+    pdf.multi_cell(60, 8, ja)  # wraps into several lines
+    pdf.ln(10)
+    en = "A sentence in English that wraps over several lines of this narrow cell, words kept apart."
+    pdf.multi_cell(60, 8, en)
+    path = tmp_path / "ja.pdf"
+    pdf.output(str(path))
+    text = to_text(load_bytes(path.read_bytes(), "ja.pdf"))
+    assert ja in text  # no space where a line ended inside the Japanese sentence
+    assert en in text  # spaces kept where English lines ended

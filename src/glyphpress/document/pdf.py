@@ -143,7 +143,17 @@ def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
     return lines
 
 
+def _unspaced(ch: str) -> bool:
+    """Characters of scripts written without spaces between words (Chinese, Japanese; their punctuation
+    and full-width forms), between which a line end is no word break."""
+    o = ord(ch)
+    return (0x3000 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+            or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF)
+
+
 def _rejoin(lines: list[str]) -> str:
+    """A paragraph's lines as one text: a space at each line end, except inside a hyphenated word and
+    between two characters of scripts that put no spaces between words."""
     out = ""
     for line in lines:
         line = line.strip()
@@ -151,6 +161,8 @@ def _rejoin(lines: list[str]) -> str:
             continue
         if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
             out = out[:-1] + line  # hyphenation at a line end
+        elif out and _unspaced(out[-1]) and _unspaced(line[0]):
+            out += line
         else:
             out = f"{out} {line}" if out else line
     return out
