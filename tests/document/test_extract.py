@@ -83,3 +83,27 @@ def test_pdf_lines_of_japanese_rejoin_without_spaces_and_english_with_them(tmp_p
     text = to_text(load_bytes(path.read_bytes(), "ja.pdf"))
     assert ja in text  # no space where a line ended inside the Japanese sentence
     assert en in text  # spaces kept where English lines ended
+
+
+@needs.package("fpdf")
+def test_pdf_gap_mid_sentence_does_not_split_a_paragraph(tmp_path):
+    import fpdf
+
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    first = ["The committee reviewed the budget and found that the", "numbers for the second quarter were",
+             "higher than expected by a wide margin, which", "surprised nobody who had followed the", "sales."]
+    second = ["A new paragraph starts after a sentence end and a gap.", "It goes on for a second line",
+              "and a third one, then a fourth", "before it ends."]
+    pdf.text(20, 10, "Budget review")  # a heading in the body's font, no full stop: a short line, then a gap
+    y = 22
+    for i, line in enumerate(first + second):
+        pdf.text(20, y, line)
+        # a two-line gap after the second line (mid-sentence, as a text layer's joined hyphenation leaves it)
+        # and after the first paragraph's end (a sentence end: a real paragraph break)
+        y += 12 if i in (1, len(first) - 1) else 6
+    path = tmp_path / "gaps.pdf"
+    pdf.output(str(path))
+    paras = [b.text for b in load_bytes(path.read_bytes(), "gaps.pdf").blocks]
+    assert paras == ["Budget review", " ".join(first), " ".join(second)]

@@ -143,6 +143,13 @@ def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
     return lines
 
 
+_SENTENCE_END = tuple(".!?:;\"'”’»)]。！？：；」』）")
+
+
+def _ends_sentence(para: list[str]) -> bool:
+    return not para or para[-1].rstrip().endswith(_SENTENCE_END)
+
+
 def _unspaced(ch: str) -> bool:
     """Characters of scripts written without spaces between words (Chinese, Japanese; their punctuation
     and full-width forms), between which a line end is no word break."""
@@ -194,6 +201,8 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
         tops = [top for line, _, top, _ in page if line.strip()]
         steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
         step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
+        widths = sorted(len(line.strip()) for line, _, _, _ in page if line.strip())
+        full = widths[len(widths) // 2] if widths else 0  # the usual line length: shorter lines end something
         para: list[str] = []
         para_start = pos
         prev_top = None
@@ -217,7 +226,11 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
                 _table(blocks, table, table_start, start)
                 table = []
             is_heading = bool(stripped) and body > 0 and size >= 1.25 * body and len(stripped) < 200
-            gap = prev_top is not None and step > 0 and prev_top - top > 1.3 * step
+            # a gap ends a paragraph where the line before ends a sentence or is short (a heading), or where it
+            # is wide (a line the text layer already joined to the one before, de-hyphenated, leaves a gap of
+            # two lines in the middle of a sentence)
+            gap = prev_top is not None and step > 0 and (prev_top - top > 2.6 * step or (
+                prev_top - top > 1.3 * step and (_ends_sentence(para) or len(para[-1]) < 0.7 * full)))
             if para and (not stripped or is_heading or gap):
                 blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, start))
                 para = []
