@@ -107,3 +107,24 @@ def test_pdf_gap_mid_sentence_does_not_split_a_paragraph(tmp_path):
     pdf.output(str(path))
     paras = [b.text for b in load_bytes(path.read_bytes(), "gaps.pdf").blocks]
     assert paras == ["Budget review", " ".join(first), " ".join(second)]
+
+
+@needs.package("fpdf")
+def test_pdf_bulleted_and_numbered_lines_become_list_items(tmp_path):
+    import fpdf
+
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    rows = [(20, "The steps are these:"), (25, "1. Open the valve slowly and wait for the"),
+            (29, "pressure to settle."), (25, "2. Close the valve."), (25, "- a dash item"),
+            (20, "Then the report goes on at the margin without a gap.")]
+    for i, (x, text) in enumerate(rows):
+        pdf.text(x, 20 + 6 * i, text)
+    path = tmp_path / "list.pdf"
+    pdf.output(str(path))
+    got = [(b.kind, b.marker, b.text) for b in load_bytes(path.read_bytes(), "list.pdf").blocks]
+    assert got == [("paragraph", "", "The steps are these:"),
+                   ("list_item", "1.", "Open the valve slowly and wait for the pressure to settle."),
+                   ("list_item", "2.", "Close the valve."), ("list_item", "•", "a dash item"),
+                   ("paragraph", "", "Then the report goes on at the margin without a gap.")]

@@ -6,6 +6,7 @@ Both keep the text for accounting."""
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from PIL import Image
 
 from ..errors import InputError
 from .limits import stream_with_time_limit
-from .model import HEADING, PARAGRAPH, TABLE, Block, Document, Span
+from .model import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
 
 MAX_PAGES = 2000
 MAX_PAGE_POINTS = 14400  # a page side over 200 inches is not a document page
@@ -98,8 +99,8 @@ def _open(data: bytes | str, name: str, password: str | None, limits: Limits):
     return pdf
 
 
-def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
-    """(text, mean font size, top y, cells) of each line of a page's text layer, in pdfium's reading
+def _page_lines(page) -> list[tuple[str, float, float, list[str], float]]:
+    """(text, mean font size, top y, cells, left x) of each line of a page's text layer, in pdfium's reading
     order; ``cells`` splits the line where its characters leave a gap of two em or more (table columns)."""
     import ctypes
 
@@ -118,7 +119,7 @@ def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
         # pdfium emits "\r\n" as two characters; sizes and boxes follow the characters of the raw text
         seg = [s for s in sizes[pos: pos + len(line)] if s > 1]
         size = statistics.fmean(seg) if seg else 0.0
-        y = 0.0
+        y = x = 0.0
         cells: list[str] = []
         cell = ""
         prev_right = None
@@ -128,7 +129,7 @@ def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
                 cell += ch
                 continue
             if not y:
-                y = top.value
+                y, x = top.value, left.value
             if prev_right is not None and size and left.value - prev_right > 2 * size and cell.strip():
                 cells.append(cell.strip())
                 cell = ""
@@ -137,12 +138,14 @@ def _page_lines(page) -> list[tuple[str, float, float, list[str]]]:
         if cell.strip():
             cells.append(cell.strip())
         clean = line.replace("\ufffe", "").replace("\x02", "")
-        lines.append((clean, size, y, [c.replace("\ufffe", "") for c in cells]))
+        lines.append((clean, size, y, [c.replace("\ufffe", "") for c in cells], x))
         pos += len(line) + 2
     tp.close()
     return lines
 
 
+_BULLETS = "•◦▪▫●○■□‣⁃∙·–-*"
+_ITEM = re.compile(r"([•◦▪▫●○■□‣⁃∙·–*-]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+(?=\S)")
 _SENTENCE_END = tuple(".!?:;\"'”’»)]。！？：；」』）")
 
 
@@ -191,32 +194,40 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
     pdf = _open(data, name, password, limits)
     pages = [_page_lines(pdf[i]) for i in range(len(pdf))]
     pdf.close()
-    sizes = [s for page in pages for line, s, _, _ in page for _ in line if s > 0]
+    sizes = [s for page in pages for line, s, *_ in page for _ in line if s > 0]
     body = statistics.median(sizes) if sizes else 0.0
     source_parts: list[str] = []
     blocks: list[Block] = []
     pos = 0
     for number, page in enumerate(pages, 1):
         first_block = len(blocks)
-        tops = [top for line, _, top, _ in page if line.strip()]
+        tops = [top for line, _, top, *_ in page if line.strip()]
         steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
         step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
-        widths = sorted(len(line.strip()) for line, _, _, _ in page if line.strip())
+        widths = sorted(len(line.strip()) for line, *_ in page if line.strip())
         full = widths[len(widths) // 2] if widths else 0  # the usual line length: shorter lines end something
         para: list[str] = []
         para_start = pos
+        marker = ""  # the current block is a list item with this bullet or number
+        item_left = 0.0  # where its bullet or number stands: a line starting there or further left ends it
+
+        def close(begin: int, end: int) -> None:
+            nonlocal para, marker
+            if para:
+                kind, level = (LIST_ITEM, 1) if marker else (PARAGRAPH, 0)
+                blocks.append(Block(kind, [Span(_rejoin(para))], begin, end, level=level, marker=marker))
+            para, marker = [], ""
+
         prev_top = None
         table: list[list[str]] = []
         table_start = pos
-        for line, size, top, cells in page:
+        for line, size, top, cells, left in page:
             start = pos
             pos += len(line) + 1
             source_parts.append(line + "\n")
             stripped = line.strip()
             if len(cells) >= 2:  # a row of a table: cells stay cells
-                if para:
-                    blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, start))
-                    para = []
+                close(para_start, start)
                 if not table:
                     table_start = start
                 table.append(cells)
@@ -226,28 +237,32 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
                 _table(blocks, table, table_start, start)
                 table = []
             is_heading = bool(stripped) and body > 0 and size >= 1.25 * body and len(stripped) < 200
+            item = _ITEM.match(stripped) if not is_heading else None
             # a gap ends a paragraph where the line before ends a sentence or is short (a heading), or where it
             # is wide (a line the text layer already joined to the one before, de-hyphenated, leaves a gap of
             # two lines in the middle of a sentence)
             gap = prev_top is not None and step > 0 and (prev_top - top > 2.6 * step or (
                 prev_top - top > 1.3 * step and (_ends_sentence(para) or len(para[-1]) < 0.7 * full)))
-            if para and (not stripped or is_heading or gap):
-                blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, start))
-                para = []
+            unindented = bool(marker) and left <= item_left + 0.3 * max(size, 1.0)  # back at the list's margin
+            if para and (not stripped or is_heading or gap or item or unindented):
+                close(para_start, start)
             if stripped:
                 prev_top = top
             if is_heading:
                 level = 1 if size >= 1.8 * body else 2 if size >= 1.4 * body else 3
                 blocks.append(Block(HEADING, [Span(stripped)], start, pos, level=level))
                 continue
+            if item:  # a bulleted or numbered line starts a list item; the lines after it continue it
+                marker = "•" if item.group(1) in _BULLETS else item.group(1)
+                item_left = left
+                stripped = stripped[item.end():]
             if stripped:
                 if not para:
                     para_start = start
                 para.append(stripped)
         if table:
             _table(blocks, table, table_start, pos)
-        if para:
-            blocks.append(Block(PARAGRAPH, [Span(_rejoin(para))], para_start, pos))
+        close(para_start, pos)
         for b in blocks[first_block:]:
             b.page = number
     source = "".join(source_parts)
@@ -277,7 +292,7 @@ def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, p
             raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {size[0] * size[1] / 1e6:.0f} megapixels, "
                              f"over the limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
         sizes.append(size)
-        text = "\n".join(line for line, _, _, _ in _page_lines(page)) + "\n"
+        text = "\n".join(line for line, *_ in _page_lines(page)) + "\n"
         parts.append(text)
         ranges.append((pos, pos + len(text)))
         pos += len(text)
