@@ -10,10 +10,11 @@ import zipfile
 import pytest
 
 import glyphpress.bench.longbench as lb
-from glyphpress.bench.task import _TASKS, Options
+from glyphpress.bench.task import Options, get, tasks
 from glyphpress.errors import GlyphpressError
 
 from .. import needs
+from .files import jsonl
 
 parquet = needs.package("pyarrow")
 bench = needs.package("jieba", "rouge", "fuzzywuzzy")
@@ -50,13 +51,7 @@ def no_local_data(monkeypatch, tmp_path_factory):
 
 
 def task(name):
-    return _TASKS[name]  # registered when glyphpress.bench.longbench is imported
-
-
-def jsonl(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
+    return get(name)
 
 
 def test_every_longbench_task_is_registered_with_its_family():
@@ -65,10 +60,10 @@ def test_every_longbench_task_is_registered_with_its_family():
           "passage_count", "passage_retrieval_en", "passage_retrieval_zh", "lcc", "repobench-p"]
     e = ["qasper", "multifieldqa_en", "hotpotqa", "2wikimqa", "gov_report", "multi_news", "trec", "triviaqa",
          "samsum", "passage_count", "passage_retrieval_en", "lcc", "repobench-p"]
-    assert [n for n, t in _TASKS.items() if t.family == "longbench"] == v1
-    assert [n for n, t in _TASKS.items() if t.family == "longbench-e"] == [f"{d}_e" for d in e]
-    assert [n for n, t in _TASKS.items() if t.family == "longbench-v2"] == ["longbench_v2"]
-    assert not any(_TASKS[n].generated for n in v1)
+    assert [t.name for t in tasks() if t.family == "longbench"] == v1
+    assert [t.name for t in tasks() if t.family == "longbench-e"] == [f"{d}_e" for d in e]
+    assert [t.name for t in tasks() if t.family == "longbench-v2"] == ["longbench_v2"]
+    assert not any(get(n).generated for n in v1)
 
 
 def test_prompt_pieces_are_longbench_templates_split_at_context(tmp_path):

@@ -8,11 +8,12 @@ import sys
 import pytest
 
 import glyphpress.bench.mrcr as mrcr
-from glyphpress.bench.task import _TASKS, Options
+from glyphpress.bench.task import Options, get, tasks
 from glyphpress.errors import GlyphpressError
 from glyphpress.tokens.text import count_tokens, text_tokenizer
 
 from .. import needs
+from .files import jsonl
 
 parquet = needs.package("pyarrow")
 
@@ -49,17 +50,11 @@ def no_local_data(monkeypatch, tmp_path_factory):
 
 
 def task(name):
-    return _TASKS[name]  # registered when glyphpress.bench.mrcr is imported
-
-
-def jsonl(path, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+    return get(name)
 
 
 def test_the_three_tasks():
-    assert [(n, t.family) for n, t in _TASKS.items() if n.startswith("mrcr")] == [
+    assert [(t.name, t.family) for t in tasks() if t.name.startswith("mrcr")] == [
         ("mrcr_2", "mrcr"), ("mrcr_4", "mrcr"), ("mrcr_8", "mrcr")]
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import random
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,4 +148,27 @@ def data_root(options: Options, env: str) -> tuple[Path | None, str]:
     if os.environ.get(env):
         return Path(os.environ[env]).expanduser(), f"${env}={os.environ[env]}"
     return None, ""
+
+
+def locate(options: Options, env: str, hubs: tuple[str, ...], find: Callable[[Path], list[DataFile] | None],
+           what: str, absent: str, get: str,
+           check: Callable[[Path, str], str | None] | None = None) -> tuple[list[DataFile] | None, str]:
+    """A task's files, or None and a one-line message: from where the user pointed (``--data``, else ``env``),
+    else from the local hub cache of ``hubs``. ``find`` looks in a folder or file (None: nothing of the kind
+    there); ``check(root, shown)`` may refuse a file given that belongs to another task; ``what`` names the
+    benchmark, ``absent`` what a place lacked, ``get`` how to obtain the data."""
+    root, shown = data_root(options, env)
+    if root is None:
+        for snap in hub_snapshots(hubs):
+            files = find(snap)
+            if files:
+                return files, ""
+        return None, f"no {what} data found: {get}"
+    if not root.exists():
+        return None, f"{shown} does not exist: {get}"
+    files = find(root)
+    if files is None:
+        return None, f"{shown} has no {absent}: {get}"
+    why = check(root, shown) if check else None
+    return (None, why) if why else (files, "")
 

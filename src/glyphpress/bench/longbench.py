@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..errors import GlyphpressError
 from . import metrics
-from .datafiles import DataFile, choose, data_root, first_line, hub_snapshots, pyarrow_missing, read_records
+from .datafiles import DataFile, choose, first_line, locate, pyarrow_missing, read_records
 from .task import Options, Sample, Task, register
 
 DATA_ZIP_URL = "https://huggingface.co/datasets/THUDM/LongBench/resolve/main/data.zip"
@@ -108,26 +108,17 @@ def _v1_files_in(root: Path, name: str) -> list[DataFile] | None:
 
 def _v1_locate(name: str, options: Options) -> tuple[list[DataFile] | None, str]:
     """Task ``name``'s files, or None and a one-line message saying how to get them."""
-    get = f"download {DATA_ZIP_URL}, unzip it and pass --data DIR (the unzipped folder) or set {ENV_V1}=DIR"
-    root, shown = data_root(options, ENV_V1)
-    if root is None:
-        for snap in hub_snapshots(HUB_V1):
-            files = _v1_files_in(snap, name)
-            if files:
-                return files, ""
-        return None, f"no LongBench data found: {get}"
-    if not root.exists():
-        return None, f"{shown} does not exist: {get}"
-    files = _v1_files_in(root, name)
-    if files is None:
-        return None, (f"{shown} has no {name}.jsonl (nor data/{name}.jsonl, {name}/*.parquet or a data.zip "
-                      f"holding it): {get}")
-    if root.is_file() and root.suffix.lower() != ".zip":
-        other = _dataset_named_by(root)
+    def another_tasks(root: Path, shown: str) -> str | None:
+        other = _dataset_named_by(root) if root.is_file() and root.suffix.lower() != ".zip" else None
         if other and other != name and other in _v1_task_names():
-            return None, (f"{shown} holds {other}'s rows, not {name}'s: run only task {other} with it, or pass "
-                          "the folder holding every task's file")
-    return files, ""
+            return (f"{shown} holds {other}'s rows, not {name}'s: run only task {other} with it, or pass the "
+                    "folder holding every task's file")
+        return None
+
+    return locate(options, ENV_V1, HUB_V1, lambda place: _v1_files_in(place, name), "LongBench",
+                  f"{name}.jsonl (nor data/{name}.jsonl, {name}/*.parquet or a data.zip holding it)",
+                  f"download {DATA_ZIP_URL}, unzip it and pass --data DIR (the unzipped folder) or set {ENV_V1}=DIR",
+                  another_tasks)
 
 
 def _v1_missing(name: str):
@@ -215,23 +206,14 @@ def _v2_files_in(root: Path) -> list[DataFile] | None:
 
 def _v2_locate(options: Options) -> tuple[list[DataFile] | None, str]:
     get = f"download {V2_URL} and pass --data FILE (or the folder holding it) or set {ENV_V2}=FILE"
-    root, shown = data_root(options, ENV_V2)
-    if root is None:
-        for snap in hub_snapshots(HUB_V2):
-            files = _v2_files_in(snap)
-            if files:
-                return files, ""
-        return None, f"no LongBench v2 data found: {get}"
-    if not root.exists():
-        return None, f"{shown} does not exist: {get}"
-    files = _v2_files_in(root)
-    if files is None:
-        return None, f"{shown} has no data.json (nor default/train/*.parquet): {get}"
-    if root.is_file():
-        other = _dataset_named_by(root)
-        if other in _v1_task_names():
-            return None, f"{shown} holds LongBench v1 task {other}'s rows, not LongBench v2's: {get}"
-    return files, ""
+
+    def a_v1_task(root: Path, shown: str) -> str | None:
+        other = _dataset_named_by(root) if root.is_file() else None
+        return f"{shown} holds LongBench v1 task {other}'s rows, not LongBench v2's: {get}" \
+            if other in _v1_task_names() else None
+
+    return locate(options, ENV_V2, HUB_V2, _v2_files_in, "LongBench v2", "data.json (nor default/train/*.parquet)",
+                  get, a_v1_task)
 
 
 def _v2_missing(options: Options) -> str | None:

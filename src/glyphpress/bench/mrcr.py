@@ -40,9 +40,8 @@ from . import metrics
 from .datafiles import (
     DataFile,
     choose,
-    data_root,
     first_line,
-    hub_snapshots,
+    locate,
     pyarrow_missing,
     pyarrow_parquet,
     read_records,
@@ -101,21 +100,10 @@ def _files_in(root: Path, needles: int) -> list[DataFile] | None:
 
 
 def _locate(needles: int, options: Options) -> tuple[list[DataFile] | None, str]:
-    get = (f"download the {needles}needle/ Parquet files of {URL} (hf download openai/mrcr --repo-type dataset "
-           f"--local-dir DIR) and pass --data DIR or set {ENV}=DIR")
-    root, shown = data_root(options, ENV)
-    if root is None:
-        for snap in hub_snapshots(HUB):
-            files = _files_in(snap, needles)
-            if files:
-                return files, ""
-        return None, f"no MRCR data found: {get}"
-    if not root.exists():
-        return None, f"{shown} does not exist: {get}"
-    files = _files_in(root, needles)
-    if files is None:
-        return None, f"{shown} has no {needles}needle/*.parquet (nor other MRCR Parquet or JSONL files): {get}"
-    return files, ""
+    return locate(options, ENV, HUB, lambda place: _files_in(place, needles), "MRCR",
+                  f"{needles}needle/*.parquet (nor other MRCR Parquet or JSONL files)",
+                  f"download the {needles}needle/ Parquet files of {URL} (hf download openai/mrcr --repo-type "
+                  f"dataset --local-dir DIR) and pass --data DIR or set {ENV}=DIR")
 
 
 def _missing(needles: int):
