@@ -124,5 +124,7 @@ def to_json(doc: m.Document) -> dict:
             item["header_rows"] = b.header_rows
         if b.page is not None:
             item["page"] = b.page
+        if b.box is not None:
+            item["box"] = [round(v, 1) for v in b.box]
         blocks.append(item)
     return {"name": doc.name, "format": doc.format, "blocks": blocks}

@@ -37,6 +37,7 @@ class Block:
     header_rows: int = 0
     aligns: list[str] | None = None  # table column alignment: left, center, right
     page: int | None = None  # the page it starts on, 1-based, where the format has pages (PDF)
+    box: tuple[float, float, float, float] | None = None  # where it is on its page: x0, top, x1, bottom in points
 
     @property
     def text(self) -> str:

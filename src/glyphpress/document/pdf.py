@@ -15,7 +15,9 @@ from PIL import Image
 
 from ..errors import InputError
 from .limits import stream_with_time_limit
-from .model import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
+from .model import CODE_BLOCK, HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
+from .pdflayout import RULE_THICK, Char, Piece, Rule, Table, layout
+from .pdflayout import Page as PageLayout
 
 MAX_PAGES = 2000
 MAX_PAGE_POINTS = 14400  # a page side over 200 inches is not a document page
@@ -99,53 +101,133 @@ def _open(data: bytes | str, name: str, password: str | None, limits: Limits):
     return pdf
 
 
-def _page_lines(page) -> list[tuple[str, float, float, list[str], float]]:
-    """(text, mean font size, top y, cells, left x) of each line of a page's text layer, in pdfium's reading
-    order; ``cells`` splits the line where its characters leave a gap of two em or more (table columns)."""
+MONO_NAMES = ("mono", "courier", "consol", "menlo", "code", "typewriter", "cmtt", "sfmono", "inconsolata")
+
+
+BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
+
+
+def _font_style(obj) -> tuple[bool, bool]:
+    """Whether a text object's font is monospaced (its fixed-pitch flag, or a monospaced family's name) and
+    whether it is bold (its weight, its force-bold flag or its name)."""
     import ctypes
 
     import pypdfium2.raw as raw
 
+    font = raw.FPDFTextObj_GetFont(obj) if obj else None
+    if not font:
+        return False, False
+    flags = ctypes.c_int()
+    flags = flags.value if raw.FPDFFont_GetFlags(font, ctypes.byref(flags)) else 0
+    buf = ctypes.create_string_buffer(128)
+    n = raw.FPDFFont_GetBaseFontName(font, buf, 128)
+    name = buf.raw[:max(n - 1, 0)].decode("latin-1").lower()
+    mono = bool(flags & 1) or any(k in name for k in MONO_NAMES)
+    bold = bool(flags & (1 << 18)) or raw.FPDFFont_GetWeight(font) >= 600 or any(k in name for k in BOLD_NAMES)
+    return mono, bold
+
+
+def _page_chars(page, origin: tuple[float, float]) -> list[Char]:
+    """The characters of a page's text layer in its order, with boxes measured from the top left."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    left, top = origin
     tp = page.get_textpage()
-    n = tp.count_chars()
-    text = tp.get_text_range(0, n) if n else ""
-    m = min(n, len(text))
-    sizes = [raw.FPDFText_GetFontSize(tp.raw, i) for i in range(m)]
-    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-    refs = [ctypes.byref(v) for v in (left, right, bottom, top)]
-    lines = []
-    pos = 0
-    for line in text.replace("\r\n", "\n").split("\n"):
-        # pdfium emits "\r\n" as two characters; sizes and boxes follow the characters of the raw text
-        seg = [s for s in sizes[pos: pos + len(line)] if s > 1]
-        size = statistics.fmean(seg) if seg else 0.0
-        y = x = 0.0
-        cells: list[str] = []
-        cell = ""
-        prev_right = None
-        for k, ch in enumerate(line):
-            i = pos + k
-            if ch.isspace() or i >= m or not raw.FPDFText_GetCharBox(tp.raw, i, *refs):
-                cell += ch
-                continue
-            if not y:
-                y, x = top.value, left.value
-            if prev_right is not None and size and left.value - prev_right > 2 * size and cell.strip():
-                cells.append(cell.strip())
-                cell = ""
-            cell += ch
-            prev_right = right.value
-        if cell.strip():
-            cells.append(cell.strip())
-        clean = line.replace("\ufffe", "").replace("\x02", "")
-        lines.append((clean, size, y, [c.replace("\ufffe", "") for c in cells], x))
-        pos += len(line) + 2
+    n = raw.FPDFText_CountChars(tp.raw)
+    rect = raw.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    styles: dict[int, tuple[bool, bool, float]] = {}
+    matrix = raw.FS_MATRIX()
+    chars = []
+    for i in range(n):
+        code = raw.FPDFText_GetUnicode(tp.raw, i)
+        ch = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffe"
+        if ch == "\x02":
+            ch = "-"  # pdfium's mark for a hyphen that ends a line
+        if ch.isspace() or ch == "\ufffe" or not raw.FPDFText_GetLooseCharBox(tp.raw, i, rect):
+            chars.append(Char(ch, 0, 0, 0, 0, 0, 0))
+            continue
+        raw.FPDFText_GetCharOrigin(tp.raw, i, ox, oy)
+        obj = raw.FPDFText_GetTextObject(tp.raw, i)
+        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        if key not in styles:
+            # the size drawn: the font size times the text matrix's scale (a font set at size 1 and scaled)
+            raw.FPDFText_GetMatrix(tp.raw, i, matrix)
+            styles[key] = (*_font_style(obj), math.hypot(matrix.c, matrix.d) or 1.0)
+        mono, bold, scale = styles[key]
+        chars.append(Char(ch, rect.left - left, top - rect.top, rect.right - left, top - rect.bottom,
+                          top - oy.value, raw.FPDFText_GetFontSize(tp.raw, i) * scale, mono, bold))
     tp.close()
-    return lines
+    return chars
+
+
+MAX_PATH_SEGMENTS = 200  # a path with more is a drawing (a chart, a figure), not rules
+
+
+def _page_rules(page, origin: tuple[float, float]) -> list[Rule]:
+    """The straight lines of a page's drawing that may rule a table: thin paths, and the horizontal and
+    vertical segments of paths with few segments (rectangles drawn round cells)."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    left, top = origin
+    rules = []
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=1):
+        x0, y0, x1, y1 = obj.get_bounds()
+        if min(x1 - x0, y1 - y0) <= RULE_THICK:
+            rules.append(Rule(x0 - left, top - y1, x1 - left, top - y0))
+            continue
+        count = raw.FPDFPath_CountSegments(obj.raw)
+        if not 0 < count <= MAX_PATH_SEGMENTS:
+            continue
+        m = obj.get_matrix()
+        points = []  # subpaths of transformed points
+        for k in range(count):
+            seg = raw.FPDFPath_GetPathSegment(obj.raw, k)
+            raw.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
+            p = (m.a * x.value + m.c * y.value + m.e - left, top - (m.b * x.value + m.d * y.value + m.f))
+            kind = raw.FPDFPathSegment_GetType(seg)
+            if kind == raw.FPDF_SEGMENT_MOVETO or not points:
+                points.append([p])
+            elif kind == raw.FPDF_SEGMENT_LINETO:
+                points[-1].append(p)
+            else:
+                points[-1] = [p]  # a curve: no rule through it
+            if raw.FPDFPathSegment_GetClose(seg) and len(points[-1]) > 1:
+                points[-1].append(points[-1][0])
+        for sub in points:
+            for (ax, ay), (bx, by) in zip(sub, sub[1:]):
+                if abs(ay - by) < 1 and abs(ax - bx) >= 1:
+                    rules.append(Rule(min(ax, bx), ay - 0.5, max(ax, bx), ay + 0.5))
+                elif abs(ax - bx) < 1 and abs(ay - by) >= 1:
+                    rules.append(Rule(ax - 0.5, min(ay, by), ax + 0.5, max(ay, by)))
+    return rules
+
+
+def _page_layout(page) -> PageLayout:
+    """A page's pieces of text and tables in reading order."""
+    x0, _, x1, y1 = page.get_bbox()
+    return layout(_page_chars(page, (x0, y1)), _page_rules(page, (x0, y1)), x1 - x0)
+
+
+def _page_text(page) -> str:
+    """A page's text in reading order, one line per piece, a table's rows with tabs between cells."""
+    lines = []
+    for it in _page_layout(page).items:
+        if isinstance(it, Table):
+            lines.extend("\t".join(row) for row in it.rows)
+        else:
+            lines.append(it.text)
+    return "\n".join(lines) + "\n"
 
 
 _BULLETS = "•◦▪▫●○■□‣⁃∙·–-*"
-_ITEM = re.compile(r"([•◦▪▫●○■□‣⁃∙·–*-]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+(?=\S)")
+_ITEM = re.compile(r"([•◦▪▫●○■□‣⁃∙·–*-]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)]|\[\d{1,3}\])\s+(?=\S)")
+_CAPTION = re.compile(r"(Figure|Fig\.|Table|Listing|Algorithm|Chart|Abbildung|Tabelle|图|表)\s*\d+[.:：]")
 _SENTENCE_END = tuple(".!?:;\"'”’»)]。！？：；」』）")
 
 
@@ -178,97 +260,148 @@ def _rejoin(lines: list[str]) -> str:
     return out
 
 
-def _table(blocks: list[Block], rows: list[list[str]], start: int, end: int) -> None:
-    """Rows of cells become a table when there are at least two; a lone row is a paragraph."""
-    if len(rows) < 2:
-        blocks.append(Block(PARAGRAPH, [Span("  ".join(rows[0]))], start, end))
-        return
-    cells = [[[Span(c)] for c in row] for row in rows]
-    blocks.append(Block(TABLE, [], start, end, rows=cells, header_rows=1 if len(rows) > 2 else 0))
+def _code(items: list[Piece], step: float) -> str:
+    """Monospaced lines as they stand: indentation from their left edges, blank lines from wide gaps."""
+    left = min(p.x0 for p in items)
+    width = statistics.median((p.x1 - p.x0) / max(len(p.text), 1) for p in items) or 1.0
+    lines: list[str] = []
+    prev = None
+    for p in items:
+        if prev is not None and step and p.base - prev.base > 1.6 * step:
+            lines.append("")
+        lines.append(" " * round((p.x0 - left) / width) + p.text)
+        prev = p
+    return "\n".join(lines)
+
+
+def _body_size(pages: list[PageLayout]) -> float:
+    """The font size of most of the text (characters counted)."""
+    weights: dict[float, int] = {}
+    for page in pages:
+        for it in page.items:
+            if isinstance(it, Piece) and it.size > 0:
+                weights[round(it.size, 1)] = weights.get(round(it.size, 1), 0) + len(it.text)
+    return max(weights, key=weights.__getitem__) if weights else 0.0
 
 
 def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | None = None,
               limits: Limits | None = None) -> Document:
-    """The text layer as a Document: headings by font size, paragraphs rejoined."""
+    """The text layer as a Document: pages in reading order (columns, tables kept whole), headings by font
+    size or a short bold line, paragraphs rejoined, lists and monospaced blocks kept line by line."""
     limits = limits or Limits()
     pdf = _open(data, name, password, limits)
-    pages = [_page_lines(pdf[i]) for i in range(len(pdf))]
+    pages = [_page_layout(pdf[i]) for i in range(len(pdf))]
     pdf.close()
-    sizes = [s for page in pages for line, s, *_ in page for _ in line if s > 0]
-    body = statistics.median(sizes) if sizes else 0.0
-    source_parts: list[str] = []
+    body = _body_size(pages)
+    texts: list[str] = []
     blocks: list[Block] = []
     pos = 0
     for number, page in enumerate(pages, 1):
-        first_block = len(blocks)
-        tops = [top for line, _, top, *_ in page if line.strip()]
-        steps = sorted(a - b for a, b in zip(tops, tops[1:]) if a - b > 0)
-        step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
-        widths = sorted(len(line.strip()) for line, *_ in page if line.strip())
-        full = widths[len(widths) // 2] if widths else 0  # the usual line length: shorter lines end something
-        para: list[str] = []
-        para_start = pos
-        marker = ""  # the current block is a list item with this bullet or number
-        item_left = 0.0  # where its bullet or number stands: a line starting there or further left ends it
-
-        def close(begin: int, end: int) -> None:
-            nonlocal para, marker
-            if para:
-                kind, level = (LIST_ITEM, 1) if marker else (PARAGRAPH, 0)
-                blocks.append(Block(kind, [Span(_rejoin(para))], begin, end, level=level, marker=marker))
-            para, marker = [], ""
-
-        prev_top = None
-        table: list[list[str]] = []
-        table_start = pos
-        for line, size, top, cells, left in page:
-            start = pos
-            pos += len(line) + 1
-            source_parts.append(line + "\n")
-            stripped = line.strip()
-            if len(cells) >= 2:  # a row of a table: cells stay cells
-                close(para_start, start)
-                if not table:
-                    table_start = start
-                table.append(cells)
-                prev_top = top
-                continue
-            if table:
-                _table(blocks, table, table_start, start)
-                table = []
-            is_heading = bool(stripped) and body > 0 and size >= 1.25 * body and len(stripped) < 200
-            item = _ITEM.match(stripped) if not is_heading else None
-            # a gap ends a paragraph where the line before ends a sentence or is short (a heading), or where it
-            # is wide (a line the text layer already joined to the one before, de-hyphenated, leaves a gap of
-            # two lines in the middle of a sentence)
-            gap = prev_top is not None and step > 0 and (prev_top - top > 2.6 * step or (
-                prev_top - top > 1.3 * step and (_ends_sentence(para) or len(para[-1]) < 0.7 * full)))
-            unindented = bool(marker) and left <= item_left + 0.3 * max(size, 1.0)  # back at the list's margin
-            if para and (not stripped or is_heading or gap or item or unindented):
-                close(para_start, start)
-            if stripped:
-                prev_top = top
-            if is_heading:
-                level = 1 if size >= 1.8 * body else 2 if size >= 1.4 * body else 3
-                blocks.append(Block(HEADING, [Span(stripped)], start, pos, level=level))
-                continue
-            if item:  # a bulleted or numbered line starts a list item; the lines after it continue it
-                marker = "•" if item.group(1) in _BULLETS else item.group(1)
-                item_left = left
-                stripped = stripped[item.end():]
-            if stripped:
-                if not para:
-                    para_start = start
-                para.append(stripped)
-        if table:
-            _table(blocks, table, table_start, pos)
-        close(para_start, pos)
-        for b in blocks[first_block:]:
-            b.page = number
-    source = "".join(source_parts)
+        reader = _PageReader(page, number, body, pos)
+        reader.read()
+        blocks += reader.blocks
+        texts += reader.texts
+        pos = reader.pos
+    source = "".join(texts)
     if not source.strip():
         raise InputError(f"{name}: the PDF has no text layer (scanned?); use raster mode")
     return Document(name, source, blocks, "pdf")
+
+
+class _PageReader:
+    """One page's pieces and tables, in reading order, gathered into blocks."""
+
+    def __init__(self, page: PageLayout, number: int, body: float, pos: int):
+        self.page, self.number, self.body, self.pos = page, number, body, pos
+        self.blocks: list[Block] = []
+        self.texts: list[str] = []  # the page's part of the source
+        lines = [it for it in page.items if isinstance(it, Piece)]
+        steps = sorted(b.base - a.base for a, b in zip(lines, lines[1:]) if 0 < b.base - a.base < 3 * max(a.size, 1))
+        self.step = steps[len(steps) // 2] if steps else 0.0  # the usual distance between lines
+        widths = sorted(len(p.text) for p in lines)
+        # the length of a full line (not the median: a figure's labels are many short pieces); shorter lines
+        # end something
+        self.full = widths[len(widths) * 4 // 5] if widths else 0
+        self.para: list[Piece] = []
+        self.para_start = pos
+        self.kind = PARAGRAPH  # of the block being gathered: a paragraph, a list item or code
+        self.marker = ""  # a list item's bullet or number
+        self.item_left = 0.0  # where its bullet or number stands: a line starting there or further left ends it
+        self.text_left = 0.0  # where its text starts: a line left of it after a short line ends it too
+
+    def add(self, kind: str, spans: list[Span], start: int, items: list, **kw) -> None:
+        self.blocks.append(Block(kind, spans, start, self.pos, page=self.number, box=_union(self.page, items), **kw))
+
+    def close(self, end: int) -> None:
+        if self.para:
+            kind, para = self.kind, self.para
+            text = _code(para, self.step) if kind == CODE_BLOCK else _rejoin([p.text for p in para])
+            self.blocks.append(Block(kind, [Span(text)], self.para_start, end, level=1 if kind == LIST_ITEM else 0,
+                                     marker=self.marker, page=self.number, box=_union(self.page, para)))
+        self.para, self.kind, self.marker = [], PARAGRAPH, ""
+
+    def read(self) -> None:
+        prev: Piece | None = None
+        body, step, full = self.body, self.step, self.full
+        for it in self.page.items:
+            start = self.pos
+            if isinstance(it, Table):
+                self.close(start)
+                text = "".join("\t".join(row) + "\n" for row in it.rows)
+                self.texts.append(text)
+                self.pos += len(text)
+                cells = [[[Span(c)] for c in row] for row in it.rows]
+                self.add(TABLE, [], start, [it], rows=cells, header_rows=1 if len(it.rows) > 2 else 0)
+                prev = None
+                continue
+            line = it.text
+            self.pos += len(line) + 1
+            self.texts.append(line + "\n")
+            size = max(it.size, 1.0)
+            is_heading = body > 0 and len(line) < 200 and sum(ch.isalpha() for ch in line) >= 2 and (
+                it.size >= 1.15 * body or (
+                    it.bold >= 0.9 and len(line) < 0.8 * max(full, 20) and not _ends_sentence([line])))
+            is_code = it.mono >= 0.8 and not is_heading
+            item = _ITEM.match(line) if not (is_heading or is_code) else None
+            down = it.base - prev.base if prev is not None else 0.0  # negative at the top of the next column
+            # a gap ends a paragraph where the line before ends a sentence or is short (a heading), or where it
+            # is wide (a line the text layer already joined to the one before, de-hyphenated, leaves a gap of
+            # two lines in the middle of a sentence); so does a first line indented after a sentence's end
+            texts = [p.text for p in self.para]
+            gap = step > 0 and (down > 2.6 * step or (
+                down > 1.3 * step and (_ends_sentence(texts) or len(texts[-1]) < 0.6 * full)))
+            indented = (self.kind == PARAGRAPH and it.indent >= 0.8 * size and prev is not None
+                        and prev.indent < 0.5 * size and _ends_sentence(texts))
+            unindented = self.kind == LIST_ITEM and down >= 0 and (it.x0 <= self.item_left + 0.3 * size or (
+                it.x0 < self.text_left - 0.3 * size and len(texts[-1]) < 0.6 * full))
+            switch = (self.kind == CODE_BLOCK) != is_code
+            caption = bool(_CAPTION.match(line))  # a figure's or table's caption: never inside a paragraph
+            if self.para and (is_heading or gap or item or unindented or indented or switch or caption):
+                self.close(start)
+            prev = it
+            if is_heading:
+                ratio = it.size / body
+                level = 1 if ratio >= 1.8 else 2 if ratio >= 1.4 else 3 if ratio >= 1.15 else 4
+                self.add(HEADING, [Span(line)], start, [it], level=level)
+                continue
+            if item:  # a bulleted or numbered line starts a list item; the lines after it continue it
+                self.kind = LIST_ITEM
+                self.marker = "•" if item.group(1) in _BULLETS else item.group(1)
+                self.item_left = it.x0
+                self.text_left = it.words[1][1] if len(it.words) > 1 else it.x0
+                it = Piece(line[item.end():], it.x0, it.top, it.x1, it.bottom, it.base, it.size, it.mono, it.indent)
+            elif is_code:
+                self.kind = CODE_BLOCK
+            if not self.para:
+                self.para_start = start
+            self.para.append(it)
+        self.close(self.pos)
+
+
+def _union(page: PageLayout, items: list) -> tuple[float, float, float, float]:
+    """The box round items as drawn on the page (x0, top, x1, bottom, in points from the top left)."""
+    boxes = [page.box(i) for i in items]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, password: str | None = None,
@@ -292,7 +425,7 @@ def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, p
             raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {size[0] * size[1] / 1e6:.0f} megapixels, "
                              f"over the limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
         sizes.append(size)
-        text = "\n".join(line for line, *_ in _page_lines(page)) + "\n"
+        text = _page_text(page)
         parts.append(text)
         ranges.append((pos, pos + len(text)))
         pos += len(text)
