@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ..errors import InputError
+from . import pdffonts
 from .limits import stream_with_time_limit
 from .model import CODE_BLOCK, HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
 from .pdflayout import RULE_THICK, Char, Piece, Rule, Table, layout
@@ -80,6 +81,7 @@ def _open(data: bytes | str, name: str, password: str | None, limits: Limits):
         import pypdfium2 as pdfium
     except ImportError:
         raise InputError("PDF input needs pypdfium2: pip install 'glyphpress[pdf]'") from None
+    pdffonts.install()  # CJK text the PDF does not embed a font for is drawn with the bundled font
     try:
         pdf = pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as e:
@@ -107,16 +109,20 @@ MONO_NAMES = ("mono", "courier", "consol", "menlo", "code", "typewriter", "cmtt"
 BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
 
 
-def _font_style(obj) -> tuple[bool, bool]:
-    """Whether a text object's font is monospaced (its fixed-pitch flag, or a monospaced family's name) and
-    whether it is bold (its weight, its force-bold flag or its name)."""
+STANDARD_FONTS = ("helvetica", "arial", "times", "courier", "symbol", "zapfdingbats")  # pdfium has their like
+
+
+def _object_style(obj) -> tuple[bool, bool, bool]:
+    """Of a text object: whether its font is monospaced (its fixed-pitch flag, or a monospaced family's name),
+    whether it is bold (its weight, its force-bold flag or its name), and whether its text may not be drawn
+    as the text layer says (invisible, or in a font the PDF does not embed and pdfium may not have)."""
     import ctypes
 
     import pypdfium2.raw as raw
 
     font = raw.FPDFTextObj_GetFont(obj) if obj else None
     if not font:
-        return False, False
+        return False, False, False
     flags = ctypes.c_int()
     flags = flags.value if raw.FPDFFont_GetFlags(font, ctypes.byref(flags)) else 0
     buf = ctypes.create_string_buffer(128)
@@ -124,10 +130,19 @@ def _font_style(obj) -> tuple[bool, bool]:
     name = buf.raw[:max(n - 1, 0)].decode("latin-1").lower()
     mono = bool(flags & 1) or any(k in name for k in MONO_NAMES)
     bold = bool(flags & (1 << 18)) or raw.FPDFFont_GetWeight(font) >= 600 or any(k in name for k in BOLD_NAMES)
-    return mono, bold
+    unsure = raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE or (
+        not raw.FPDFFont_GetIsEmbedded(font) and not name.split("+")[-1].startswith(STANDARD_FONTS))
+    return mono, bold, unsure
 
 
-def _page_chars(page, origin: tuple[float, float]) -> list[Char]:
+@dataclass
+class _TextLayer:
+    chars: list[Char]
+    unmapped: int = 0  # characters with no Unicode value (a font without its ToUnicode map)
+    unsure: bool = False  # some text may not be drawn as the layer says (see _object_style)
+
+
+def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
     """The characters of a page's text layer in its order, with boxes measured from the top left."""
     import ctypes
 
@@ -138,11 +153,14 @@ def _page_chars(page, origin: tuple[float, float]) -> list[Char]:
     n = raw.FPDFText_CountChars(tp.raw)
     rect = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
-    styles: dict[int, tuple[bool, bool, float]] = {}
+    styles: dict[int, tuple[bool, bool, bool, float]] = {}
+    layer = _TextLayer([])
+    chars = layer.chars
     matrix = raw.FS_MATRIX()
-    chars = []
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp.raw, i)
+        if raw.FPDFText_HasUnicodeMapError(tp.raw, i) == 1:
+            layer.unmapped += 1
         ch = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffe"
         if ch == "\x02":
             ch = "-"  # pdfium's mark for a hyphen that ends a line
@@ -155,12 +173,13 @@ def _page_chars(page, origin: tuple[float, float]) -> list[Char]:
         if key not in styles:
             # the size drawn: the font size times the text matrix's scale (a font set at size 1 and scaled)
             raw.FPDFText_GetMatrix(tp.raw, i, matrix)
-            styles[key] = (*_font_style(obj), math.hypot(matrix.c, matrix.d) or 1.0)
-        mono, bold, scale = styles[key]
+            styles[key] = (*_object_style(obj), math.hypot(matrix.c, matrix.d) or 1.0)
+        mono, bold, unsure, scale = styles[key]
+        layer.unsure = layer.unsure or unsure
         chars.append(Char(ch, rect.left - left, top - rect.top, rect.right - left, top - rect.bottom,
                           top - oy.value, raw.FPDFText_GetFontSize(tp.raw, i) * scale, mono, bold))
     tp.close()
-    return chars
+    return layer
 
 
 MAX_PATH_SEGMENTS = 200  # a path with more is a drawing (a chart, a figure), not rules
@@ -208,16 +227,50 @@ def _page_rules(page, origin: tuple[float, float]) -> list[Rule]:
     return rules
 
 
-def _page_layout(page) -> PageLayout:
-    """A page's pieces of text and tables in reading order."""
+def _page_layout(page, number: int = 0, warnings: list[str] | None = None) -> PageLayout:
+    """A page's pieces of text and tables in reading order; what disagrees between its text layer and its
+    drawing goes to ``warnings`` (one line per page)."""
     x0, _, x1, y1 = page.get_bbox()
-    return layout(_page_chars(page, (x0, y1)), _page_rules(page, (x0, y1)), x1 - x0)
+    layer = _page_chars(page, (x0, y1))
+    if warnings is not None:
+        warnings += _disagreements(page, layer, number)
+    return layout(layer.chars, _page_rules(page, (x0, y1)), x1 - x0)
 
 
-def _page_text(page) -> str:
+INK = 160  # a grey level darker than this is ink
+CHECK_SCALE = 0.5  # pages are drawn this small (36 dpi) to see where the ink is
+
+
+def _disagreements(page, layer: _TextLayer, number: int) -> list[str]:
+    """Where a page's text layer and its drawing disagree: characters with no Unicode value (its text
+    cannot be trusted: raster mode shows what is drawn), or text that is not drawn (a font the PDF does not
+    embed and no fallback has, or invisible text with nothing under it: raster pages show blanks)."""
+    import numpy as np
+
+    out = []
+    drawn = [c for c in layer.chars if c.x1 > c.x0]
+    if layer.unmapped and layer.unmapped >= 0.2 * max(len(drawn), 1):
+        out.append(f"page {number}: {layer.unmapped} of {len(layer.chars)} characters have no Unicode value; "
+                   "its text layer is unreliable (raster mode shows the page as drawn)")
+    if layer.unsure and drawn:
+        ink = np.asarray(page.render(scale=CHECK_SCALE, grayscale=True).to_pil().convert("L")) < INK
+        h, w = ink.shape
+        sample = drawn[:: max(1, len(drawn) // 300)]
+        seen = 0
+        for c in sample:
+            a, b = max(0, int(c.x0 * CHECK_SCALE)), min(w, int(c.x1 * CHECK_SCALE) + 1)
+            t, u = max(0, int(c.top * CHECK_SCALE)), min(h, int(c.bottom * CHECK_SCALE) + 1)
+            seen += bool(ink[t:u, a:b].any())
+        if seen < 0.5 * len(sample):
+            out.append(f"page {number}: most of its text is not drawn (a font the PDF does not embed was not "
+                       "found, or the text is invisible); raster mode shows blanks where the text layer has words")
+    return out
+
+
+def _page_text(page, number: int, warnings: list[str]) -> str:
     """A page's text in reading order, one line per piece, a table's rows with tabs between cells."""
     lines = []
-    for it in _page_layout(page).items:
+    for it in _page_layout(page, number, warnings).items:
         if isinstance(it, Table):
             lines.extend("\t".join(row) for row in it.rows)
         else:
@@ -290,7 +343,8 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
     size or a short bold line, paragraphs rejoined, lists and monospaced blocks kept line by line."""
     limits = limits or Limits()
     pdf = _open(data, name, password, limits)
-    pages = [_page_layout(pdf[i]) for i in range(len(pdf))]
+    warnings: list[str] = []
+    pages = [_page_layout(pdf[i], i + 1, warnings) for i in range(len(pdf))]
     pdf.close()
     body = _body_size(pages)
     texts: list[str] = []
@@ -305,7 +359,7 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
     source = "".join(texts)
     if not source.strip():
         raise InputError(f"{name}: the PDF has no text layer (scanned?); use raster mode")
-    return Document(name, source, blocks, "pdf")
+    return Document(name, source, blocks, "pdf", warnings=[f"{name}: {w}" for w in warnings])
 
 
 class _PageReader:
@@ -412,6 +466,7 @@ def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, p
     limits = limits or Limits()
     pdf = _open(data, name, password, limits)
     ranges, parts, sizes = [], [], []
+    warnings: list[str] = []
     pos = 0
     scale = dpi / 72
     for i in range(len(pdf)):
@@ -425,9 +480,10 @@ def raster_pdf(data: bytes | str, name: str = "document.pdf", dpi: float = 72, p
             raise InputError(f"{name}: page {i + 1} at {dpi} dpi would be {size[0] * size[1] / 1e6:.0f} megapixels, "
                              f"over the limit of {limits.max_raster_pixels / 1e6:.0f}; lower the dpi")
         sizes.append(size)
-        text = _page_text(page)
+        text = _page_text(page, i + 1, warnings)
         parts.append(text)
         ranges.append((pos, pos + len(text)))
         pos += len(text)
     pdf.close()
-    return RasterDocument(name, "".join(parts), ranges, sizes, dpi, data, password, time_limit, memory_mb)
+    return RasterDocument(name, "".join(parts), ranges, sizes, dpi, data, password, time_limit, memory_mb,
+                          warnings=[f"{name}: {w}" for w in warnings])
