@@ -140,7 +140,7 @@ class _Run:
     def close_script(self) -> None:
         if self.script_chars:
             table = SUPER if self.script == "^" else SUB
-            text = "".join(self.script_chars)
+            text = "".join(self.script_chars).strip()
             if all(c in table for c in text):
                 self.chars.append("".join(table[c] for c in text))
             else:
@@ -326,24 +326,42 @@ def _cell_text(chars: list[Char]) -> str:
 
 
 def _grid_table(hs: list[Rule], vs: list[Rule], chars: list[Char], tol: float) -> Table | None:
+    """A lattice's cells: rows between horizontal rules; in each row, columns between the vertical rules that
+    cross it (a cell spanning columns keeps its text whole, in its first column). A grid whose rows mostly
+    differ in their columns is the boxes of a form, not a table: None."""
     # the grid's outer edges count as rules where a frame line is missing (an open first column)
+    left, right = min(h.x0 for h in hs), max(h.x1 for h in hs)
     ys = _cluster([(h.top + h.bottom) / 2 for h in hs] + [min(v.top for v in vs), max(v.bottom for v in vs)], tol)
-    xs = _cluster([(v.x0 + v.x1) / 2 for v in vs] + [min(h.x0 for h in hs), max(h.x1 for h in hs)], tol)
+    xs = _cluster([(v.x0 + v.x1) / 2 for v in vs] + [left, right], tol)
     if len(ys) < 2 or len(xs) < 3:
         return None  # a frame, or rules between rows only: columns are found from the text instead
+
+    def crossing(r: int) -> list[int]:
+        """The columns' left edges (indices into xs) in row r: the outer edges and the rules that cross it."""
+        mid = (ys[r] + ys[r + 1]) / 2
+        inner = [k for k, x in enumerate(xs[1:-1], 1)
+                 if any(abs((v.x0 + v.x1) / 2 - x) <= tol and v.top - tol <= mid <= v.bottom + tol for v in vs)]
+        return [0, *inner]
+
+    layouts = [crossing(r) for r in range(len(ys) - 1)]
     cells: dict[tuple[int, int], list[Char]] = {}
     where = None
     for c in chars:
         if c.x1 > c.x0:  # a space (no box) goes with the character before it
             cx, cy = (c.x0 + c.x1) / 2, (c.top + c.bottom) / 2
-            where = (sum(1 for y in ys[1:-1] if cy > y), sum(1 for x in xs[1:-1] if cx > x))
+            r = sum(1 for y in ys[1:-1] if cy > y)
+            where = (r, max(k for k in layouts[r] if k == 0 or cx > xs[k]))
         if where is not None:
             cells.setdefault(where, []).append(c)
-    rows = [[_cell_text(cells.get((r, k), [])) for k in range(len(xs) - 1)] for r in range(len(ys) - 1)]
-    rows = [row for row in rows if any(row)]
-    if len(rows) < 2:
+    used = [r for r in range(len(ys) - 1) if any((r, k) in cells for k in range(len(xs)))]
+    if len(used) < 2:
         return None
-    return Table(rows, 0, 0, 0, 0, ruled=True)
+    common = max((layouts[r] for r in used), key=lambda lay: sum(1 for r in used if layouts[r] == lay))
+    if sum(1 for r in used if layouts[r] == common) < 0.5 * len(used) or len(common) < 2:
+        return None  # a form's boxes
+    rows = [[_cell_text(cells.get((r, k), [])) for k in range(len(xs) - 1)] for r in used]
+    keep = [k for k in range(len(xs) - 1) if any(row[k] for row in rows) or k in common]
+    return Table([[row[k] for k in keep] for row in rows], 0, 0, 0, 0, ruled=True)
 
 
 def _stack_table(chars: list[Char]) -> Table | None:
