@@ -213,3 +213,47 @@ def test_text_columns_are_not_taken_for_a_table_and_json_has_boxes():
     items = to_json(doc)["blocks"]
     assert items[0]["page"] == 1 and items[0]["box"][0] == pytest.approx(40, abs=1)
     assert items[1]["box"][0] == pytest.approx(300, abs=1) and items[1]["box"][1] < 60 < items[1]["box"][3]
+
+
+def draw_boxes(pdf, rows, y0=60, h=24, left=40, right=540):
+    """Rows of boxes, each row split at its own x positions, with a label in each box."""
+    for i, row in enumerate(rows):
+        top = y0 + i * h
+        pdf.line(left, top, right, top)
+        edges = [left, *[x for x, _ in row[1:]], right]
+        for x in edges:
+            pdf.line(x, top, x, top + h)
+        for (x, label) in row:
+            pdf.text(x + 3, top + 15, label)
+    pdf.line(left, y0 + len(rows) * h, right, y0 + len(rows) * h)
+
+
+@needs.package("fpdf")
+def test_a_forms_boxes_are_not_a_table_and_keep_their_labels_whole():
+    pdf = new_pdf(size=8)
+    rows = [[(40, "1. VETERAN'S NAME (First, Middle Initial, Last)")],
+            [(40, "2. SOCIAL SECURITY NUMBER"), (300, "3. HAVE YOU EVER FILED A VA CLAIM?")],
+            [(40, "4. DATE OF BIRTH"), (200, "5. SERVICE NUMBER"), (380, "6. TELEPHONE")],
+            [(40, "7. MAILING ADDRESS (Number and street or rural route, City, State, ZIP Code)")]]
+    draw_boxes(pdf, rows)
+    got = blocks(pdf)
+    assert "table" not in [b.kind for b in got]
+    text = " ".join(f"{b.marker} {b.text}" for b in got)  # "1." and the like are taken as list markers
+    labels = [label for row in rows for _, label in row]
+    assert all(label in text for label in labels)  # no label cut at a rule of another row
+    assert [text.index(label) for label in labels] == sorted(text.index(label) for label in labels)  # row by row
+
+
+@needs.package("fpdf")
+def test_a_lattice_with_a_cell_across_two_columns():
+    pdf = new_pdf(size=9)
+    rows = [[(40, "Region"), (200, "Sales across both halves of the year")],
+            [(40, ""), (200, "H1"), (370, "H2")],
+            [(40, "North"), (200, "120"), (370, "135")],
+            [(40, "South"), (200, "98"), (370, "101")]]
+    draw_boxes(pdf, rows)
+    got = blocks(pdf)
+    assert [b.kind for b in got] == ["table"]
+    assert [[c[0].text for c in row] for row in got[0].rows] == [
+        ["Region", "Sales across both halves of the year", ""], ["", "H1", "H2"], ["North", "120", "135"],
+        ["South", "98", "101"]]

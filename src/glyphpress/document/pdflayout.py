@@ -58,6 +58,7 @@ class Piece:
     mono: float = 0.0  # share of its characters in a monospaced font
     indent: float = 0.0  # from the left edge of its column
     bold: float = 0.0  # share of its characters in a bold font
+    boxed: bool = False  # inside a form's boxes: never a cell of a table found by alignment
     words: list[tuple[str, float, float]] = field(default_factory=list, repr=False)  # text, x0, x1 of each word
 
     def word_pieces(self) -> list[Piece]:
@@ -254,8 +255,9 @@ def _cluster(values: list[float], tolerance: float) -> list[float]:
     return [statistics.fmean(g) for g in out]
 
 
-def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], list[Char]]:
-    """Tables drawn with rules, filled from the characters inside them; the characters left over.
+def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], list[Char], list[Rule]]:
+    """Tables drawn with rules, filled from the characters inside them; the characters left over; and the
+    boxes of grids that are no table (a form's), where text aligned in columns is no table either.
 
     A table is a connected grid of horizontal and vertical rules (cells from the rules), or, with no
     vertical rules, three or more horizontal rules of about the same extent one above the other (rows from
@@ -301,6 +303,7 @@ def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], lis
         if len(s) >= 3:
             boxes.append((s, []))
     tables = []
+    forms: list[Rule] = []
     taken: set[int] = set()
     for gh, gv in boxes:
         x0, x1 = min(r.x0 for r in gh + gv), max(r.x1 for r in gh + gv)
@@ -312,12 +315,14 @@ def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], lis
         inside += [k + 1 for k in inside if k + 1 < len(chars) and chars[k + 1].x1 <= chars[k + 1].x0]  # spaces
         members = [chars[k] for k in sorted(inside)]
         table = _grid_table(gh, gv, members, tol) if gv else _stack_table(members)
-        if table is None:
+        if table is None or not table.rows:
+            if table is not None:
+                forms.append(Rule(x0, top, x1, bottom))
             continue
         table.x0, table.top, table.x1, table.bottom = x0, top, x1, bottom
         tables.append(table)
         taken.update(inside)
-    return tables, [c for k, c in enumerate(chars) if k not in taken]
+    return tables, [c for k, c in enumerate(chars) if k not in taken], forms
 
 
 def _cell_text(chars: list[Char]) -> str:
@@ -328,7 +333,8 @@ def _cell_text(chars: list[Char]) -> str:
 def _grid_table(hs: list[Rule], vs: list[Rule], chars: list[Char], tol: float) -> Table | None:
     """A lattice's cells: rows between horizontal rules; in each row, columns between the vertical rules that
     cross it (a cell spanning columns keeps its text whole, in its first column). A grid whose rows mostly
-    differ in their columns is the boxes of a form, not a table: None."""
+    differ in their columns is the boxes of a form, not a table: a Table with no rows. None where the rules
+    are no grid (a frame, or rules between rows only)."""
     # the grid's outer edges count as rules where a frame line is missing (an open first column)
     left, right = min(h.x0 for h in hs), max(h.x1 for h in hs)
     ys = _cluster([(h.top + h.bottom) / 2 for h in hs] + [min(v.top for v in vs), max(v.bottom for v in vs)], tol)
@@ -358,7 +364,7 @@ def _grid_table(hs: list[Rule], vs: list[Rule], chars: list[Char], tol: float) -
         return None
     common = max((layouts[r] for r in used), key=lambda lay: sum(1 for r in used if layouts[r] == lay))
     if sum(1 for r in used if layouts[r] == common) < 0.5 * len(used) or len(common) < 2:
-        return None  # a form's boxes
+        return Table([], 0, 0, 0, 0, ruled=True)  # a form's boxes
     rows = [[_cell_text(cells.get((r, k), [])) for k in range(len(xs) - 1)] for r in used]
     keep = [k for k in range(len(xs) - 1) if any(row[k] for row in rows) or k in common]
     return Table([[row[k] for k in keep] for row in rows], 0, 0, 0, 0, ruled=True)
@@ -452,7 +458,7 @@ def _looks_tabular(cols: list[list]) -> bool:
     """Columns (from a vertical cut) that are a table: two or more rows with cells in two or more columns,
     every column filled on at least two rows in five, and at least one column of short cells (text columns
     have long lines)."""
-    if any(isinstance(i, Table) for col in cols for i in col):
+    if any(isinstance(i, Table) or i.boxed for col in cols for i in col):
         return False
     rows = _rows([i for col in cols for i in col])
     where = {id(i): k for k, col in enumerate(cols) for i in col}
@@ -499,6 +505,8 @@ def _gutters(items: list, gap: float) -> list[tuple[float, float]]:
 def _keeps_gutters(group: list, band: list, gap: float) -> bool:
     """Whether a band continues a group of bands: the group has gutters, and each is still open with the
     band added (a line across a gutter, such as a footer under two of three columns, starts a new group)."""
+    if any(i.boxed for i in band if isinstance(i, Piece)):
+        return False  # a form is read box row by box row
     had = _gutters(group, gap)
     now = _gutters(group + band, gap)
     return bool(had) and all(any(a < d and c < b for c, d in now) for a, b in had)
@@ -542,7 +550,8 @@ def _order(items: list, left: float, gap: float) -> list:
         across = max((b[0].top - max(i.bottom for i in a) for a, b in zip(bands, bands[1:])), default=0.0)
         gutter = max((d - c for c, d in _gutters(items, gap)), default=0.0)
         height = max(i.bottom for i in items) - min(i.top for i in items)
-        tall = all(max(i.bottom for i in c) - min(i.top for i in c) >= height / 3 for c in cols)
+        tall = all(max(i.bottom for i in c) - min(i.top for i in c) >= height / 3 for c in cols) and not all(
+            isinstance(i, Piece) and i.boxed for i in items)
         groups: list[list] = []
         if len(bands) > 1 and not (len(cols) > 1 and tall and gutter >= across):
             for band in bands:
@@ -628,8 +637,11 @@ def layout(chars: list[Char], rules: list[Rule], width: float) -> Page:
     vertical = _vertical(chars)
     if vertical:
         chars, rules = _turn(chars, rules, width)
-    tables, rest = ruled_tables(rules, chars)
-    items: list = pieces(rest) + tables
+    tables, rest, forms = ruled_tables(rules, chars)
+    items: list = pieces(rest)
+    for p in items:
+        p.boxed = any(f.x0 <= (p.x0 + p.x1) / 2 <= f.x1 and f.top <= (p.top + p.bottom) / 2 <= f.bottom for f in forms)
+    items += tables
     if not items:
         return Page([], vertical, width)
     sizes = [p.size for p in items if isinstance(p, Piece) and p.size > 0]
