@@ -57,11 +57,17 @@ def _stream_child(conn, fn, args, memory_mb) -> None:
     except MemoryError:
         result = ("memory", None)
     except Exception as e:
-        result = ("fail", f"{type(e).__name__}: {e}")
+        result = ("fail", _one_line(f"{type(e).__name__}: {e}"))
     try:
         conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     finally:
         conn.close()
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """An error's message as one line (a library's message may hold a whole traceback), cut to ``limit``."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _context():
