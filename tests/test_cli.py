@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from . import needs
 from .conftest import FONTS
 
 
@@ -312,3 +313,68 @@ def test_a_folders_empty_and_binary_files_are_skipped_with_a_warning_each(tmp_pa
     (only / "f.txt").write_text("")
     rc, out, err = run("render", only, "-o", tmp_path / "o3")
     assert rc == 2
+
+
+# ---- images and scans: pages as they are, their text read by OCR ---------------------------------------------
+def run_without_ocr(*args, cwd=None):
+    """The command as it runs where the ocr extra is not installed (RapidOCR cannot be imported)."""
+    script = ("import sys\nsys.modules['rapidocr'] = None\nfrom glyphpress.cli import main\n"
+              f"sys.argv = ['glyphpress', *{[str(a) for a in args]!r}]\nmain()\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=cwd, timeout=300)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@needs.package("rapidocr", "onnxruntime")
+def test_an_image_renders_counts_and_extracts_with_its_ocr_text(tmp_path):
+    from PIL import Image
+
+    from .document.test_images import PAGE, draw, read_most
+
+    draw(PAGE).save(tmp_path / "shot.png")
+    rc, out, err = run("render", "shot.png", "-o", "out", "--json", cwd=tmp_path)
+    assert rc == 0 and not err.strip(), err
+    data = json.loads(out)
+    assert data["pages"] == 1 and data["text_tokens"] > 15
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["source"]["format"] == "image"
+    with Image.open(tmp_path / "out" / "page_0001.png") as page:
+        assert page.size == (595, round(595 * 320 / 900))  # glyph-en's page is 595 pixels wide
+    rc, out, err = run("extract", "shot.png", "--to", "text", cwd=tmp_path)
+    assert rc == 0 and read_most(out, " ".join(PAGE)), err
+    # a folder's images are pages now, not binary files skipped; a truncated one is a one-line error
+    (tmp_path / "d").mkdir()
+    draw(["Second picture of the folder."]).save(tmp_path / "d" / "b.jpg")
+    (tmp_path / "d" / "notes.txt").write_text("Some notes.\n")
+    rc, out, err = run("count", "d", "--json", cwd=tmp_path)
+    assert rc == 0 and [r["name"] for r in json.loads(out)] == ["d/b.jpg", "d/notes.txt"], err
+    assert json.loads(out)[0]["text_tokens"] >= 5 and "skipped" not in err
+    rc, out, err = run("render", "shot.png", "d/notes.txt", "--bundle", "-o", "b", "--json", cwd=tmp_path)
+    assert rc == 0, err
+    bundled = json.loads((tmp_path / "b" / "manifest.json").read_text())["documents"]
+    assert [d["name"] for d in bundled] == ["shot.png", "d/notes.txt"]
+    assert err.strip() == "warning: shot.png: an image joins the bundle as the text OCR read on it"
+
+
+def test_bad_images_are_one_line_errors(tmp_path):
+    from .document.test_images import PAGE, draw, png_claiming
+
+    draw(PAGE).save(tmp_path / "shot.png")
+    data = (tmp_path / "shot.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "bomb.png").write_bytes(png_claiming(50_000, 50_000))
+    for name, fragment in (("cut.png", "cut.png: not a readable image, corrupt or truncated"),
+                           ("bomb.png", "decompression bomb")):
+        for command in ("render", "count", "extract"):
+            assert_user_error(*run(command, name, cwd=tmp_path)[::2], fragment)
+
+
+def test_without_the_ocr_extra_an_image_renders_with_a_warning_and_extract_fails(tmp_path):
+    from .document.test_images import PAGE, draw
+
+    draw(PAGE).save(tmp_path / "shot.png")
+    rc, out, err = run_without_ocr("count", "shot.png", "--json", cwd=tmp_path)
+    assert rc == 0 and json.loads(out)["pages"] == 1, err
+    assert err.strip() == ("warning: shot.png: an image has no text layer, so no text tokens are counted (install "
+                           "glyphpress[ocr] to read it with RapidOCR)")
+    assert_user_error(*run_without_ocr("extract", "shot.png", cwd=tmp_path)[::2],
+                      "shot.png: an image has no text to extract without OCR; install glyphpress[ocr]")

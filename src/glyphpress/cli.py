@@ -28,7 +28,18 @@ from rich.table import Table
 from . import __version__
 from .bench.commands import bench_app
 from .config import PRESETS, PUBLISHED_KEYS, RenderConfig, load_config
-from .document import FORMATS, PDF_MODES, Document, Limits, LoadOptions, RasterDocument, bundle, load, load_bytes
+from .document import (
+    FORMATS,
+    PDF_MODES,
+    Document,
+    ImageDocument,
+    Limits,
+    LoadOptions,
+    RasterDocument,
+    bundle,
+    load,
+    load_bytes,
+)
 from .errors import GlyphpressError, InputError, NothingToRender
 from .io import expand_inputs
 from .parallel import default_jobs
@@ -69,8 +80,8 @@ CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or a JSON file with the publishe
 SET_HELP = "Override one θ key, e.g. --set dpi=96 --set newline-markup=marker (repeatable)."
 MODEL_HELP = f"Vision model whose image processor decides vision tokens: {', '.join(VISION_MODELS)} or a hub id."
 TOKENIZER_HELP = "Text tokenizer: qwen2.5 (default), qwen3.6, or a path to a tokenizer.json."
-FORMAT_HELP = "Input format: auto (by file name: .md is Markdown, source files are code), " + \
-    ", ".join(FORMATS[1:]) + "."
+FORMAT_HELP = "Input format: auto (by file name: .md is Markdown, source files are code, .png .jpg .webp .tif " + \
+    "are images), " + ", ".join(FORMATS[1:]) + "."
 BUNDLE_HELP = "Render all inputs as one context, each document behind a title bar."
 PDF_MODE_HELP = "PDF: rerender (its text re-rendered under θ, compact) or raster (its pages as images)."
 # options that render, count and ask share
@@ -82,7 +93,9 @@ PDF_DPI_OPT = typer.Option(72, "--pdf-dpi", help="Resolution of PDF pages in ras
 PASSWORD_OPT = typer.Option(None, "--password", help="Password of an encrypted PDF.")
 MAX_PAGES_OPT = typer.Option(2000, "--max-pages", help="Refuse PDFs with more pages than this.")
 PARSE_TIMEOUT_OPT = typer.Option(120, "--parse-timeout", help="Seconds allowed for parsing one PDF, DOCX, EPUB or "
-                                 "HTML file (0: no limit).")
+                                 "HTML file, and for reading each page of an image or scan with OCR (0: no limit).")
+OCR_OPT = typer.Option(True, "--ocr/--no-ocr", help="Read the text of images and of PDF pages without a text layer "
+                       "with OCR (the ocr extra), for token accounting and the text-only baseline.")
 
 
 def print_error(message: str) -> None:
@@ -128,7 +141,7 @@ class _How:
 
 
 def _how(fmt: str, pdf_mode: str, pdf_dpi: float, password: str | None, max_pages: int, parse_timeout: float,
-         line_numbers: bool) -> _How:
+         line_numbers: bool, ocr: bool = True) -> _How:
     if fmt not in FORMATS:
         raise GlyphpressError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if pdf_mode not in PDF_MODES:
@@ -137,12 +150,15 @@ def _how(fmt: str, pdf_mode: str, pdf_dpi: float, password: str | None, max_page
         raise GlyphpressError(f"--pdf-dpi must be between 1 and 1200, got {pdf_dpi:g}")
     if max_pages < 1 or parse_timeout < 0:
         raise GlyphpressError("--max-pages must be at least 1 and --parse-timeout at least 0")
-    return _How(fmt, LoadOptions(pdf_mode, pdf_dpi, password, Limits(max_pages=max_pages), parse_timeout or None),
-                line_numbers)
+    return _How(fmt, LoadOptions(pdf_mode, pdf_dpi, password, Limits(max_pages=max_pages), parse_timeout or None,
+                                 ocr=ocr), line_numbers)
 
 
-def _document(spec: str | Document | _Stdin, how: _How) -> tuple[str | Document | RasterDocument, str]:
+def _document(spec: str | Document | _Stdin, how: _How, warn: bool = True
+              ) -> tuple[str | Document | RasterDocument | ImageDocument, str]:
     if isinstance(spec, Document):  # a bundle, already read
+        if warn:
+            _warn(spec)
         return spec, spec.name
     if spec == ":sample:":
         return sample_text(), "sample.txt"
@@ -151,9 +167,14 @@ def _document(spec: str | Document | _Stdin, how: _How) -> tuple[str | Document 
         content, name = load_bytes(data, "stdin", how.fmt, how.opts), "stdin"
     else:
         content, name = load(spec, how.fmt, how.opts), spec
+    if warn:
+        _warn(content)
+    return content, name
+
+
+def _warn(content) -> None:
     for warning in getattr(content, "warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
-    return content, name
 
 
 class _Outcomes:
@@ -255,13 +276,14 @@ def render_cmd(
     password: str | None = PASSWORD_OPT,
     max_pages: int = MAX_PAGES_OPT,
     parse_timeout: float = PARSE_TIMEOUT_OPT,
+    ocr: bool = OCR_OPT,
     sample: bool = typer.Option(False, "--sample", help="Render the bundled sample document."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
     """Render inputs to page images plus manifest.json, and print the token accounting."""
     cfg = _load_cfg(config, set_)
     vision_model(model)  # fail early on a bad name
-    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
+    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers, ocr)
     outcomes = _Outcomes(inputs)
     specs = _inputs(inputs, sample, how, bundle_, outcomes)
     if len(specs) == 1:
@@ -336,6 +358,7 @@ def count_cmd(
     password: str | None = PASSWORD_OPT,
     max_pages: int = MAX_PAGES_OPT,
     parse_timeout: float = PARSE_TIMEOUT_OPT,
+    ocr: bool = OCR_OPT,
     sample: bool = typer.Option(False, "--sample", help="Count the bundled sample document."),
     per_page: bool = typer.Option(False, "--pages", help="Also list every page (JSON always does)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
@@ -344,7 +367,7 @@ def count_cmd(
     cfg = _load_cfg(config, set_)
     vision_model(model)
     results = []
-    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers)
+    how = _how(fmt, pdf_mode, pdf_dpi, password, max_pages, parse_timeout, line_numbers, ocr)
     outcomes = _Outcomes(inputs)
     specs = _inputs(inputs, sample, how, bundle_, outcomes)
     start_background(tokenizer)  # the tokenizer loads while this process reads and lays out
@@ -394,7 +417,6 @@ def extract_cmd(
     parse_timeout: float = PARSE_TIMEOUT_OPT,
 ) -> None:
     """The document model of each input as Markdown, plain text or JSON: what glyphpress reads from it."""
-    from .document import parse_text
     from .document.export import to_json, to_markdown, to_text
 
     if to not in EXTRACT_SUFFIX:
@@ -407,13 +429,14 @@ def extract_cmd(
     texts: list[tuple[str, str]] = []
     for spec in specs:
         try:
-            content, name = _document(spec, how)
+            content, name = _document(spec, how, warn=False)
+            doc = _extracted(content, name)  # pages without text fail here: no warning about them first
         except GlyphpressError as e:
             if len(specs) <= 1:
                 raise
             outcomes.failed(spec, e)
             continue
-        doc = parse_text(content, name) if isinstance(content, str) else content
+        _warn(content)
         if to == "json":
             texts.append((name, json.dumps(to_json(doc), ensure_ascii=False, indent=1) + "\n"))
         else:
@@ -431,6 +454,26 @@ def extract_cmd(
         for name, text in texts:
             (out / (_out_name(name) + EXTRACT_SUFFIX[to])).write_text(text, encoding="utf-8")
     outcomes.finish(len(texts), "extracted")
+
+
+def _extracted(content, name: str) -> Document:
+    """What ``extract`` writes of a loaded input: its Document (plain text as one, an image's as the text OCR
+    read); pages without text (an image without OCR, a PDF without a text layer OCR found nothing on) are an
+    error."""
+    from .document import parse_text
+    from .document.ocr import INSTALL_HINT, available
+
+    if isinstance(content, str):
+        return parse_text(content, name)
+    if isinstance(content, (ImageDocument, RasterDocument)):
+        doc = content.document if isinstance(content, ImageDocument) else None
+        if doc is not None and doc.source.strip():
+            return doc
+        what = "an image" if isinstance(content, ImageDocument) else "a PDF without a text layer"
+        if not available():
+            raise InputError(f"{name}: {what} has no text to extract without OCR; {INSTALL_HINT}")
+        raise InputError(f"{name}: {what}, and OCR found no text on it: nothing to extract")
+    return content
 
 
 @app.command("ask")

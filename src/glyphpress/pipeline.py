@@ -25,12 +25,13 @@ from .tokens.counting import Accounting, accounting
 from .tokens.vision import VisionModel, vision_model
 
 if TYPE_CHECKING:
+    from .document.images import ImageDocument
     from .document.model import Document
     from .document.pdf import RasterDocument
 
 Progress = Callable[[int], None]  # called with the number of pages finished so far
 PARALLEL_MIN_CHARS = 200_000  # below this, handing pages to other processes costs more than it saves
-Input = Union[str, "Document", "RasterDocument", Content]
+Input = Union[str, "Document", "RasterDocument", "ImageDocument", Content]
 
 
 def _config(config: RenderConfig | str | None) -> RenderConfig:
@@ -92,9 +93,10 @@ def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = 
           renderer: Renderer | None = None, line_numbers: bool = False,
           missing: Counter | None = None) -> Iterator[Page]:
     """The pages of any content, in order: laid out and drawn under θ, or, for pages that exist already,
-    read one at a time (``draw=False``: their sizes only). ``missing`` counts characters without a glyph."""
+    read one at a time (``draw=False``: their sizes only; images are fitted into θ's page). ``missing`` counts
+    characters without a glyph."""
     if content.raster is not None:
-        raster = content.raster
+        raster = content.raster_for(cfg)
         images = raster.images() if draw else iter(())
         for i, (size, rng) in enumerate(zip(raster.sizes, raster.page_ranges)):
             page = Page(i, 0, 0, rng, 0, 0, image=next(images) if draw else None)

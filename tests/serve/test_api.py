@@ -8,6 +8,7 @@ import zipfile
 
 import httpx
 
+from .. import needs
 from ..vlm.fake_server import FakeEngine
 
 TEXT = "The secret number in this report is 42. " * 400
@@ -252,3 +253,25 @@ def test_a_long_pasted_text_in_a_form(serve):
         r = httpx.post(s.url + "/v1/render", files=fields, timeout=120)
         assert r.status_code == 200, r.text
         assert r.json()["manifest"]["totals"]["characters"] == len(text)
+
+
+@needs.package("rapidocr", "onnxruntime")
+def test_an_uploaded_image_is_a_page_with_its_ocr_text(serve):
+    from ..document.test_images import PAGE, draw, encoded
+
+    png = encoded(draw(PAGE), "PNG")
+    with serve() as s:
+        r = httpx.post(s.url + "/v1/render", files=[("files", ("shot.png", png, "image/png"))],
+                       data={"preset": "glyph-en", "set": "{}"}, timeout=120)
+        assert r.status_code == 200, r.text
+        m = r.json()["manifest"]
+        assert m["source"]["format"] == "image" and m["totals"]["pages"] == 1 and m["totals"]["text_tokens"] > 15
+        page = httpx.get(s.url + r.json()["pages"][0])
+        assert page.status_code == 200 and page.content[:8] == b"\x89PNG\r\n\x1a\n"
+        # an upload named without a suffix is known by its bytes; a truncated image is a 400 with one line
+        r = httpx.post(s.url + "/v1/render", files=[("files", ("upload", png, "application/octet-stream"))],
+                       timeout=120)
+        assert r.status_code == 200 and r.json()["manifest"]["source"]["format"] == "image", r.text
+        r = httpx.post(s.url + "/v1/render", files=[("files", ("cut.png", png[: len(png) // 2], "image/png"))])
+        assert r.status_code == 400 and "cut.png: not a readable image, corrupt or truncated" in \
+            r.json()["error"]["message"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..io import read_bytes
 from .code import is_code_file, parse_code
+from .images import IMAGE_SUFFIXES, ImageDocument, load_image, looks_like_image
 from .limits import with_time_limit
 from .model import PARAGRAPH, TITLE, Block, Document, Span
 from .pdf import Limits, RasterDocument, parse_pdf, raster_pdf
@@ -43,11 +44,13 @@ def reindex(doc: Document) -> Document:
 
     return reindex(doc)
 
-FORMATS = ("auto", "text", "markdown", "code", "html", "pdf", "docx", "epub")
-BINARY_FORMATS = ("pdf", "docx", "epub")
+FORMATS = ("auto", "text", "markdown", "code", "html", "pdf", "docx", "epub", "image")
+BINARY_FORMATS = ("pdf", "docx", "epub", "image")
+PAGE_FORMATS = ("pdf", "image")  # read from their file as they go: load() hands the reader the path
 PDF_MODES = ("rerender", "raster")
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
-SUFFIXES = {".pdf": "pdf", ".docx": "docx", ".epub": "epub", ".html": "html", ".htm": "html", ".xhtml": "html"}
+SUFFIXES = {".pdf": "pdf", ".docx": "docx", ".epub": "epub", ".html": "html", ".htm": "html", ".xhtml": "html",
+            **dict.fromkeys(IMAGE_SUFFIXES, "image")}
 
 
 @dataclass
@@ -58,9 +61,12 @@ class LoadOptions:
     limits: Limits | None = None
     time_limit: float | None = 120.0  # seconds for parsing any file but plain text (in a child process)
     memory_mb: int | None = None  # memory the parsing child may use beyond what it starts with
+    ocr: bool = True  # read the text of images and of PDF pages without a text layer (the ocr extra)
 
 
-def detect_format(name: str) -> str:
+def detect_format(name: str, head: bytes = b"") -> str:
+    """The format a file's name says; a file the name calls text whose first bytes (``head``) are an image's
+    is an image (stdin, an upload without a suffix)."""
     suffix = Path(name).suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
         return "markdown"
@@ -68,12 +74,13 @@ def detect_format(name: str) -> str:
         return SUFFIXES[suffix]
     if is_code_file(name):
         return "code"
-    return "text"
+    return "image" if looks_like_image(head) else "text"
 
 
 def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
     """Parse a binary file, given as bytes or (a PDF) as its path. In the parsing child: a raster
-    document comes back without the file's bytes, which the caller has already."""
+    document comes back without the file's bytes, which the caller has already (a PDF without a text layer
+    asked for in rerender mode comes back as its raster pages, for the caller to read with OCR)."""
     if fmt == "pdf":
         if opt.pdf_mode == "raster":
             return replace(raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit, opt.memory_mb),
@@ -84,7 +91,6 @@ def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Do
             if "no text layer" not in str(e):
                 raise
             doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit, opt.memory_mb)
-            doc.warnings.append(f"{name}: no text layer, rendered as raster pages")
             return replace(doc, pdf=b"")
     if fmt == "docx":
         return parse_docx(data, name)
@@ -92,11 +98,11 @@ def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Do
 
 
 def load_bytes(data: bytes, name: str, fmt: str = "auto", options: LoadOptions | None = None,
-               base: str | None = None) -> str | Document | RasterDocument:
+               base: str | None = None) -> str | Document | RasterDocument | ImageDocument:
     """Any supported input as bytes: plain text stays a string (the fast path). Pictures a Markdown
     document refers to are read from ``base`` (its folder), and from nowhere else."""
     opt = options or LoadOptions()
-    fmt = _format(fmt, name, opt)
+    fmt = _format(fmt, name, opt, data[:16])
     if fmt in BINARY_FORMATS:
         if not data:
             raise InputError(f"{name}: is empty, nothing to render")
@@ -114,16 +120,20 @@ def _parse_text_format(text: str, name: str, fmt: str, base: str | None) -> Docu
     return load_document(text, name, fmt)
 
 
-def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None) -> str | Document | RasterDocument:
-    """A file in any supported format (PDF, DOCX, EPUB, HTML, Markdown, code, text). A PDF is read by
-    pdfium from the file as it goes, never whole into memory."""
+def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None
+         ) -> str | Document | RasterDocument | ImageDocument:
+    """A file in any supported format (PDF, DOCX, EPUB, HTML, Markdown, code, text; PNG, JPEG, WebP or TIFF
+    images). A PDF is read by pdfium from the file as it goes, never whole into memory; so is an image, by
+    Pillow."""
     p = Path(path)
     try:
-        if _format(fmt, str(path), options or LoadOptions()) == "pdf":
-            with open(p, "rb") as f:  # there and readable
-                if not f.read(1):
-                    raise InputError(f"{path}: is empty, nothing to render")
-            return _parse_binary(str(p.resolve()), str(path), "pdf", options or LoadOptions())
+        with open(p, "rb") as f:  # there and readable
+            head = f.read(16)
+        fmt = _format(fmt, str(path), options or LoadOptions(), head)
+        if fmt in PAGE_FORMATS:
+            if not head:
+                raise InputError(f"{path}: is empty, nothing to render")
+            return _parse_binary(str(p.resolve()), str(path), fmt, options or LoadOptions())
         data = p.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -132,21 +142,28 @@ def load(path: str | Path, fmt: str = "auto", options: LoadOptions | None = None
     return load_bytes(data, str(path), fmt, options, base=str(p.resolve().parent))
 
 
-def _format(fmt: str, name: str, opt: LoadOptions) -> str:
-    """The format to read ``name`` as, the options checked."""
+def _format(fmt: str, name: str, opt: LoadOptions, head: bytes = b"") -> str:
+    """The format to read ``name`` as (``head``: its first bytes), the options checked."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if opt.pdf_mode not in PDF_MODES:
         raise InputError(f"unknown PDF mode {opt.pdf_mode!r}; use {' or '.join(PDF_MODES)}")
-    return detect_format(name) if fmt == "auto" else fmt
+    return detect_format(name, head) if fmt == "auto" else fmt
 
 
-def _parse_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Document | RasterDocument:
-    """A binary file (bytes, or a PDF's path) parsed under the time limit; a raster document gets the
-    bytes or path back here rather than through the pipe."""
+def _parse_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions
+                  ) -> Document | RasterDocument | ImageDocument:
+    """A binary file (bytes, or a PDF's or image's path) parsed under the time limit; a raster document gets
+    the bytes or path back here rather than through the pipe. Pages without text (images, PDFs without a text
+    layer) are read by OCR here, in children of their own, each page within the time limit."""
+    if fmt == "image":
+        return load_image(data, name, opt.limits, opt.ocr, opt.time_limit, opt.memory_mb)
     doc = with_time_limit(opt.time_limit, name, _load_binary, data, name, fmt, opt, memory_mb=opt.memory_mb)
     if isinstance(doc, RasterDocument):
+        from .scans import read_scanned, read_scanned_raster
+
         doc.pdf = data
+        return read_scanned_raster(doc, data, opt) if opt.pdf_mode == "raster" else read_scanned(doc, data, opt)
     return doc
 
 
@@ -194,10 +211,17 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     blocks: list[Block] = []
     ranges: list[tuple[str, int, int]] = []
     pos = 0
+    notes = []
     for doc, name in zip(docs, names):
         if isinstance(doc, RasterDocument):
             raise InputError(f"{name}: a PDF read as page images (it has no text layer, or raster mode was asked "
                              "for) cannot join a bundle; render it on its own")
+        if isinstance(doc, ImageDocument):  # joins as the text OCR read on it
+            if doc.document is None:
+                raise InputError(f"{name}: an image joins a bundle as the text OCR reads on it, and it has none "
+                                 "(install glyphpress[ocr]); render it on its own")
+            notes.append(f"{name}: an image joins the bundle as the text OCR read on it")
+            doc = doc.document
         d = doc if isinstance(doc, Document) else parse_text(doc, name)
         blocks.append(Block(TITLE, [Span(name)], pos, pos))
         for b in d.blocks:
@@ -209,9 +233,10 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
         if not d.source.endswith("\n"):
             parts.append("\n")
             pos += 1
-    return Document("bundle", "".join(parts), blocks, "bundle", ranges)
+    return Document("bundle", "".join(parts), blocks, "bundle", ranges, warnings=notes)
 
 
-__all__ = ["Document", "RasterDocument", "Block", "Span", "LoadOptions", "Limits", "load", "load_bytes", "load_flowed",
+__all__ = ["Document", "RasterDocument", "ImageDocument", "Block",
+           "Span", "LoadOptions", "Limits", "load", "load_bytes", "load_flowed",
            "load_document", "bundle", "detect_format", "parse_markdown", "parse_code", "parse_text", "parse_html",
-           "parse_pdf", "raster_pdf", "parse_docx", "parse_epub", "FORMATS"]
+           "parse_pdf", "raster_pdf", "parse_docx", "parse_epub", "load_image", "FORMATS"]

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..config import RenderConfig
 from ..content import Content
-from ..document import LoadOptions, RasterDocument, detect_format, load_bytes, load_flowed
+from ..document import ImageDocument, LoadOptions, RasterDocument, detect_format, load_bytes, load_flowed
 from ..document.limits import with_time_limit
 from ..document.pdf import Limits
 from ..errors import GlyphpressError
@@ -30,12 +30,12 @@ def render_job(sv: Services, doc_id: str, items: list[tuple[str, bytes]], cfg: R
                        limits=Limits(max_pages=s.max_pages, max_raster_pixels=s.max_page_pixels))
     try:
         name = items[0][0] if len(items) == 1 else f"{len(items)} documents"
-        if len(items) == 1 and detect_format(name) == "text":  # plain text: decoded here, nothing to parse
+        if len(items) == 1 and detect_format(name, items[0][1][:16]) == "text":  # decoded here, nothing to parse
             content = Content.of(load_bytes(items[0][1], name, "text", opts), name)
         else:
             obj, flow = with_time_limit(s.parse_timeout, name, load_flowed, items, cfg, replace(opts, time_limit=None),
                                         memory_mb=s.parse_memory_mb, stop=stop)
-            if isinstance(obj, RasterDocument):  # its pages are drawn later, in a child under the same limits
+            if isinstance(obj, (RasterDocument, ImageDocument)):  # pages drawn later, in a child, the same limits
                 obj.time_limit, obj.memory_mb = s.parse_timeout, s.parse_memory_mb
             content = Content.of(obj, name)
             if flow is not None:

@@ -155,7 +155,8 @@ class Session:
 
 def rendered_source(content) -> str:
     """The document as text, for the text-only route: plain text, Markdown and code as they are; any other
-    document (HTML, DOCX, EPUB, PDF, bundles) as the Markdown ``glyphpress extract`` writes of it."""
+    document (HTML, DOCX, EPUB, PDF, images, bundles) as the Markdown ``glyphpress extract`` writes of it (an
+    image's: the text OCR read); a raster PDF as its text layer."""
     from ..document.export import to_markdown
     from ..document.model import Document
     from ..io import normalize_newlines

@@ -67,7 +67,9 @@ def plan(content, spec: ModelSpec, budget: int | None = None, reserve: int = 102
 
     Short inputs are laid out in full for each step (layout only, no pixels). Plain texts over
     2 x PREFIX_CHARS are estimated from their first PREFIX_CHARS, so they are laid out in full only
-    when drawn; if the drawing shows the estimate was short, the caller takes ``denser[0]``.
+    when drawn; if the drawing shows the estimate was short, the caller takes ``denser[0]``. Images are fitted
+    into each θ's page, so they go down the ladder too (its lower dpi makes them smaller); a raster PDF's pages
+    are what they are.
     """
     from ..document.pdf import RasterDocument
 
