@@ -4,8 +4,10 @@
     python benchmarks/extraction.py [--cache DIR] [--files N] [--tools glyphpress,pdfplumber,...]
 
 The PDFs are the sample and test files shipped in the source archives of pypdf, tabula-py and pikepdf
-(pinned versions, fetched with ``pip download --no-binary :all:`` into ``--cache`` on the first run);
-a file poppler's ``pdftotext`` finds fewer than 50 words in (a scan, a form with no text) is left out.
+(pinned versions, fetched with ``pip download --no-binary :all:`` into ``--cache`` on the first run),
+and the HTML and DOCX files of trafilatura's and python-docx's tests (real web pages; Word files with
+tables, styles and pictures). A PDF or HTML file with fewer than 50 words of text (a scan, a form with no
+text, a stub) and a Word file with fewer than 5 are left out.
 Each tool reads each file in this process, one after the other:
 
 * reading order: the word sequence a tool gives against ``pdftotext``'s as difflib's ratio, 2 x matching
@@ -15,7 +17,9 @@ Each tool reads each file in this process, one after the other:
   file;
 * paragraph integrity: of the paragraphs a tool's output has (blocks apart by a blank line), the share
   that end a sentence or are a list item; headings and labels (one line without an end mark, at most
-  eight words), table rows and code are not counted. pdfplumber gives lines, never paragraphs: n/a;
+  eight words), table rows and code are not counted. pdfplumber gives lines, never paragraphs: n/a.
+  Markdown (glyphpress's and markitdown's output) is read as the words it shows: links as their text,
+  no comments, no escapes, no pictures' alt text (the reference has none);
 * tables: cells found against hand-made answers (benchmarks/extraction_tables.json): for each answer row,
   the most of its cells that one row of the tool's tables on that page holds. pdfminer.six has no
   tables: 0;
@@ -36,7 +40,8 @@ import tarfile
 import time
 from pathlib import Path
 
-ARCHIVES = ("pypdf==7.1.1", "tabula-py==2.10.0", "pikepdf==10.18.0")
+ARCHIVES = ("pypdf==7.1.1", "tabula-py==2.10.0", "pikepdf==10.18.0", "trafilatura==2.3.1", "python-docx==1.2.0")
+KINDS = (".pdf", ".html", ".docx")
 ANSWERS = Path(__file__).with_name("extraction_tables.json")
 TOOLS = ("glyphpress", "pdfplumber", "pdfminer.six", "markitdown")
 END = tuple(".!?:;\"'”’»)]。！？：；」』）")
@@ -47,7 +52,8 @@ ITEM = re.compile(r"\s*([-*•◦▪●–]|\(?\d{1,3}[.)]|\[\d{1,3}\]|\(?[a-z][
 
 
 def fetch(cache: Path) -> list[Path]:
-    """The PDFs of the pinned source archives, fetched once into ``cache``."""
+    """The PDF, HTML and DOCX files of the pinned source archives' tests and samples, fetched once into
+    ``cache`` (templates and documentation pages left out)."""
     cache.mkdir(parents=True, exist_ok=True)
     for spec in ARCHIVES:
         name = spec.split("==")[0].replace("-", "_")
@@ -59,14 +65,36 @@ def fetch(cache: Path) -> list[Path]:
         root = cache / archive.name[: -len(".tar.gz")]
         if not root.exists():
             with tarfile.open(archive) as tar:
-                tar.extractall(cache, members=[m for m in tar.getmembers() if m.name.endswith(".pdf")],
+                tar.extractall(cache, members=[m for m in tar.getmembers() if m.name.endswith(KINDS)],
                                filter="data")
-        pdfs += sorted(root.rglob("*.pdf"))
+        pdfs += sorted(p for p in root.rglob("*") if p.suffix in KINDS and "test" in str(p.relative_to(root))
+                       or p.suffix == ".pdf")
     return pdfs
 
 
-def reference(path: Path) -> tuple[str, str] | None:
-    """poppler's text of a file in its reading order and in its layout order."""
+def reference(path: Path) -> tuple[str, ...] | None:
+    """What a file says, to compare a tool's words with: for a PDF, poppler's text in its reading order and
+    in its layout order; for HTML, the text of the body in document order without scripts, styles,
+    templates and drop-down lists, a closed one showing one option (BeautifulSoup with lxml); for DOCX,
+    the text of the body's paragraphs and table cells in document order (its XML read directly)."""
+    if path.suffix == ".html":
+        from bs4 import BeautifulSoup
+
+        soup = BeautifulSoup(path.read_bytes(), "lxml")
+        for tag in soup(["script", "style", "noscript", "template", "head", "select"]):
+            tag.decompose()
+        return (soup.get_text("\n"),)
+    if path.suffix == ".docx":
+        import zipfile
+        from xml.etree import ElementTree
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                root = ElementTree.fromstring(z.read("word/document.xml"))
+        except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+            return None
+        w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+        return ("\n".join("".join(t.text or "" for t in p.iter(f"{w}t")) for p in root.iter(f"{w}p")),)
     out = []
     for mode in ([], ["-layout"]):
         p = subprocess.run(["pdftotext", *mode, "-enc", "UTF-8", str(path), "-"], capture_output=True, timeout=120)
@@ -85,15 +113,22 @@ class Output:
 
 
 def run_glyphpress(path: Path) -> Output:
-    from glyphpress.document.export import to_text
+    from glyphpress.document import parse_docx, parse_html
+    from glyphpress.document.export import to_markdown
     from glyphpress.document.pdf import parse_pdf
+    from glyphpress.io import read_bytes
 
-    doc = parse_pdf(str(path), path.name)
+    if path.suffix == ".pdf":
+        doc = parse_pdf(str(path), path.name)
+    elif path.suffix == ".html":
+        doc = parse_html(read_bytes(path.read_bytes(), path.name).text, path.name)
+    else:
+        doc = parse_docx(path.read_bytes(), path.name)
     tables: dict[int, list] = {}
     for b in doc.blocks:
         if b.rows is not None:
-            tables.setdefault(b.page, []).append([["".join(s.text for s in c) for c in r] for r in b.rows])
-    return Output(to_text(doc), tables, max((b.page or 1 for b in doc.blocks), default=1))
+            tables.setdefault(b.page or 0, []).append([["".join(s.text for s in c) for c in r] for r in b.rows])
+    return Output(to_markdown(doc), tables, max((b.page or 1 for b in doc.blocks), default=1))
 
 
 def run_pdfplumber(path: Path) -> Output:
@@ -133,17 +168,19 @@ def run_markitdown(path: Path) -> Output:
         elif rows:
             tables.setdefault(0, []).append(rows)
             rows = []
-    return Output(text, tables, 0)
+    return Output(text, tables, 0 if path.suffix == ".pdf" else 1)
 
 
 RUNNERS = {"glyphpress": run_glyphpress, "pdfplumber": run_pdfplumber, "pdfminer.six": run_pdfminer,
            "markitdown": run_markitdown}
+READS = {"glyphpress": KINDS, "pdfplumber": (".pdf",), "pdfminer.six": (".pdf",), "markitdown": KINDS}
 
 
 # ------------------------------------------------------------------------------------------------ measures
 
 
 def words(text: str) -> list[str]:
+    text = plain(text)
     out: list[str] = []
     joining = False
     for raw in text.split():
@@ -168,8 +205,20 @@ def order(ref: str, text: str) -> float:
     return 2 * sum(x.size for x in m.get_matching_blocks()) / (len(a) + len(b))
 
 
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # a Markdown link: its text only
+PICTURE = re.compile(r"!\[[^\]]*\]\([^)]*\)|\*?\\?\[image: [^\]]*\\?\]\*?")  # alt text (not in the reference)
+ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def plain(text: str) -> str:
+    """Markdown as the words it shows: comments, pictures and escapes out, links as their text."""
+    text = PICTURE.sub("", re.sub(r"<!--.*?-->", "", text, flags=re.S))
+    return LINK.sub(r"\1", ESCAPE.sub(r"\1", text))
+
+
 def integrity(text: str) -> tuple[int, int]:
     """(paragraphs that end a sentence or are list items, paragraphs counted)."""
+    text = plain(text)
     good = total = 0
     in_code = False
     for para in re.split(r"\n\s*\n", text):
@@ -209,60 +258,66 @@ def cells_found(answer: dict, out: Output) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------ main
 
 
+def measure(tool: str, files: list, answers: list[dict], cache: Path, per_file: bool) -> tuple:
+    """One tool over files of one kind: (reading order, paragraphs, table cells, speed, failures)."""
+    scores, good, total, seconds, units, failed = [], 0, 0, 0.0, 0, 0
+    outputs: dict[str, Output] = {}
+    for path, ref in files:
+        start = time.perf_counter()
+        try:
+            out = RUNNERS[tool](path)
+        except Exception as e:  # a tool that cannot read a file scores nothing for it
+            failed += 1
+            print(f"  {tool}: {path.name}: {type(e).__name__}: {str(e)[:80]}", file=sys.stderr)
+            scores.append(0.0)
+            continue
+        seconds += time.perf_counter() - start
+        units += out.pages or int(subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True)
+                                  .stdout.split("Pages:")[1].split()[0])
+        outputs[str(path.relative_to(cache))] = out
+        scores.append(max(order(r, out.text) for r in ref))
+        g, t = integrity(out.text)
+        good, total = good + g, total + t
+        if per_file:
+            print(f"  {tool:12s} {path.name:50s} order {scores[-1]:.3f}  paragraphs {g}/{t}")
+    found = cells = 0
+    for a in answers:
+        out = outputs.get(a["file"])
+        f, n = cells_found(a, out) if out else (0, sum(len(r) for r in a["rows"]))
+        found, cells = found + f, cells + n
+    paragraphs = f"{good / total:.3f} ({good}/{total})" if total and next(iter(outputs.values())).paragraphs \
+        else "n/a"
+    return (sum(scores) / max(len(scores), 1), paragraphs, f"{found}/{cells}" if cells else "-",
+            units / seconds if seconds else 0.0, failed)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "glyphpress" / "extraction-bench")
     ap.add_argument("--tools", default=",".join(TOOLS))
-    ap.add_argument("--files", type=int, default=0, help="only the first N files (0: all)")
+    ap.add_argument("--kinds", default="pdf,html,docx")
     ap.add_argument("--per-file", action="store_true")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     for t in tools:
         if t not in RUNNERS:
             raise SystemExit(f"unknown tool {t!r}; choose from {', '.join(TOOLS)}")
-    pdfs = []
+    by_kind: dict[str, list] = {}
     for path in fetch(args.cache):
         ref = reference(path)
-        if ref is not None and len(ref[0].split()) >= 50:
-            pdfs.append((path, ref))
-    if args.files:
-        pdfs = pdfs[: args.files]
+        if ref is not None and len(ref[0].split()) >= (5 if path.suffix == ".docx" else 50):
+            by_kind.setdefault(path.suffix, []).append((path, ref))
     answers = json.loads(ANSWERS.read_text())["tables"]
-    print(f"{len(pdfs)} PDFs with text from {', '.join(ARCHIVES)}")
-    rows = []
-    for tool in tools:
-        scores, good, total, seconds, pages, failed = [], 0, 0, 0.0, 0, 0
-        outputs: dict[str, Output] = {}
-        for path, ref in pdfs:
-            start = time.perf_counter()
-            try:
-                out = RUNNERS[tool](path)
-            except Exception as e:  # a tool that cannot read a file scores nothing for it
-                failed += 1
-                print(f"  {tool}: {path.name}: {type(e).__name__}: {str(e)[:80]}", file=sys.stderr)
-                scores.append(0.0)
-                continue
-            seconds += time.perf_counter() - start
-            pages += out.pages or int(subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True)
-                                      .stdout.split("Pages:")[1].split()[0])
-            outputs[str(path.relative_to(args.cache))] = out
-            scores.append(max(order(r, out.text) for r in ref))
-            g, t = integrity(out.text)
-            good, total = good + g, total + t
-            if args.per_file:
-                print(f"  {tool:12s} {path.name:50s} order {scores[-1]:.3f}  paragraphs {g}/{t}")
-        found = cells = 0
-        for a in answers:
-            out = outputs.get(a["file"])
-            f, n = cells_found(a, out) if out else (0, sum(len(r) for r in a["rows"]))
-            found, cells = found + f, cells + n
-        paragraphs = f"{good / total:.3f} ({good}/{total})" if outputs and next(iter(outputs.values())).paragraphs \
-            else "n/a"
-        rows.append((tool, sum(scores) / max(len(scores), 1), paragraphs, f"{found}/{cells}",
-                     pages / seconds if seconds else 0.0, failed))
-    print(f"\n{'tool':14s} {'reading order':>14s} {'paragraphs':>20s} {'table cells':>12s} {'pages/s':>9s} failed")
-    for tool, o, p, c, speed, failed in rows:
-        print(f"{tool:14s} {o:14.3f} {p:>20s} {c:>12s} {speed:9.1f} {failed:6d}")
+    for kind in ("." + k for k in args.kinds.split(",")):
+        files = by_kind.get(kind, [])
+        unit = "pages/s" if kind == ".pdf" else "files/s"
+        print(f"\n{kind[1:].upper()}: {len(files)} files from {', '.join(ARCHIVES)}")
+        print(f"{'tool':14s} {'word order':>11s} {'paragraphs':>20s} {'table cells':>12s} {unit:>9s} failed")
+        mine = [a for a in answers if a["file"].endswith(kind)]
+        for tool in tools:
+            if kind in READS[tool]:
+                o, p, c, speed, failed = measure(tool, files, mine, args.cache, args.per_file)
+                print(f"{tool:14s} {o:11.3f} {p:>20s} {c:>12s} {speed:9.1f} {failed:6d}")
 
 
 if __name__ == "__main__":

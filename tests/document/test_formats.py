@@ -204,6 +204,15 @@ def test_docx_blocks():
     assert render(doc, count_text=False).pages
 
 
+def test_docx_table_nested_in_a_cell_stays_in_that_cell():
+    inner = '<w:tbl><w:tr><w:tc>' + p("inner a") + '</w:tc><w:tc>' + p("inner b") + '</w:tc></w:tr></w:tbl>'
+    body = ('<w:tbl><w:tr><w:tc>' + p("before") + inner + p("after") + '</w:tc><w:tc>' + p("right")
+            + '</w:tc></w:tr><w:tr><w:tc>' + p("c1") + '</w:tc><w:tc>' + p("c2") + '</w:tc></w:tr></w:tbl>')
+    doc = load_bytes(make_docx(body), "nested.docx")
+    rows = [["".join(s.text for s in cell) for cell in row] for row in doc.blocks[0].rows]
+    assert rows == [["before inner a inner b after", "right"], ["c1", "c2"]]
+
+
 def make_epub(chapters: list[str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

@@ -257,9 +257,9 @@ def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
                 blocks.append(m.Block(m.PARAGRAPH, spans))
         elif el.tag == f"{W}tbl":
             rows = []
-            for tr in el.iter(f"{W}tr"):
+            for tr in el.findall(f"{W}tr"):  # its own rows: a table nested in a cell stays text of that cell
                 cells = []
-                for tc in tr.iter(f"{W}tc"):
+                for tc in tr.findall(f"{W}tc"):
                     cell: list[m.Span] = []
                     for p in tc.iter(f"{W}p"):
                         if cell:
