@@ -16,3 +16,7 @@ class InputError(GlyphpressError):
 class NothingToRender(InputError):
     """An input holds no text to render: empty, only whitespace, or binary. A folder's such files are skipped
     with a warning; an input named on its own is an error."""
+
+
+class NoTextLayer(InputError):
+    """A PDF has no text to read (a scan): read its pages by OCR, or as page images."""

@@ -99,3 +99,130 @@ def test_an_inline_formula_takes_its_width_on_the_line(name):
     after = lay.gx[lay.gx > x]
     assert len(after) and after.min() >= x + obj.image.width  # the words after it start past it
     assert len(lay.gx) == len("Mathinline" + "andmorewordsafterit.")  # no glyph is drawn for the object
+
+
+# ---- Word equations and pictures inside DOCX and EPUB files --------------------------------------------------
+MATH_NS = 'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"'
+
+
+def omml(inner: str) -> str:
+    return f"<m:oMath {MATH_NS}>{inner}</m:oMath>"
+
+
+def mr(text: str) -> str:
+    return f"<m:r><m:t>{text}</m:t></m:r>"
+
+
+@pytest.mark.parametrize("xml, tex", [
+    (mr("x") + "<m:sSup><m:e>" + mr("y") + "</m:e><m:sup>" + mr("2") + "</m:sup></m:sSup>", "xy^{2}"),
+    ("<m:f><m:num>" + mr("a+b") + "</m:num><m:den>" + mr("c") + "</m:den></m:f>", r"\frac{a+b}{c}"),
+    ("<m:rad><m:radPr><m:degHide m:val=\"1\"/></m:radPr><m:deg/><m:e>" + mr("x") + "</m:e></m:rad>", r"\sqrt{x}"),
+    ("<m:nary><m:naryPr><m:chr m:val=\"∑\"/></m:naryPr><m:sub>" + mr("i=1") + "</m:sub><m:sup>" + mr("n")
+     + "</m:sup><m:e>" + mr("i") + "</m:e></m:nary>", r"\sum_{i=1}^{n} i"),
+    ("<m:d><m:e>" + mr("α") + "</m:e></m:d>", r"\left(\alpha \right)"),
+    ("<m:sSub><m:e>" + mr("x") + "</m:e><m:sub>" + mr("k") + "</m:sub></m:sSub>", "x_{k}"),
+    ("<m:func><m:fName>" + mr("sin") + "</m:fName><m:e>" + mr("θ") + "</m:e></m:func>", r"\sin {\theta}"),
+    ("<m:m><m:mr><m:e>" + mr("1") + "</m:e><m:e>" + mr("0") + "</m:e></m:mr><m:mr><m:e>" + mr("0") + "</m:e><m:e>"
+     + mr("1") + "</m:e></m:mr></m:m>", r"\begin{matrix}1 & 0 \\ 0 & 1\end{matrix}"),
+])
+def test_word_equations_become_latex(xml, tex):
+    from defusedxml import ElementTree
+
+    from glyphpress.document.omml import to_latex
+
+    assert to_latex(ElementTree.fromstring(omml(xml))).strip() == tex
+
+
+@needs_matplotlib
+def test_docx_equations_inline_and_displayed_are_typeset():
+    from glyphpress.document import load_bytes
+
+    from .test_formats import make_docx
+
+    frac = "<m:f><m:num>" + mr("1") + "</m:num><m:den>" + mr("2") + "</m:den></m:f>"
+    square = mr("E=m") + "<m:sSup><m:e>" + mr("c") + "</m:e><m:sup>" + mr("2") + "</m:sup></m:sSup>"
+    body = (f'<w:p><w:r><w:t xml:space="preserve">Half is </w:t></w:r>{omml(frac)}'
+            '<w:r><w:t xml:space="preserve"> of one.</w:t></w:r></w:p>'
+            f'<w:p><m:oMathPara {MATH_NS}>{omml(square)}</m:oMathPara></w:p>')
+    doc = load_bytes(make_docx(body), "eq.docx")
+    assert [b.kind for b in doc.blocks] == ["paragraph", "math"]
+    assert [(s.text, s.style) for s in doc.blocks[0].spans] == [
+        ("Half is ", "text"), (r"\frac{1}{2}", "math"), (" of one.", "text")]
+    assert doc.blocks[1].text == "E=mc^{2}"
+    assert len(to_flow(doc, preset("glyph-en")).objects) == 2  # both typeset
+
+
+def docx_with_picture(png: bytes) -> bytes:
+    import io
+    import zipfile
+
+    W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    ns = ('xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+    drawing = (f'<w:drawing><wp:inline {ns}><wp:docPr id="1" name="Picture 1" descr="a green bar"/>'
+               '<a:graphic><a:graphicData><a:blip r:embed="rId7"/></a:graphicData></a:graphic>'
+               '</wp:inline></w:drawing>')
+    body = f'<w:p><w:r><w:t>Above the bar.</w:t></w:r></w:p><w:p><w:r>{drawing}</w:r></w:p>'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>')
+        z.writestr("word/_rels/document.xml.rels",
+                   '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId7" Type="image" Target="media/image1.png"/></Relationships>')
+        z.writestr("word/media/image1.png", png)
+    return buf.getvalue()
+
+
+def green_png() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 60), (10, 200, 10)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def has_green(doc) -> bool:
+    r = render(doc, "glyph-en", count_text=False)
+    img = np.asarray(r.pages[0].image.convert("RGB")).astype(int)
+    return bool(((img[..., 1] > 150) & (img[..., 0] < 60)).sum() > 1000)
+
+
+def test_docx_pictures_are_drawn_from_inside_the_file():
+    from glyphpress.document import bundle, load_bytes
+    from glyphpress.document.export import to_markdown
+
+    doc = load_bytes(docx_with_picture(green_png()), "pic.docx")
+    assert [b.kind for b in doc.blocks] == ["paragraph", "paragraph"]
+    assert [(s.text, s.style, s.ref) for s in doc.blocks[1].spans] == [
+        ("a green bar", "picture", "word/media/image1.png")]
+    assert has_green(doc)
+    assert "![a green bar](word/media/image1.png)" in to_markdown(doc)
+    both = bundle([doc, load_bytes(docx_with_picture(green_png()), "pic2.docx")], ["pic.docx", "pic2.docx"])
+    assert sorted(both.pictures) == ["0/word/media/image1.png", "1/word/media/image1.png"] and has_green(both)
+    broken = load_bytes(docx_with_picture(b"not a picture"), "broken.docx")
+    assert not has_green(broken) and "[image: a green bar]" in to_flow(broken, preset("glyph-en")).text
+
+
+def test_epub_pictures_are_drawn_from_inside_the_book():
+    import io
+    import zipfile
+
+    from glyphpress.document import load_bytes
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container><rootfiles>'
+                   '<rootfile full-path="OEBPS/content.opf"/></rootfiles></container>')
+        z.writestr("OEBPS/content.opf", '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf">'
+                   '<manifest><item id="c1" href="text/c1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+                   '<spine><itemref idref="c1"/></spine></package>')
+        z.writestr("OEBPS/text/c1.xhtml", '<html><body><p>Chapter one.</p><p><img src="../images/bar.png"/></p>'
+                   '<p><img src="../images/missing.png" alt="gone"/></p></body></html>')
+        z.writestr("OEBPS/images/bar.png", green_png())
+    doc = load_bytes(buf.getvalue(), "book.epub")
+    pictures = [s for b in doc.blocks for s in b.spans if s.style == "picture"]
+    assert [(s.text, s.ref) for s in pictures] == [("", "OEBPS/images/bar.png"), ("gone", "../images/missing.png")]
+    assert list(doc.pictures) == ["OEBPS/images/bar.png"] and has_green(doc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NoTextLayer
 from ..io import read_bytes
 from .code import is_code_file, parse_code
 from .images import IMAGE_SUFFIXES, ImageDocument, load_image, looks_like_image
@@ -87,9 +87,7 @@ def _load_binary(data: bytes | str, name: str, fmt: str, opt: LoadOptions) -> Do
                            pdf=b"")
         try:
             return parse_pdf(data, name, opt.password, opt.limits)
-        except InputError as e:
-            if "no text layer" not in str(e):
-                raise
+        except NoTextLayer:
             doc = raster_pdf(data, name, opt.dpi, opt.password, opt.limits, opt.time_limit, opt.memory_mb)
             return replace(doc, pdf=b"")
     if fmt == "docx":
@@ -205,6 +203,11 @@ def load_flowed(items: list[tuple[str, bytes]], cfg, opts: LoadOptions | None = 
     return obj, to_flow(obj, cfg) if isinstance(obj, Document) else None
 
 
+def _own(spans: list[Span], doc: Document, k: int) -> list[Span]:
+    """Spans of a bundle's k-th document, its pictures' refs under its number."""
+    return [Span(s.text, s.style, s.color, f"{k}/{s.ref}") if s.ref in doc.pictures else s for s in spans]
+
+
 def bundle(docs: list[Document | str], names: list[str]) -> Document:
     """Several documents as one context, each behind a title bar; ``parts`` has each one's source range."""
     parts: list[str] = []
@@ -212,6 +215,7 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
     ranges: list[tuple[str, int, int]] = []
     pos = 0
     notes = []
+    pictures: dict[str, bytes] = {}
     for doc, name in zip(docs, names):
         if isinstance(doc, RasterDocument):
             raise InputError(f"{name}: a PDF read as page images (it has no text layer, or raster mode was asked "
@@ -224,16 +228,20 @@ def bundle(docs: list[Document | str], names: list[str]) -> Document:
             doc = doc.document
         d = doc if isinstance(doc, Document) else parse_text(doc, name)
         blocks.append(Block(TITLE, [Span(name)], pos, pos))
+        k = len(ranges)  # pictures carried inside each file keep apart under the file's number
+        for ref, data in d.pictures.items():
+            pictures[f"{k}/{ref}"] = data
         for b in d.blocks:
-            blocks.append(Block(b.kind, b.spans, b.start + pos, b.end + pos, b.level, b.marker, b.lang, b.rows,
-                                b.header_rows, b.aligns))
+            rows = [[_own(cell, d, k) for cell in row] for row in b.rows] if b.rows is not None else None
+            blocks.append(Block(b.kind, _own(b.spans, d, k), b.start + pos, b.end + pos, b.level, b.marker, b.lang,
+                                rows, b.header_rows, b.aligns))
         ranges.append((name, pos, pos + len(d.source)))
         parts.append(d.source)
         pos += len(d.source)
         if not d.source.endswith("\n"):
             parts.append("\n")
             pos += 1
-    return Document("bundle", "".join(parts), blocks, "bundle", ranges, warnings=notes)
+    return Document("bundle", "".join(parts), blocks, "bundle", ranges, warnings=notes, pictures=pictures)
 
 
 __all__ = ["Document", "RasterDocument", "ImageDocument", "Block",

@@ -30,9 +30,11 @@ def _text_width_pt(font: str, size_pt: float, dpi: float, text: str) -> float:
 
 
 class _Builder:
-    def __init__(self, cfg: RenderConfig, line_numbers: bool, base: str | None = None):
+    def __init__(self, cfg: RenderConfig, line_numbers: bool, base: str | None = None,
+                 pictures: dict[str, bytes] | None = None):
         self.cfg = cfg
         self.base = base
+        self.pictures = pictures or {}
         self.objects: dict[int, InlineObject] = {}
         self.length = 0  # display characters so far
         self.tables = 0
@@ -76,7 +78,7 @@ class _Builder:
             if s.style == m.MATH:
                 obj = typeset(s.text, self.cfg.px(self.fs * scale))
             elif s.style == m.PICTURE:
-                obj = load_picture(s.ref, self.base, self.cfg)
+                obj = load_picture(s.ref, self.base, self.cfg, self.pictures.get(s.ref or ""))
                 if obj is None:
                     out.append((f"[image: {s.text}]" if s.text else "[image]", self.style(self.fonts[m.ITALIC])))
                     continue
@@ -320,7 +322,7 @@ def _fit(natural: list[int], budget: int) -> list[int]:
 
 
 def to_flow(doc: m.Document, cfg: RenderConfig, line_numbers: bool = False) -> Flow:
-    b = _Builder(cfg, line_numbers, doc.base)
+    b = _Builder(cfg, line_numbers, doc.base, doc.pictures)
     for block in doc.blocks:
         b.block(block)
     if not b.paras:

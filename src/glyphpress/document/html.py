@@ -22,9 +22,10 @@ _LANG = re.compile(r"(?:language|lang)-([\w+-]+)")  # <pre class="language-pytho
 
 
 class _Parser(HTMLParser):
-    def __init__(self, source: str):
+    def __init__(self, source: str, all_pictures: bool = False):
         super().__init__(convert_charrefs=True)
         self.source = source
+        self.all_pictures = all_pictures
         self.line_offsets = [0] + [m.end() for m in re.finditer("\n", source)]
         self.blocks: list[m.Block] = []
         self.spans: list[m.Span] = []
@@ -61,7 +62,7 @@ class _Parser(HTMLParser):
                 self.cell_th = False
             return
         spans = self.spans if self.kind == m.CODE_BLOCK else self._clean(self.spans)
-        if any(s.text.strip() for s in spans):
+        if any(s.text.strip() or s.style == m.PICTURE for s in spans):
             self.blocks.append(m.Block(self.kind, spans, self.block_start, max(end, self.block_start), self.level,
                                      self.marker, self.pre_lang if self.kind == m.CODE_BLOCK else None))
         self.spans = []
@@ -74,6 +75,9 @@ class _Parser(HTMLParser):
     def _clean(spans: list[m.Span]) -> list[m.Span]:
         out: list[m.Span] = []
         for s in spans:
+            if s.style == m.PICTURE:
+                out.append(s)
+                continue
             if s.text == m.LINE_BREAK:  # kept; the spaces around it go
                 if out:
                     out[-1].text = out[-1].text.rstrip(" ")
@@ -84,13 +88,14 @@ class _Parser(HTMLParser):
                 text = text[1:]
             if text:
                 out.append(m.Span(text, s.style))
-        while out and out[-1].text in (m.LINE_BREAK, ""):  # a break at the end of a block breaks nothing
+        while out and out[-1].text in (m.LINE_BREAK, "") and out[-1].style != m.PICTURE:  # a break at the end of
+            # a block breaks nothing
             out.pop()
         if out:
             out[0].text = out[0].text.lstrip()
             if out[-1].text != m.LINE_BREAK:
                 out[-1].text = out[-1].text.rstrip()
-        return [s for s in out if s.text]
+        return [s for s in out if s.text or s.style == m.PICTURE]
 
     def start_block(self, kind: str, level: int = 0, marker: str = "") -> None:
         self.flush()
@@ -174,9 +179,9 @@ class _Parser(HTMLParser):
         elif tag in ("s", "del", "strike"):
             self.strike += 1
         elif tag == "img":
-            alt = a.get("alt")
-            if alt:
-                self.spans.append(m.Span(f"[image: {alt}]", m.ITALIC))
+            alt, src = (a.get("alt") or "").strip(), a.get("src")
+            if alt or (src and self.all_pictures):  # a web page's pictures without alt text are decoration
+                self.spans.append(m.Span(alt, m.PICTURE, ref=src))
         elif tag in _BLOCKS:
             self.start_block(m.QUOTE if self.quote else m.PARAGRAPH, self.quote)
 
@@ -245,8 +250,10 @@ class _Parser(HTMLParser):
         self.spans.append(m.Span(data, style))
 
 
-def parse_html(source: str, name: str = "document.html") -> m.Document:
-    p = _Parser(source)
+def parse_html(source: str, name: str = "document.html", all_pictures: bool = False) -> m.Document:
+    """An HTML page as a Document. Pictures become picture spans (their source as the ref) where they have
+    alt text, or all of them with ``all_pictures`` (a book's chapter: EPUB)."""
+    p = _Parser(source, all_pictures)
     p.feed(source)
     p.close()
     p.flush(len(source))

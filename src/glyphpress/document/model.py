@@ -53,3 +53,5 @@ class Document:
     parts: list[tuple[str, int, int]] = field(default_factory=list)  # a bundle's documents: name, source range
     base: str | None = None  # the folder pictures are looked up in (None: no pictures from disk)
     warnings: list[str] = field(default_factory=list)  # what the reader found wrong with the file, one line each
+    pictures: dict[str, bytes] = field(default_factory=dict, repr=False)  # pictures inside the file (DOCX, EPUB)
+    # by the ref their spans give

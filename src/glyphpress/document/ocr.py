@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..errors import InputError
+from .lines import rejoin, unspaced
 from .model import HEADING, PARAGRAPH, Block, Document, Span
 
 MAX_SIDE = 2000  # pixels: RapidOCR shrinks a larger page to this long side before finding its lines
@@ -168,16 +169,10 @@ def _rows(items: list[Line]) -> list[list[Line]]:
     return [sorted(r, key=lambda i: i.box[0]) for r in rows]
 
 
-def _unspaced(ch: str) -> bool:
-    """Characters of scripts written without spaces between words (Chinese, Japanese, full-width forms)."""
-    o = ord(ch)
-    return 0x3000 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF
-
-
 def _join(row: list[Line]) -> Line:
     text = row[0].text
     for it in row[1:]:
-        text += it.text if _unspaced(text[-1]) and _unspaced(it.text[0]) else " " + it.text
+        text += it.text if unspaced(text[-1]) and unspaced(it.text[0]) else " " + it.text
     box = (min(i.box[0] for i in row), min(i.box[1] for i in row), max(i.box[2] for i in row),
            max(i.box[3] for i in row))
     return Line(text, box, min(i.score for i in row))
@@ -253,10 +248,9 @@ def to_document(name: str, pages: list[list[Line]], fmt: str) -> Document:
 
 def _close(blocks: list[Block], para: list[Line], start: int, end: int, page: int) -> None:
     """A paragraph of ``para``'s lines (if any) added to ``blocks``."""
-    from .pdf import _rejoin
 
     if para:
-        blocks.append(Block(PARAGRAPH, [Span(_rejoin([p.text for p in para]))], start, end, page=page,
+        blocks.append(Block(PARAGRAPH, [Span(rejoin([p.text for p in para]))], start, end, page=page,
                             box=_union(para)))
 
 

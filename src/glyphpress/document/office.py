@@ -11,11 +11,13 @@ from defusedxml.common import DefusedXmlException
 
 from ..errors import InputError
 from . import model as m
+from . import omml
 from .html import parse_html
 
 MAX_UNZIPPED = 512 << 20  # a document that inflates past this is a zip bomb, not a document
 MAX_RATIO = 200  # nor is an entry that inflates over 200 times
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+OM = omml.M
 
 
 def _zip(data: bytes, name: str) -> zipfile.ZipFile:
@@ -67,9 +69,60 @@ def reindex(doc: m.Document) -> m.Document:
 
 
 # ---- DOCX ---------------------------------------------------------------------------------------
-def _runs(p) -> list[m.Span]:
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+V = "{urn:schemas-microsoft-com:vml}"
+VO = "{urn:schemas-microsoft-com:office:office}"
+PKG_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+class _Parts:
+    """A Word file's parts that runs refer to: pictures through the document's relationships. The pictures
+    used are copied into ``pictures`` (by their path in the file), to be drawn."""
+
+    def __init__(self, z: zipfile.ZipFile, name: str):
+        self.z, self.name = z, name
+        self.pictures: dict[str, bytes] = {}
+        rels = _optional_xml(z, "word/_rels/document.xml.rels", name)
+        self.targets = {} if rels is None else {
+            r.get("Id"): posixpath.normpath(posixpath.join("word", r.get("Target") or ""))
+            for r in rels.iter(f"{PKG_RELS}Relationship") if r.get("TargetMode") != "External"}
+
+    def picture(self, rid: str | None, alt: str) -> m.Span | None:
+        target = self.targets.get(rid or "")
+        if target is None or target not in self.z.namelist():
+            return m.Span(alt, m.PICTURE) if alt else None
+        if target not in self.pictures:
+            self.pictures[target] = _read(self.z, target, self.name)
+        return m.Span(alt, m.PICTURE, ref=target)
+
+
+def _drawing(el, parts: _Parts | None) -> m.Span | None:
+    """A picture in a run (DrawingML, or VML in older files) as a picture span with its alt text."""
+    doc_pr = el.find(f".//{WP}docPr")
+    alt = ((doc_pr.get("descr") or doc_pr.get("title") or "") if doc_pr is not None else "").strip()
+    blip = el.find(f".//{A}blip")
+    rid = blip.get(f"{R}embed") if blip is not None else None
+    if rid is None:
+        image = el.find(f".//{V}imagedata")
+        rid = image.get(f"{R}id") if image is not None else None
+        if image is not None and not alt:
+            alt = image.get(f"{VO}title") or ""
+    if parts is None:
+        return m.Span(alt, m.PICTURE) if alt else None
+    return parts.picture(rid, alt)
+
+
+def _runs(p, parts: _Parts | None = None) -> list[m.Span]:
+    """A paragraph's runs in order: text with its style, equations (as LaTeX) and pictures."""
     spans = []
-    for r in p.iter(f"{W}r"):
+    for r in p.iter():
+        if r.tag == f"{OM}oMath":
+            spans.append(m.Span(omml.to_latex(r).strip(), m.MATH))
+            continue
+        if r.tag != f"{W}r":
+            continue
         props = r.find(f"{W}rPr")
         bold = italic = strike = mono = False
         if props is not None:
@@ -87,11 +140,22 @@ def _runs(p) -> list[m.Span]:
                 text += "\t"
             elif el.tag in (f"{W}br", f"{W}cr") and el.get(f"{W}type") not in ("page", "column"):
                 text += m.LINE_BREAK
+            elif el.tag in (f"{W}drawing", f"{W}pict"):
+                picture = _drawing(el, parts)
+                if picture is not None:
+                    if text:
+                        spans.append(_styled(text, bold, italic, strike, mono))
+                        text = ""
+                    spans.append(picture)
         if text:
-            style = m.CODE if mono else m.STRIKE if strike else m.BOLD_ITALIC if bold and italic else m.BOLD if bold \
-                else m.ITALIC if italic else m.TEXT
-            spans.append(m.Span(text, style))
+            spans.append(_styled(text, bold, italic, strike, mono))
     return spans
+
+
+def _styled(text: str, bold: bool, italic: bool, strike: bool, mono: bool) -> m.Span:
+    style = m.CODE if mono else m.STRIKE if strike else m.BOLD_ITALIC if bold and italic else m.BOLD if bold \
+        else m.ITALIC if italic else m.TEXT
+    return m.Span(text, style)
 
 
 class _Styles:
@@ -218,12 +282,16 @@ def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
         raise InputError(f"{name}: no document body")
     styles = _Styles(_optional_xml(z, "word/styles.xml", name))
     numbering = _Numbering(_optional_xml(z, "word/numbering.xml", name))
+    parts = _Parts(z, name)
     blocks: list[m.Block] = []
     for el in body:
         if el.tag == f"{W}p":
             if any(br.get(f"{W}type") == "page" for br in el.iter(f"{W}br")):
                 blocks.append(m.Block(m.BREAK))
-            spans = _runs(el)
+            spans = _runs(el, parts)
+            if el.find(f"{OM}oMathPara") is not None and spans and all(sp.style == m.MATH for sp in spans):
+                blocks.append(m.Block(m.MATH_BLOCK, [m.Span(" \\\\ ".join(sp.text for sp in spans), m.MATH)]))
+                continue  # a displayed equation
             ppr = el.find(f"{W}pPr")
             sid = ""
             outline = num = None
@@ -241,7 +309,7 @@ def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
             heading = int(low[7:]) if low.startswith("heading") and low[7:].isdigit() else None
             if heading is None and outline is not None and outline < 9:  # 9 is body text
                 heading = outline + 1
-            if not any(sp.text.strip() for sp in spans):
+            if not any(sp.text.strip() or sp.ref for sp in spans):
                 continue
             if heading is not None:
                 blocks.append(m.Block(m.HEADING, spans, level=min(6, max(1, heading))))
@@ -264,12 +332,12 @@ def parse_docx(data: bytes, name: str = "document.docx") -> m.Document:
                     for p in tc.iter(f"{W}p"):
                         if cell:
                             cell.append(m.Span(" "))
-                        cell.extend(_runs(p))
+                        cell.extend(_runs(p, parts))
                     cells.append(cell)
                 rows.append(cells)
             if rows:
                 blocks.append(m.Block(m.TABLE, rows=rows, header_rows=1 if len(rows) > 1 else 0))
-    return reindex(m.Document(name, "", blocks, "docx"))
+    return reindex(m.Document(name, "", blocks, "docx", pictures=parts.pictures))
 
 
 # ---- EPUB ---------------------------------------------------------------------------------------
@@ -284,13 +352,25 @@ def parse_epub(data: bytes, name: str = "book.epub") -> m.Document:
     items = {el.get("id"): el.get("href") for el in opf.iter() if el.tag.endswith("}item")}
     spine = [el.get("idref") for el in opf.iter() if el.tag.endswith("}itemref")]
     blocks: list[m.Block] = []
+    names = set(z.namelist())
+    pictures: dict[str, bytes] = {}
     for idref in spine:
         href = items.get(idref)
         if not href:
             continue
-        raw = _read(z, posixpath.normpath(posixpath.join(base, href)), name)
-        chapter = parse_html(raw.decode("utf-8", errors="replace"), href)
+        member = posixpath.normpath(posixpath.join(base, href))
+        raw = _read(z, member, name)
+        chapter = parse_html(raw.decode("utf-8", errors="replace"), href, all_pictures=True)
+        for b in chapter.blocks:  # pictures: their files in the book, by their path in it
+            for cell in [b.spans] + [c for row in b.rows or [] for c in row]:
+                for sp in cell:
+                    if sp.style == m.PICTURE and sp.ref and "://" not in sp.ref:
+                        target = posixpath.normpath(posixpath.join(posixpath.dirname(member), sp.ref.split("#")[0]))
+                        if target in names:
+                            if target not in pictures:
+                                pictures[target] = _read(z, target, name)
+                            sp.ref = target
         blocks.extend(chapter.blocks)
     if not blocks:
         raise InputError(f"{name}: no readable chapters")
-    return reindex(m.Document(name, "", blocks, "epub"))
+    return reindex(m.Document(name, "", blocks, "epub", pictures=pictures))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ..errors import InputError
+from ..errors import InputError, NoTextLayer
 from . import pdffonts
 from .limits import stream_with_time_limit
+from .lines import ends_sentence, rejoin
 from .model import CODE_BLOCK, HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
 from .pdflayout import RULE_THICK, Char, Piece, Rule, Table, layout
 from .pdflayout import Page as PageLayout
@@ -281,38 +282,6 @@ def _page_text(page, number: int, warnings: list[str]) -> str:
 _BULLETS = "•◦▪▫●○■□‣⁃∙·–-*"
 _ITEM = re.compile(r"([•◦▪▫●○■□‣⁃∙·–*-]|\(?\d{1,2}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)]|\[\d{1,3}\])\s+(?=\S)")
 _CAPTION = re.compile(r"(Figure|Fig\.|Table|Listing|Algorithm|Chart|Abbildung|Tabelle|图|表)\s*\d+[.:：]")
-_SENTENCE_END = tuple(".!?:;\"'”’»)]。！？：；」』）")
-
-
-def _ends_sentence(para: list[str]) -> bool:
-    return not para or para[-1].rstrip().endswith(_SENTENCE_END)
-
-
-def _unspaced(ch: str) -> bool:
-    """Characters of scripts written without spaces between words (Chinese, Japanese; their punctuation
-    and full-width forms), between which a line end is no word break."""
-    o = ord(ch)
-    return (0x3000 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
-            or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x3FFFF)
-
-
-def _rejoin(lines: list[str]) -> str:
-    """A paragraph's lines as one text: a space at each line end, except inside a hyphenated word and
-    between two characters of scripts that put no spaces between words."""
-    out = ""
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
-            out = out[:-1] + line  # hyphenation at a line end
-        elif out and _unspaced(out[-1]) and _unspaced(line[0]):
-            out += line
-        else:
-            out = f"{out} {line}" if out else line
-    return out
-
-
 def _code(items: list[Piece], step: float) -> str:
     """Monospaced lines as they stand: indentation from their left edges, blank lines from wide gaps."""
     left = min(p.x0 for p in items)
@@ -358,7 +327,7 @@ def parse_pdf(data: bytes | str, name: str = "document.pdf", password: str | Non
         pos = reader.pos
     source = "".join(texts)
     if not source.strip():
-        raise InputError(f"{name}: the PDF has no text layer (scanned?); use raster mode")
+        raise NoTextLayer(f"{name}: the PDF has no text layer (scanned?); use raster mode")
     return Document(name, source, blocks, "pdf", warnings=[f"{name}: {w}" for w in warnings])
 
 
@@ -389,7 +358,7 @@ class _PageReader:
     def close(self, end: int) -> None:
         if self.para:
             kind, para = self.kind, self.para
-            text = _code(para, self.step) if kind == CODE_BLOCK else _rejoin([p.text for p in para])
+            text = _code(para, self.step) if kind == CODE_BLOCK else rejoin([p.text for p in para])
             self.blocks.append(Block(kind, [Span(text)], self.para_start, end, level=1 if kind == LIST_ITEM else 0,
                                      marker=self.marker, page=self.number, box=_union(self.page, para)))
         self.para, self.kind, self.marker = [], PARAGRAPH, ""
@@ -414,7 +383,7 @@ class _PageReader:
             size = max(it.size, 1.0)
             is_heading = body > 0 and len(line) < 200 and sum(ch.isalpha() for ch in line) >= 2 and (
                 it.size >= 1.15 * body or (
-                    it.bold >= 0.9 and len(line) < 0.8 * max(full, 20) and not _ends_sentence([line])))
+                    it.bold >= 0.9 and len(line) < 0.8 * max(full, 20) and not ends_sentence([line])))
             is_code = it.mono >= 0.8 and not is_heading
             item = _ITEM.match(line) if not (is_heading or is_code) else None
             down = it.base - prev.base if prev is not None else 0.0  # negative at the top of the next column
@@ -423,9 +392,9 @@ class _PageReader:
             # two lines in the middle of a sentence); so does a first line indented after a sentence's end
             texts = [p.text for p in self.para]
             gap = step > 0 and (down > 2.6 * step or (
-                down > 1.3 * step and (_ends_sentence(texts) or len(texts[-1]) < 0.6 * full)))
+                down > 1.3 * step and (ends_sentence(texts) or len(texts[-1]) < 0.6 * full)))
             indented = (self.kind == PARAGRAPH and it.indent >= 0.8 * size and prev is not None
-                        and prev.indent < 0.5 * size and _ends_sentence(texts))
+                        and prev.indent < 0.5 * size and ends_sentence(texts))
             unindented = self.kind == LIST_ITEM and down >= 0 and (it.x0 <= self.item_left + 0.3 * size or (
                 it.x0 < self.text_left - 0.3 * size and len(texts[-1]) < 0.6 * full))
             switch = (self.kind == CODE_BLOCK) != is_code

@@ -18,6 +18,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from .lines import unspaced
+
 GAP = 1.0  # ems of horizontal gap that end a piece (wider than a word space, narrower than a gutter)
 MERGE = 3.0  # ems between consecutive pieces on one baseline in reading order that still make one line
 SCRIPT_SIZE = 0.85  # a character this much smaller than its line's, raised or lowered: a script
@@ -109,12 +111,6 @@ class Page:
         return self.width - item.bottom, item.x0, self.width - item.top, item.x1
 
 
-def _cjk(ch: str) -> bool:
-    o = ord(ch[0]) if ch else 0
-    return (0x3000 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
-            or 0xFF00 <= o <= 0xFFEF or 0xAC00 <= o <= 0xD7AF or 0x20000 <= o <= 0x3FFFF)
-
-
 # ---------------------------------------------------------------------------------------------- pieces
 
 
@@ -185,7 +181,7 @@ def pieces(chars: list[Char]) -> list[Piece]:
             run.close_script()
             run.script = script
         if space and not (script and c.x0 - run.x1 < 0.15 * run.size) and not (
-                _cjk(c.text) and run.chars and _cjk(run.chars[-1][-1:])):
+                unspaced(c.text) and run.chars and unspaced(run.chars[-1][-1:])):
             (run.script_chars if script else run.chars).append(" ")
             run.words.append(["", c.x0, c.x1])
         (run.script_chars if script else run.chars).append(c.text)
