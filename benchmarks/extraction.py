@@ -1,7 +1,7 @@
 """How faithfully glyphpress reads real PDFs, against the converters users know.
 
     pip install -e '.[compare]'      # pdfplumber, pdfminer.six, markitdown
-    python benchmarks/extraction.py [--cache DIR] [--files N] [--tools glyphpress,pdfplumber,...]
+    python benchmarks/extraction.py [--cache DIR] [--kinds pdf,html,docx] [--tools glyphpress,...] [--per-file]
 
 The PDFs are the sample and test files shipped in the source archives of pypdf, tabula-py and pikepdf
 (pinned versions, fetched with ``pip download --no-binary :all:`` into ``--cache`` on the first run),
@@ -23,9 +23,10 @@ Each tool reads each file in this process, one after the other:
 * tables: cells found against hand-made answers (benchmarks/extraction_tables.json): for each answer row,
   the most of its cells that one row of the tool's tables on that page holds. pdfminer.six has no
   tables: 0;
-* speed: pages per second over all files.
+* speed: pages per second over all PDFs (files per second for HTML and DOCX), the tool's own time.
 
-Prints one row per tool, and per file with ``--per-file``.
+Prints one row per tool and kind, and per file with ``--per-file``. markitdown reads all three kinds;
+pdfplumber and pdfminer.six only PDFs.
 """
 
 from __future__ import annotations
@@ -311,7 +312,8 @@ def main() -> None:
     for kind in ("." + k for k in args.kinds.split(",")):
         files = by_kind.get(kind, [])
         unit = "pages/s" if kind == ".pdf" else "files/s"
-        print(f"\n{kind[1:].upper()}: {len(files)} files from {', '.join(ARCHIVES)}")
+        sources = sorted({path.relative_to(args.cache).parts[0] for path, _ in files})
+        print(f"\n{kind[1:].upper()}: {len(files)} files from {', '.join(sources)}")
         print(f"{'tool':14s} {'word order':>11s} {'paragraphs':>20s} {'table cells':>12s} {unit:>9s} failed")
         mine = [a for a in answers if a["file"].endswith(kind)]
         for tool in tools:

@@ -5,6 +5,7 @@ Both keep the text for accounting."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import statistics
@@ -143,6 +144,18 @@ class _TextLayer:
     unsure: bool = False  # some text may not be drawn as the layer says (see _object_style)
 
 
+@functools.cache
+def _object_address():
+    """pdfium's FPDFText_GetTextObject answering the object's address as an int (a key for a dict, without
+    the cost of a typed pointer per character): the same C function, called through a prototype of our own."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    address = ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(ctypes.c_void_p, *raw.FPDFText_GetTextObject.argtypes)(address)
+
+
 def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
     """The characters of a page's text layer in its order, with boxes measured from the top left."""
     import ctypes
@@ -158,6 +171,7 @@ def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
     layer = _TextLayer([])
     chars = layer.chars
     matrix = raw.FS_MATRIX()
+    object_of = _object_address()
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp.raw, i)
         if raw.FPDFText_HasUnicodeMapError(tp.raw, i) == 1:
@@ -169,16 +183,19 @@ def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
             chars.append(Char(ch, 0, 0, 0, 0, 0, 0))
             continue
         raw.FPDFText_GetCharOrigin(tp.raw, i, ox, oy)
-        obj = raw.FPDFText_GetTextObject(tp.raw, i)
-        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
-        if key not in styles:
-            # the size drawn: the font size times the text matrix's scale (a font set at size 1 and scaled)
+        key = object_of(tp.raw, i) or 0
+        style = styles.get(key)
+        if style is None:
+            # one font and size per text object; the size drawn is the font size times the text matrix's
+            # scale (a font set at size 1 and scaled)
             raw.FPDFText_GetMatrix(tp.raw, i, matrix)
-            styles[key] = (*_object_style(obj), math.hypot(matrix.c, matrix.d) or 1.0)
-        mono, bold, unsure, scale = styles[key]
+            scale = math.hypot(matrix.c, matrix.d) or 1.0
+            style = styles[key] = (*_object_style(raw.FPDFText_GetTextObject(tp.raw, i)),
+                                   raw.FPDFText_GetFontSize(tp.raw, i) * scale)
+        mono, bold, unsure, size = style
         layer.unsure = layer.unsure or unsure
         chars.append(Char(ch, rect.left - left, top - rect.top, rect.right - left, top - rect.bottom,
-                          top - oy.value, raw.FPDFText_GetFontSize(tp.raw, i) * scale, mono, bold))
+                          top - oy.value, size, mono, bold))
     tp.close()
     return layer
 

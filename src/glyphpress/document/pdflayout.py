@@ -608,7 +608,7 @@ def _vertical(chars: list[Char]) -> bool:
     """Whether the page is written in vertical lines: consecutive characters mostly stacked downwards."""
     down = across = 0
     prev = None
-    for c in chars:
+    for c in chars[:600]:  # the first lines tell
         if c.text.isspace() or c.x1 <= c.x0:
             continue
         if prev is not None:
