@@ -257,3 +257,22 @@ def test_a_lattice_with_a_cell_across_two_columns():
     assert [[c[0].text for c in row] for row in got[0].rows] == [
         ["Region", "Sales across both halves of the year", ""], ["", "H1", "H2"], ["North", "120", "135"],
         ["South", "98", "101"]]
+
+
+@needs.package("fpdf")
+def test_a_hyphenated_paragraph_across_two_columns_stays_one():
+    pdf = new_pdf()
+    left = ["The committee met on Monday to review the", "budget, which had been prepared by a hyphen-",
+            "ated working group over many weeks of work,", "and after a long discussion the meeting conti-"]
+    right = ["nued into the evening with questions about", "the second quarter and its surprising growth."]
+    for i, line in enumerate(left):
+        # a two-line gap in the middle of the sentence, as a text layer that joined a hyphenated line leaves
+        pdf.text(40, 60 + i * 12 + (12 if i >= 2 else 0), line)
+    for i, line in enumerate(right):
+        pdf.text(310, 60 + i * 12, line)
+    pdf.text(40, 140, "A second paragraph starts here, after a gap and a sentence end.")
+    got = [b.text for b in blocks(pdf)]
+    assert got[0] == ("The committee met on Monday to review the budget, which had been prepared by a hyphenated "
+                      "working group over many weeks of work, and after a long discussion the meeting continued "
+                      "into the evening with questions about the second quarter and its surprising growth.")
+    assert got[1:] == ["A second paragraph starts here, after a gap and a sentence end."]
