@@ -41,6 +41,12 @@ def test_br_is_a_line_break_and_lines_are_drawn_apart():
     assert len(render(doc, "glyph-en", count_text=False).pages) == 1
 
 
+def test_a_newline_between_inline_elements_is_a_space_not_a_break():
+    doc = load_bytes(b"<p><b>bold</b>\n<i>italic</i>\n<code>code</code></p><p>line one<br>line two</p>", "n.html")
+    assert doc.blocks[0].text == "bold italic code" and m.LINE_BREAK not in doc.blocks[0].text
+    assert doc.blocks[1].text == "line one" + m.LINE_BREAK + "line two"
+
+
 def test_docx_line_break_but_not_page_break_inside_a_run():
     body = ('<w:p><w:r><w:t>12 Main Street</w:t><w:br/><w:t>Springfield</w:t></w:r></w:p>'
             '<w:p><w:r><w:t>before</w:t><w:br w:type="page"/><w:t>after</w:t></w:r></w:p>')

@@ -152,7 +152,7 @@ def test_docx_equations_inline_and_displayed_are_typeset():
     assert len(to_flow(doc, preset("glyph-en")).objects) == 2  # both typeset
 
 
-def docx_with_picture(png: bytes) -> bytes:
+def docx_with_picture(png: bytes, target: str = "media/image1.png") -> bytes:
     import io
     import zipfile
 
@@ -170,7 +170,7 @@ def docx_with_picture(png: bytes) -> bytes:
         z.writestr("word/document.xml", f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>')
         z.writestr("word/_rels/document.xml.rels",
                    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                   'relationships"><Relationship Id="rId7" Type="image" Target="media/image1.png"/></Relationships>')
+                   'relationships"><Relationship Id="rId7" Type="image" Target="' + target + '"/></Relationships>')
         z.writestr("word/media/image1.png", png)
     return buf.getvalue()
 
@@ -226,3 +226,61 @@ def test_epub_pictures_are_drawn_from_inside_the_book():
     pictures = [s for b in doc.blocks for s in b.spans if s.style == "picture"]
     assert [(s.text, s.ref) for s in pictures] == [("", "OEBPS/images/bar.png"), ("gone", "../images/missing.png")]
     assert list(doc.pictures) == ["OEBPS/images/bar.png"] and has_green(doc)
+
+
+def test_a_picture_that_cannot_be_read_never_rejects_its_document():
+    import io
+    import zipfile
+
+    from glyphpress.document import load_bytes
+
+    good = docx_with_picture(green_png())
+    # the picture's entry corrupted in the archive (a bad CRC): the document reads, the picture is its alt text
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+        for item in src.infolist():
+            out.writestr(item.filename, src.read(item.filename))
+    data = bytearray(buf.getvalue())
+    png = green_png()
+    start = bytes(data).find(png)
+    data[start + len(png) // 2] ^= 0xFF
+    doc = load_bytes(bytes(data), "crc.docx")
+    assert [s.style for s in doc.blocks[1].spans] == ["picture"] and doc.pictures == {}
+    assert "[image: a green bar]" in to_flow(doc, preset("glyph-en")).text
+
+
+def test_docx_picture_targets_from_the_root_and_epub_sources_percent_encoded():
+    import io
+    import zipfile
+
+    from glyphpress.document import load_bytes
+
+    rooted = docx_with_picture(green_png(), target="/word/media/image1.png")
+    assert has_green(load_bytes(rooted, "rooted.docx"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container><rootfiles>'
+                   '<rootfile full-path="book.opf"/></rootfiles></container>')
+        z.writestr("book.opf", '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf"><manifest>'
+                   '<item id="c" href="c.xhtml"/></manifest><spine><itemref idref="c"/></spine></package>')
+        z.writestr("c.xhtml", '<html><body><p>Text.</p><p><img src="my%20bar.png"/></p>'
+                   '<p><img src="../../etc/passwd" alt="outside"/><img src="/abs.png" alt="root"/></p></body></html>')
+        z.writestr("my bar.png", green_png())
+    doc = load_bytes(buf.getvalue(), "enc.epub")
+    assert list(doc.pictures) == ["my bar.png"] and has_green(doc)
+    refs = [s.ref for b in doc.blocks for s in b.spans if s.style == "picture"]
+    assert refs == ["my bar.png", "../../etc/passwd", "/abs.png"]  # nothing outside the book is read
+
+
+def test_equations_nested_too_deep_read_as_their_text():
+    from defusedxml import ElementTree
+
+    from glyphpress.document.omml import to_latex
+
+    xml = mr("x")
+    for _ in range(300):
+        xml = "<m:f><m:num>" + xml + "</m:num><m:den>" + mr("y") + "</m:den></m:f>"
+    tex = to_latex(ElementTree.fromstring(omml(xml)))
+    assert tex == "x" + "y" * 300  # no RecursionError: the document reads
+    assert to_latex(ElementTree.fromstring(omml("<m:f><m:num>" + mr("x") + "</m:num><m:den>" + mr("y")
+                                                + "</m:den></m:f>"))) == r"\frac{x}{y}"

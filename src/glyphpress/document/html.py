@@ -247,6 +247,8 @@ class _Parser(HTMLParser):
         else:
             style = m.BOLD_ITALIC if self.bold and self.italic else m.BOLD if self.bold else m.ITALIC if self.italic \
                 else m.TEXT
+        if data == m.LINE_BREAK:
+            data = " "  # a newline in the source is white space; only <br> breaks a line
         self.spans.append(m.Span(data, style))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import urllib.parse
 import zipfile
 
 from defusedxml import ElementTree as ET
@@ -77,6 +78,13 @@ VO = "{urn:schemas-microsoft-com:office:office}"
 PKG_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
+def _part_path(target: str) -> str:
+    """A relationship's target as a path in the archive: relative to word/, or from the root with a "/"."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join("word", target))
+
+
 class _Parts:
     """A Word file's parts that runs refer to: pictures through the document's relationships. The pictures
     used are copied into ``pictures`` (by their path in the file), to be drawn."""
@@ -86,16 +94,28 @@ class _Parts:
         self.pictures: dict[str, bytes] = {}
         rels = _optional_xml(z, "word/_rels/document.xml.rels", name)
         self.targets = {} if rels is None else {
-            r.get("Id"): posixpath.normpath(posixpath.join("word", r.get("Target") or ""))
+            r.get("Id"): _part_path(r.get("Target") or "")
             for r in rels.iter(f"{PKG_RELS}Relationship") if r.get("TargetMode") != "External"}
 
     def picture(self, rid: str | None, alt: str) -> m.Span | None:
+        """A picture span: its file copied out where the file has it and it can be read, else its alt text."""
         target = self.targets.get(rid or "")
-        if target is None or target not in self.z.namelist():
+        data = _picture_bytes(self.z, target, self.name) if target else None
+        if data is None:
             return m.Span(alt, m.PICTURE) if alt else None
-        if target not in self.pictures:
-            self.pictures[target] = _read(self.z, target, self.name)
+        self.pictures[target] = data
         return m.Span(alt, m.PICTURE, ref=target)
+
+
+def _picture_bytes(z: zipfile.ZipFile, member: str, name: str) -> bytes | None:
+    """A picture's bytes from the archive, or None where it is missing or cannot be read (a picture never
+    rejects its document: it is shown as its alt text)."""
+    if member not in z.namelist():
+        return None
+    try:
+        return _read(z, member, name)
+    except InputError:
+        return None
 
 
 def _drawing(el, parts: _Parts | None) -> m.Span | None:
@@ -352,7 +372,6 @@ def parse_epub(data: bytes, name: str = "book.epub") -> m.Document:
     items = {el.get("id"): el.get("href") for el in opf.iter() if el.tag.endswith("}item")}
     spine = [el.get("idref") for el in opf.iter() if el.tag.endswith("}itemref")]
     blocks: list[m.Block] = []
-    names = set(z.namelist())
     pictures: dict[str, bytes] = {}
     for idref in spine:
         href = items.get(idref)
@@ -364,11 +383,12 @@ def parse_epub(data: bytes, name: str = "book.epub") -> m.Document:
         for b in chapter.blocks:  # pictures: their files in the book, by their path in it
             for cell in [b.spans] + [c for row in b.rows or [] for c in row]:
                 for sp in cell:
-                    if sp.style == m.PICTURE and sp.ref and "://" not in sp.ref:
-                        target = posixpath.normpath(posixpath.join(posixpath.dirname(member), sp.ref.split("#")[0]))
-                        if target in names:
-                            if target not in pictures:
-                                pictures[target] = _read(z, target, name)
+                    if sp.style == m.PICTURE and sp.ref and "://" not in sp.ref and not sp.ref.startswith("data:"):
+                        src = urllib.parse.unquote(sp.ref.split("#")[0].split("?")[0])
+                        target = posixpath.normpath(posixpath.join(posixpath.dirname(member), src))
+                        data = pictures.get(target) or _picture_bytes(z, target, name)
+                        if data is not None:  # only files inside the book; anything else is its alt text
+                            pictures[target] = data
                             sp.ref = target
         blocks.extend(chapter.blocks)
     if not blocks:

@@ -60,22 +60,46 @@ def _group(el) -> str:
 
 
 def _children(el) -> str:
-    return "".join(to_latex(c) for c in el) if el is not None else ""
+    return "".join(_latex(c) for c in el) if el is not None else ""
 
 
 def _part(el, name: str) -> str:
     return _children(el.find(f"{M}{name}"))
 
 
+MAX_DEPTH = 60  # elements nested past this (no real equation is) make the equation read as its plain text
+
+
+def _plain(el) -> str:
+    return "".join(t.text or "" for t in el.iter() if isinstance(t.tag, str) and t.tag.endswith("}t"))
+
+
+def _nesting(el) -> int:
+    """How deep elements nest under ``el`` (without recursion: a hostile file may nest thousands deep)."""
+    deepest, stack = 0, [(el, 0)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node)
+    return deepest
+
+
 def to_latex(el) -> str:
-    """One OMML element (``m:oMath``, ``m:oMathPara`` or anything inside) as LaTeX."""
+    """One OMML element (``m:oMath``, ``m:oMathPara`` or anything inside) as LaTeX; nested too deep, its
+    plain text."""
+    if _nesting(el) > MAX_DEPTH:
+        return _text(_plain(el))
+    return _latex(el)
+
+
+def _latex(el) -> str:
     tag = el.tag.replace(M, "") if isinstance(el.tag, str) else ""
     if tag in ("oMath", "oMathPara", "e", "num", "den", "sub", "sup", "deg", "fName", "lim", "box", "borderBox"):
         if tag == "oMathPara":
-            return " \\\\ ".join(to_latex(c) for c in el if c.tag == f"{M}oMath")
+            return " \\\\ ".join(_latex(c) for c in el if c.tag == f"{M}oMath")
         return _children(el)
     if tag == "r":
-        text = "".join(t.text or "" for t in el.iter() if isinstance(t.tag, str) and t.tag.endswith("}t"))
+        text = _plain(el)
         if el.find(f"{M}rPr/{M}nor") is not None:  # normal text inside the equation
             return r"\mathrm{" + text + "}"
         if text in FUNCTIONS:
@@ -131,4 +155,4 @@ def to_latex(el) -> str:
         return r" \\ ".join(_children(e) for e in el.findall(f"{M}e"))
     if tag.endswith("Pr") or tag == "ctrlPr":
         return ""  # properties
-    return _children(el) or "".join(t.text or "" for t in el.iter() if isinstance(t.tag, str) and t.tag.endswith("}t"))
+    return _children(el) or _plain(el)

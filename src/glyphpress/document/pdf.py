@@ -9,6 +9,7 @@ import functools
 import math
 import re
 import statistics
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from . import pdffonts
 from .limits import stream_with_time_limit
 from .lines import ends_sentence, rejoin
 from .model import CODE_BLOCK, HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block, Document, Span
-from .pdflayout import RULE_THICK, Char, Piece, Rule, Table, layout
+from .pdflayout import RULE_THICK, Char, Piece, Rule, Table, layout, rotate
 from .pdflayout import Page as PageLayout
 
 MAX_PAGES = 2000
@@ -98,13 +99,18 @@ def _open(data: bytes | str, name: str, password: str | None, limits: Limits):
     if n > limits.max_pages:
         raise InputError(f"{name}: {n} pages, over the limit of {limits.max_pages} (raise it with --max-pages)")
     for i in range(n):
-        w, h = pdf.get_page_size(i)
+        try:
+            w, h = pdf.get_page_size(i)
+        except pdfium.PdfiumError as e:
+            pdf.close()
+            raise InputError(f"{name}: page {i + 1} cannot be read ({e})") from None
         if max(w, h) > limits.max_page_points:
             raise InputError(f"{name}: page {i + 1} is {w:.0f}x{h:.0f} points, over the limit of "
                              f"{limits.max_page_points:.0f} points a side")
     return pdf
 
 
+BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MONO_NAMES = ("mono", "courier", "consol", "menlo", "code", "typewriter", "cmtt", "sfmono", "inconsolata")
 
 
@@ -156,13 +162,16 @@ def _object_address():
     return ctypes.CFUNCTYPE(ctypes.c_void_p, *raw.FPDFText_GetTextObject.argtypes)(address)
 
 
-def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
-    """The characters of a page's text layer in its order, with boxes measured from the top left."""
+def _page_chars(page, origin: tuple[float, float], size: tuple[float, float]) -> _TextLayer:
+    """The characters of a page's text layer in its order, with boxes measured from the top left; those
+    outside the page (never shown) left out, control characters counted as unmapped, bidirectional
+    overrides dropped (text never steers a terminal's or a reader's display)."""
     import ctypes
 
     import pypdfium2.raw as raw
 
     left, top = origin
+    width, height = size
     tp = page.get_textpage()
     n = raw.FPDFText_CountChars(tp.raw)
     rect = raw.FS_RECTF()
@@ -179,9 +188,16 @@ def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
         ch = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffe"
         if ch == "\x02":
             ch = "-"  # pdfium's mark for a hyphen that ends a line
+        elif ch in BIDI_CONTROLS:
+            continue
+        elif ch not in "\t\n\r" and unicodedata.category(ch) == "Cc":
+            layer.unmapped += 1
+            ch = "\ufffe"
         if ch.isspace() or ch == "\ufffe" or not raw.FPDFText_GetLooseCharBox(tp.raw, i, rect):
             chars.append(Char(ch, 0, 0, 0, 0, 0, 0))
             continue
+        if rect.right < left or rect.left > left + width or rect.bottom > top or rect.top < top - height:
+            continue  # off the page
         raw.FPDFText_GetCharOrigin(tp.raw, i, ox, oy)
         key = object_of(tp.raw, i) or 0
         style = styles.get(key)
@@ -203,30 +219,49 @@ def _page_chars(page, origin: tuple[float, float]) -> _TextLayer:
 MAX_PATH_SEGMENTS = 200  # a path with more is a drawing (a chart, a figure), not rules
 
 
+MAX_FORM_DEPTH = 4  # form XObjects nested deeper than this are not searched for rules
+MAX_DRAWN_OBJECTS = 20_000  # nor are more objects than this on a page
+
+
 def _page_rules(page, origin: tuple[float, float]) -> list[Rule]:
     """The straight lines of a page's drawing that may rule a table: thin paths, and the horizontal and
-    vertical segments of paths with few segments (rectangles drawn round cells)."""
+    vertical segments of paths with few segments (rectangles drawn round cells), in the page itself and in
+    the form XObjects it draws (each form's matrix applied)."""
     import ctypes
 
     import pypdfium2.raw as raw
 
     left, top = origin
-    rules = []
+    rules: list[Rule] = []
     x, y = ctypes.c_float(), ctypes.c_float()
-    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=1):
-        x0, y0, x1, y1 = obj.get_bounds()
+    bounds = [ctypes.c_float() for _ in range(4)]
+    own = raw.FS_MATRIX()
+    seen = 0
+
+    def place(m: tuple, px: float, py: float) -> tuple[float, float]:
+        """A point of the form space ``m`` maps to the page, measured from the top left."""
+        a, b, c, d, e, f = m
+        return a * px + c * py + e - left, top - (b * px + d * py + f)
+
+    def path(obj, m: tuple) -> None:
+        raw.FPDFPageObj_GetBounds(obj, *(ctypes.byref(v) for v in bounds))
+        corners = [place(m, bx, by) for bx in (bounds[0].value, bounds[2].value)
+                   for by in (bounds[1].value, bounds[3].value)]
+        x0, x1 = min(p[0] for p in corners), max(p[0] for p in corners)
+        y0, y1 = min(p[1] for p in corners), max(p[1] for p in corners)
         if min(x1 - x0, y1 - y0) <= RULE_THICK:
-            rules.append(Rule(x0 - left, top - y1, x1 - left, top - y0))
-            continue
-        count = raw.FPDFPath_CountSegments(obj.raw)
+            rules.append(Rule(x0, y0, x1, y1))
+            return
+        count = raw.FPDFPath_CountSegments(obj)
         if not 0 < count <= MAX_PATH_SEGMENTS:
-            continue
-        m = obj.get_matrix()
-        points = []  # subpaths of transformed points
+            return
+        raw.FPDFPageObj_GetMatrix(obj, own)
+        mine = _compose((own.a, own.b, own.c, own.d, own.e, own.f), m)
+        points: list[list[tuple[float, float]]] = []  # subpaths of points on the page
         for k in range(count):
-            seg = raw.FPDFPath_GetPathSegment(obj.raw, k)
+            seg = raw.FPDFPath_GetPathSegment(obj, k)
             raw.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
-            p = (m.a * x.value + m.c * y.value + m.e - left, top - (m.b * x.value + m.d * y.value + m.f))
+            p = place(mine, x.value, y.value)
             kind = raw.FPDFPathSegment_GetType(seg)
             if kind == raw.FPDF_SEGMENT_MOVETO or not points:
                 points.append([p])
@@ -242,17 +277,50 @@ def _page_rules(page, origin: tuple[float, float]) -> list[Rule]:
                     rules.append(Rule(min(ax, bx), ay - 0.5, max(ax, bx), ay + 0.5))
                 elif abs(ax - bx) < 1 and abs(ay - by) >= 1:
                     rules.append(Rule(ax - 0.5, min(ay, by), ax + 0.5, max(ay, by)))
+
+    def walk(objects, m: tuple, depth: int) -> None:
+        nonlocal seen
+        for obj in objects:
+            seen += 1
+            if seen > MAX_DRAWN_OBJECTS:
+                return
+            kind = raw.FPDFPageObj_GetType(obj)
+            if kind == raw.FPDF_PAGEOBJ_PATH:
+                path(obj, m)
+            elif kind == raw.FPDF_PAGEOBJ_FORM and depth < MAX_FORM_DEPTH:
+                form = raw.FS_MATRIX()
+                raw.FPDFPageObj_GetMatrix(obj, form)
+                inner = _compose((form.a, form.b, form.c, form.d, form.e, form.f), m)
+                walk((raw.FPDFFormObj_GetObject(obj, i) for i in range(raw.FPDFFormObj_CountObjects(obj))), inner,
+                     depth + 1)
+
+    n = raw.FPDFPage_CountObjects(page.raw)
+    walk((raw.FPDFPage_GetObject(page.raw, i) for i in range(n)), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0)
     return rules
 
 
+def _compose(inner: tuple, outer: tuple) -> tuple:
+    """The affine matrix (a, b, c, d, e, f) that applies ``inner``, then ``outer``."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
 def _page_layout(page, number: int = 0, warnings: list[str] | None = None) -> PageLayout:
-    """A page's pieces of text and tables in reading order; what disagrees between its text layer and its
-    drawing goes to ``warnings`` (one line per page)."""
-    x0, _, x1, y1 = page.get_bbox()
-    layer = _page_chars(page, (x0, y1))
+    """A page's pieces of text and tables in reading order, as the page is shown (its /Rotate applied);
+    what disagrees between its text layer and its drawing goes to ``warnings`` (one line per page)."""
+    x0, y0, x1, y1 = page.get_bbox()
+    width, height = x1 - x0, y1 - y0
+    layer = _page_chars(page, (x0, y1), (width, height))
+    rules = _page_rules(page, (x0, y1))
+    turn = page.get_rotation()
+    if turn:
+        layer.chars, rules = rotate(layer.chars, rules, turn, width, height)
+        if turn % 180:
+            width, height = height, width
     if warnings is not None:
         warnings += _disagreements(page, layer, number)
-    return layout(layer.chars, _page_rules(page, (x0, y1)), x1 - x0)
+    return layout(layer.chars, rules, width)
 
 
 INK = 160  # a grey level darker than this is ink
@@ -407,13 +475,13 @@ class _PageReader:
             # a gap ends a paragraph where the line before ends a sentence or is short (a heading), or where it
             # is wide (a line the text layer already joined to the one before, de-hyphenated, leaves a gap of
             # two lines in the middle of a sentence); so does a first line indented after a sentence's end
-            texts = [p.text for p in self.para]
+            last = [self.para[-1].text] if self.para else []  # the line before, in this block
             gap = step > 0 and (down > 2.6 * step or (
-                down > 1.3 * step and (ends_sentence(texts) or len(texts[-1]) < 0.6 * full)))
+                down > 1.3 * step and (ends_sentence(last) or len(last[-1]) < 0.6 * full)))
             indented = (self.kind == PARAGRAPH and it.indent >= 0.8 * size and prev is not None
-                        and prev.indent < 0.5 * size and ends_sentence(texts))
+                        and prev.indent < 0.5 * size and ends_sentence(last))
             unindented = self.kind == LIST_ITEM and down >= 0 and (it.x0 <= self.item_left + 0.3 * size or (
-                it.x0 < self.text_left - 0.3 * size and len(texts[-1]) < 0.6 * full))
+                it.x0 < self.text_left - 0.3 * size and len(last[-1]) < 0.6 * full))
             switch = (self.kind == CODE_BLOCK) != is_code
             caption = bool(_CAPTION.match(line))  # a figure's or table's caption: never inside a paragraph
             if self.para and (is_heading or gap or item or unindented or indented or switch or caption):

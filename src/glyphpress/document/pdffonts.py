@@ -1,7 +1,7 @@
 """pdfium's fonts for text a PDF does not embed: the bundled Noto Sans CJK draws Chinese, Japanese and
 Korean wherever the PDF only names its font (a CJK PDF that relies on the reader's system fonts), on every
-machine, instead of whatever the system has (often nothing: blank pages). Other fonts are looked up as
-pdfium does by default.
+machine, instead of whatever the system has (often nothing: blank pages). Other fonts (Latin ones whose
+names have "Gothic" in them included) are looked up as pdfium does by default.
 
 pdfium asks a "system font info" table of callbacks for fonts; ``install()`` puts one in front of
 pdfium's default: CJK character sets and CJK face names map to the bundled font, everything else goes
@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import re
+import threading
 
 CJK_CHARSETS = (128, 129, 134, 136)  # Shift-JIS, Hangul, GB2312, Big5
-CJK_NAMES = ("song", "ming", "hei", "gothic", "mincho", "kai", "fang", "batang", "gulim", "dotum", "msung",
-             "mhei", "stsong", "heisei", "kozmin", "kozgo", "hysmyeongjo", "hygothic", "simsun", "simhei",
-             "noto sans cjk", "source han", "yu ", "meiryo", "ms pgothic", "ms gothic", "ms mincho", "malgun")
+# CJK font families by the words of their names (a font named only, CJK characters or not): whole words, so
+# "Century Gothic", "Letter Gothic" or "Theinhardt" stay Latin
+CJK_WORDS = {"song", "stsong", "songti", "fangsong", "ming", "mingliu", "pmingliu", "mincho", "kai", "kaiti", "dfkai",
+             "hei", "heiti", "simhei", "simsun", "nsimsun", "stheiti", "stkaiti", "msung", "mhei", "batang", "gulim",
+             "dotum", "gungsuh", "heisei", "kozmin", "kozgo", "kozminpro", "kozgopro", "hysmyeongjo", "hygothic",
+             "meiryo", "malgun", "hiragino", "pingfang", "yahei", "jhenghei", "nanum", "nanumgothic", "ryumin",
+             "gothicbbb", "unbatang", "wenquanyi", "wqy", "droidsansfallback", "msgothic", "mspgothic", "msmincho",
+             "mspmincho", "yugothic", "yumincho"}
+CJK_PHRASES = ("ms gothic", "ms pgothic", "ms mincho", "ms pmincho", "yu gothic", "yu mincho", "noto sans cjk",
+               "noto serif cjk", "source han", "microsoft yahei", "microsoft jhenghei", "adobe song", "adobe ming",
+               "adobe heiti", "adobe myungjo", "adobe gothic std")
 FACE = b"Noto Sans CJK (glyphpress)"
 _HANDLE = 0x6C79_6731  # what pdfium is given for the bundled font: any pointer-sized value it never sees elsewhere
 
@@ -36,8 +46,13 @@ def _font_bytes() -> bytes:
 
 
 def _is_cjk_name(face: bytes | None) -> bool:
-    name = (face or b"").decode("latin-1").lower()
-    return any(k in name for k in CJK_NAMES)
+    """Whether a font's name is a CJK family's (its words, split at anything but letters and digits, and
+    at a subset tag's "+")."""
+    name = (face or b"").decode("latin-1").lower().split("+")[-1]
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", (face or b"").decode("latin-1").split("+")[-1]).lower()
+    words = set(re.split(r"[^a-z0-9]+", spaced)) | set(re.split(r"[^a-z0-9]+", name))
+    flat = " ".join(w for w in re.split(r"[^a-z0-9]+", spaced) if w)
+    return bool(words & CJK_WORDS) or any(p in flat for p in CJK_PHRASES)
 
 
 _installed = None  # the table pdfium holds (kept alive here)
@@ -46,6 +61,14 @@ _installed = None  # the table pdfium holds (kept alive here)
 def install() -> bool:
     """Make pdfium draw CJK text whose font is not embedded with the bundled font (once per process).
     False where the font package is missing."""
+    with _lock:
+        return _install()
+
+
+_lock = threading.Lock()
+
+
+def _install() -> bool:
     global _installed
     if _installed is not None:
         return True

@@ -15,6 +15,7 @@ Coordinates are in points with y growing downwards."""
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ LEADER = ".·…_"
 LEADER_RUN = 4  # leader characters in a row that make a dot leader
 SHORT_CELL = 20  # a column whose pieces have at most this many characters (median) can be a table's
 RULE_THICK = 3.0  # points: a path thinner than this is a rule
+MAX_RULE_PAIRS = 250_000  # horizontal x vertical rules on a page beyond which it is a drawing, not tables
 SUPER = dict(zip("0123456789+-=()niabcdefghjklmoprstuvwxyz",
                  "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵃᵇᶜᵈᵉᶠᵍʰʲᵏˡᵐᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"))
 SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
@@ -128,6 +130,7 @@ class _Run:
     mono: int = 0
     bold: int = 0
     count: int = 0
+    last: float = 0.0  # where its last character starts
     script: str = ""  # "^" or "_" while a superscript or subscript run is open
     script_chars: list[str] = field(default_factory=list)
     words: list[list] = field(default_factory=list)  # [text, x0, x1] of each word
@@ -170,7 +173,7 @@ def pieces(chars: list[Char]) -> list[Piece]:
         nonlocal run, space
         if run is None:
             run = _Run([c.text], c.x0, c.top, c.x1, c.bottom, c.base, c.size, int(c.mono), int(c.bold), 1,
-                       words=[[c.text, c.x0, c.x1]])
+                       c.x0, words=[[c.text, c.x0, c.x1]])
             space = False
             return
         shift = c.base - run.base
@@ -188,6 +191,7 @@ def pieces(chars: list[Char]) -> list[Piece]:
         run.words[-1][0] += c.text
         run.words[-1][2] = max(run.words[-1][2], c.x1)
         run.x1 = max(run.x1, c.x1)
+        run.last = c.x0
         run.top, run.bottom = min(run.top, c.top), max(run.bottom, c.bottom)
         run.mono += c.mono
         run.bold += c.bold
@@ -217,7 +221,10 @@ def pieces(chars: list[Char]) -> list[Piece]:
             same_line = abs(c.base - run.base) <= 0.3 * size or (
                 c.size <= SCRIPT_SIZE * run.size and c.top < run.bottom and c.bottom > run.top)
             right = run.leader[-1][0].x1 if run.leader else run.x1
-            if not same_line or c.x0 - right > GAP * size or c.x0 < right - 0.7 * size:
+            # the text goes back where a character starts left of the one before it (not of the widest box so
+            # far: a font pdfium substitutes can report boxes wider than its glyphs)
+            back = run.leader[-1][0].x0 if run.leader else run.last
+            if not same_line or c.x0 - right > GAP * size or c.x0 < back - 0.3 * size:
                 flush_leader()
                 finish()
         if run is not None and c.text in LEADER:
@@ -270,9 +277,14 @@ def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], lis
             i = parent[i]
         return i
 
+    if len(hs) * len(vs) > MAX_RULE_PAIRS:
+        return [], chars, []  # a drawing (a chart, a map), not tables
+    by_x = sorted(range(len(vs)), key=lambda j: vs[j].x0)
+    xs = [vs[j].x0 for j in by_x]
     for i, h in enumerate(hs):
-        for j, v in enumerate(vs):
-            if h.x0 - tol <= v.x0 <= h.x1 + tol and v.top - tol <= h.top <= v.bottom + tol:
+        for j in by_x[bisect.bisect_left(xs, h.x0 - tol): bisect.bisect_right(xs, h.x1 + tol)]:
+            v = vs[j]
+            if v.top - tol <= h.top <= v.bottom + tol:
                 parent[find(i)] = find(len(hs) + j)
     groups: dict[int, list[int]] = {}
     for i in range(len(parent)):
@@ -338,21 +350,27 @@ def _grid_table(hs: list[Rule], vs: list[Rule], chars: list[Char], tol: float) -
     if len(ys) < 2 or len(xs) < 3:
         return None  # a frame, or rules between rows only: columns are found from the text instead
 
+    spans: list[list[tuple[float, float]]] = [[] for _ in xs]  # the vertical rules at each column edge
+    for v in vs:
+        mid = (v.x0 + v.x1) / 2
+        k = min(range(len(xs)), key=lambda k: abs(xs[k] - mid))
+        if abs(xs[k] - mid) <= tol:
+            spans[k].append((v.top - tol, v.bottom + tol))
+
     def crossing(r: int) -> list[int]:
         """The columns' left edges (indices into xs) in row r: the outer edges and the rules that cross it."""
         mid = (ys[r] + ys[r + 1]) / 2
-        inner = [k for k, x in enumerate(xs[1:-1], 1)
-                 if any(abs((v.x0 + v.x1) / 2 - x) <= tol and v.top - tol <= mid <= v.bottom + tol for v in vs)]
-        return [0, *inner]
+        return [0, *(k for k in range(1, len(xs) - 1) if any(a <= mid <= b for a, b in spans[k]))]
 
     layouts = [crossing(r) for r in range(len(ys) - 1)]
+    edges = [[xs[k] for k in lay] for lay in layouts]
     cells: dict[tuple[int, int], list[Char]] = {}
     where = None
     for c in chars:
         if c.x1 > c.x0:  # a space (no box) goes with the character before it
             cx, cy = (c.x0 + c.x1) / 2, (c.top + c.bottom) / 2
-            r = sum(1 for y in ys[1:-1] if cy > y)
-            where = (r, max(k for k in layouts[r] if k == 0 or cx > xs[k]))
+            r = min(bisect.bisect_left(ys, cy, 1, len(ys) - 1) - 1, len(ys) - 2)
+            where = (r, layouts[r][max(0, bisect.bisect_left(edges[r], cx) - 1)])
         if where is not None:
             cells.setdefault(where, []).append(c)
     used = [r for r in range(len(ys) - 1) if any((r, k) in cells for k in range(len(xs)))]
@@ -389,22 +407,21 @@ def _word_columns(items: list[Piece]) -> list[list[Piece]]:
     rows = len(_rows(items))
     least = (0.15 if rows >= 4 else 0.5) * size
     allowed = int(0.05 * rows) if rows >= 10 else 0
-    lo, step = min(w.x0 for w in words), 0.5
-    cover = [0] * (int((max(w.x1 for w in words) - lo) / step) + 2)
-    for w in words:
-        for k in range(int((w.x0 - lo) / step), int((w.x1 - lo) / step) + 1):
-            cover[k] += 1
-    bounds, run = [], 0
-    for k, c in enumerate(cover):
-        if c <= allowed:
-            run += 1
-            continue
-        if run * step >= least and k - run > 0:
-            bounds.append(lo + (k - run / 2) * step)
-        run = 0
+    # a sweep over the words' edges: how many words cover each stretch between two edges
+    events = sorted([(w.x0, 1) for w in words] + [(w.x1, -1) for w in words])
+    bounds: list[float] = []
+    depth, start = 0, None  # start: where the current stretch covered by at most `allowed` words began
+    for x, step in events:
+        depth += step
+        if depth <= allowed and start is None:
+            start = x
+        elif depth > allowed and start is not None:
+            if x - start >= least and start > events[0][0]:
+                bounds.append((start + x) / 2)
+            start = None
     cols: list[list[Piece]] = [[] for _ in range(len(bounds) + 1)]
     for w in words:
-        cols[sum(1 for b in bounds if (w.x0 + w.x1) / 2 > b)].append(w)
+        cols[bisect.bisect_left(bounds, (w.x0 + w.x1) / 2)].append(w)
     return [c for c in cols if c]
 
 
@@ -626,6 +643,37 @@ def _turn(chars: list[Char], rules: list[Rule], width: float) -> tuple[list[Char
     turned = [Char(c.text, c.top, width - c.x1, c.bottom, width - c.x0, width - (c.x0 + c.x1) / 2
                    + 0.3 * (c.x1 - c.x0), c.size, c.mono, c.bold) for c in chars]
     return turned, [Rule(r.top, width - r.x1, r.bottom, width - r.x0) for r in rules]
+
+
+def rotate(chars: list[Char], rules: list[Rule], degrees: int, width: float, height: float
+           ) -> tuple[list[Char], list[Rule]]:
+    """A page's characters and rules as it is shown, turned ``degrees`` clockwise (its /Rotate) from the
+    ``width`` x ``height`` of its own coordinates. The baseline of a turned character is taken a fifth of
+    its height above its bottom where the page is turned a quarter."""
+    degrees %= 360
+    if degrees not in (90, 180, 270):
+        return chars, rules
+
+    def turn(x: float, y: float) -> tuple[float, float]:
+        if degrees == 90:
+            return height - y, x
+        if degrees == 180:
+            return width - x, height - y
+        return y, width - x
+
+    def box(x0: float, top: float, x1: float, bottom: float) -> tuple[float, float, float, float]:
+        (a, b), (c, d) = turn(x0, top), turn(x1, bottom)
+        return min(a, c), min(b, d), max(a, c), max(b, d)
+
+    out = []
+    for c in chars:
+        if c.x1 <= c.x0:
+            out.append(c)  # a space: no box
+            continue
+        x0, top, x1, bottom = box(c.x0, c.top, c.x1, c.bottom)
+        base = height - c.base if degrees == 180 else bottom - 0.2 * (bottom - top)
+        out.append(Char(c.text, x0, top, x1, bottom, base, c.size, c.mono, c.bold))
+    return out, [Rule(*box(r.x0, r.top, r.x1, r.bottom)) for r in rules]
 
 
 def layout(chars: list[Char], rules: list[Rule], width: float) -> Page:
