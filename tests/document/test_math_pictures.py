@@ -284,3 +284,22 @@ def test_equations_nested_too_deep_read_as_their_text():
     assert tex == "x" + "y" * 300  # no RecursionError: the document reads
     assert to_latex(ElementTree.fromstring(omml("<m:f><m:num>" + mr("x") + "</m:num><m:den>" + mr("y")
                                                 + "</m:den></m:f>"))) == r"\frac{x}{y}"
+
+
+@needs_matplotlib
+def test_formulas_wider_than_the_column_or_too_long_are_shown_as_their_source():
+    wide = " + ".join(f"x_{{{i}}}" for i in range(150))
+    doc = parse_markdown(f"$$\\alpha + \\beta$$\n\n$${wide}$$\n\nInline ${' + '.join(['y'] * 1200)}$ too.\n")
+    flow = to_flow(doc, preset("glyph-en"))
+    assert len(flow.objects) == 1  # only the short one is a picture
+    assert "x_{149}" in flow.text  # the wide one wraps as its source: nothing cut at the page's edge
+
+
+def test_a_formula_too_long_is_never_handed_to_mathtext(monkeypatch):
+    from glyphpress.document import flatten
+
+    seen = []
+    monkeypatch.setattr(flatten, "typeset", lambda tex, px: seen.append(tex))
+    to_flow(parse_markdown("$$" + "+".join(["z"] * (flatten.MAX_FORMULA // 2 + 1)) + "$$\n\n$a+b$\n"),
+            preset("glyph-en"))
+    assert seen == ["a+b"]  # the long one is shown as its source without the cost of typesetting it

@@ -128,11 +128,14 @@ def test_whitespace_table_with_numbers_a_space_after_the_longest_name():
 def test_a_grid_table_with_words_close_to_the_rules():
     pdf = new_pdf(size=9)
     rows = [("Name", "Code", "Note"), ("Tim Berners-Lee", "TBL", "web"), ("Brian W. Kernighan", "BWK", "awk")]
-    xs, y0, h = (40, 130, 170, 230), 60, 14
+    first = 40 + 2 + pdf.get_string_width("Brian W. Kernighan") + 2  # the next column starts 4 points after it
+    xs, y0, h = (40, round(first), round(first) + 40, round(first) + 100), 60, 14
     for x in xs:
-        pdf.line(x, y0, x, y0 + h * len(rows))
+        for i in range(len(rows)):
+            pdf.line(x, y0 + i * h, x, y0 + (i + 1) * h)  # drawn a cell at a time, as many writers do
     for i in range(len(rows) + 1):
-        pdf.line(xs[0], y0 + i * h, xs[-1], y0 + i * h)
+        for x in range(xs[0], xs[-1], 8):
+            pdf.line(x, y0 + i * h, min(x + 8, xs[-1]), y0 + i * h)  # in 8-point pieces, end to end
     for i, row in enumerate(rows):
         for x, cell in zip(xs, row):
             pdf.text(x + 2, y0 + i * h + 10, cell)  # two points from the rule: closer than a word gap
@@ -276,3 +279,28 @@ def test_a_hyphenated_paragraph_across_two_columns_stays_one():
                       "working group over many weeks of work, and after a long discussion the meeting continued "
                       "into the evening with questions about the second quarter and its surprising growth.")
     assert got[1:] == ["A second paragraph starts here, after a gap and a sentence end."]
+
+
+@needs.package("fpdf")
+def test_a_table_ruled_by_sections_and_column_groups_splits_into_rows_and_columns():
+    pdf = new_pdf(size=9)
+    # rules: a frame, one under the header, one between the label column and each group of two numbers
+    body = [("Robbery", "102.1", "25.5", "90.0", "22.9"), ("Burglary", "240.9", "60.3", "205.0", "53.4"),
+            ("Fraud", "173.7", "5.1", "98.4", "3.3"), ("Arson", "9.8", "4.3", "8.1", "3.7")]
+    left, right, top = 40, 400, 60
+    bottom = top + 20 + 12 * len(body) + 6
+    for y in (top, top + 20, bottom):
+        pdf.line(left, y, right, y)
+    for x in (left, 160, 280, right):
+        pdf.line(x, top, x, bottom)
+    pdf.text(200, top + 14, "Total")
+    pdf.text(320, top + 14, "Male")
+    for i, row in enumerate(body):
+        y = top + 32 + 12 * i
+        pdf.text(45, y, row[0])
+        for x, cell in zip((180, 235, 300, 355), row[1:]):
+            pdf.text(x + 30 - pdf.get_string_width(cell), y, cell)  # right-aligned numbers
+    got = blocks(pdf)
+    assert [b.kind for b in got] == ["table"]
+    rows = [[c[0].text if c else "" for c in row] for row in got[0].rows]
+    assert rows[1:] == [list(r) for r in body]

@@ -29,6 +29,9 @@ def _text_width_pt(font: str, size_pt: float, dpi: float, text: str) -> float:
     return text_width_px(resolve_font(font), size_pt * dpi / 72, text) * 72 / dpi
 
 
+MAX_FORMULA = 2000  # characters of LaTeX: a longer formula is shown as its source
+
+
 class _Builder:
     def __init__(self, cfg: RenderConfig, line_numbers: bool, base: str | None = None,
                  pictures: dict[str, bytes] | None = None):
@@ -76,7 +79,7 @@ class _Builder:
             st = self.span_style(s, scale, color, bold)
             obj = None
             if s.style == m.MATH:
-                obj = typeset(s.text, self.cfg.px(self.fs * scale))
+                obj = self.formula(s.text, self.fs * scale)
             elif s.style == m.PICTURE:
                 obj = load_picture(s.ref, self.base, self.cfg, self.pictures.get(s.ref or ""))
                 if obj is None:
@@ -84,6 +87,17 @@ class _Builder:
                     continue
             out.append((obj, st) if obj is not None else (s.text, st))
         return out
+
+    def formula(self, tex: str, size: float) -> InlineObject | None:
+        """A formula typeset at ``size`` points, or None where it is shown as its source instead: mathtext
+        cannot parse it, it is too long to typeset in good time, or it is wider than the column (its
+        source wraps; a picture of it would be cut at the page's edge)."""
+        if len(tex) > MAX_FORMULA:
+            return None
+        obj = typeset(tex, self.cfg.px(size))
+        if obj is not None and obj.image.width > self.cfg.px(self.cfg.column_width):
+            return None
+        return obj
 
     def span_style(self, span: m.Span, scale: float = 1.0, color: str | None = None,
                    bold: bool = False) -> int:
@@ -154,7 +168,7 @@ class _Builder:
             self.code(b, src)
         elif b.kind == m.MATH_BLOCK:
             st = self.style(self.fonts[m.MATH])
-            obj = typeset(b.text, self.cfg.px(fs))
+            obj = self.formula(b.text, fs)
             if obj is not None and self.cfg.auto_crop_width:
                 # the page is cropped to its widest line: a centred formula would end at the cropped edge, so it
                 # sits indented from the left instead (LaTeX's fleqn)

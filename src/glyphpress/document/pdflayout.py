@@ -265,9 +265,9 @@ def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], lis
     A table is a connected grid of horizontal and vertical rules (cells from the rules), or, with no
     vertical rules, three or more horizontal rules of about the same extent one above the other (rows from
     the baselines, columns from the gutters between them)."""
-    hs = [r for r in rules if r.horizontal and r.x1 - r.x0 >= 10]
-    vs = [r for r in rules if not r.horizontal and r.bottom - r.top >= 5]
     tol = 2.0
+    hs = [r for r in _joined([r for r in rules if r.horizontal], True, tol) if r.x1 - r.x0 >= 10]
+    vs = [r for r in _joined([r for r in rules if not r.horizontal], False, tol) if r.bottom - r.top >= 5]
     # connected components of the grid: a horizontal and a vertical rule that touch are joined
     parent = list(range(len(hs) + len(vs)))
 
@@ -333,6 +333,24 @@ def ruled_tables(rules: list[Rule], chars: list[Char]) -> tuple[list[Table], lis
     return tables, [c for k, c in enumerate(chars) if k not in taken], forms
 
 
+def _joined(rules: list[Rule], horizontal: bool, tol: float) -> list[Rule]:
+    """Rules drawn in pieces end to end (one segment per cell) joined into one line each."""
+    if horizontal:
+        key = sorted(rules, key=lambda r: (round((r.top + r.bottom) / 2), r.x0))
+    else:
+        key = sorted(rules, key=lambda r: (round((r.x0 + r.x1) / 2), r.top))
+    out: list[Rule] = []
+    for r in key:
+        p = out[-1] if out else None
+        if p is not None and horizontal and abs((p.top + p.bottom) - (r.top + r.bottom)) <= 1 and r.x0 <= p.x1 + tol:
+            out[-1] = Rule(p.x0, min(p.top, r.top), max(p.x1, r.x1), max(p.bottom, r.bottom))
+        elif p is not None and not horizontal and abs((p.x0 + p.x1) - (r.x0 + r.x1)) <= 1 and r.top <= p.bottom + tol:
+            out[-1] = Rule(min(p.x0, r.x0), p.top, max(p.x1, r.x1), max(p.bottom, r.bottom))
+        else:
+            out.append(r)
+    return out
+
+
 def _cell_text(chars: list[Char]) -> str:
     lines = sorted(pieces(chars), key=lambda p: (round(p.base), p.x0))
     return " ".join(p.text for p in lines)
@@ -379,9 +397,51 @@ def _grid_table(hs: list[Rule], vs: list[Rule], chars: list[Char], tol: float) -
     common = max((layouts[r] for r in used), key=lambda lay: sum(1 for r in used if layouts[r] == lay))
     if sum(1 for r in used if layouts[r] == common) < 0.5 * len(used) or len(common) < 2:
         return Table([], 0, 0, 0, 0, ruled=True)  # a form's boxes
-    rows = [[_cell_text(cells.get((r, k), [])) for k in range(len(xs) - 1)] for r in used]
-    keep = [k for k in range(len(xs) - 1) if any(row[k] for row in rows) or k in common]
-    return Table([[row[k] for k in keep] for row in rows], 0, 0, 0, 0, ruled=True)
+    lines: list[list[list[Piece]]] = []
+    for r in used:
+        lines += _ruled_row([cells.get((r, k), []) for k in range(len(xs) - 1)])
+    keep = [k for k in range(len(xs) - 1) if any(row[k] for row in lines) or k in common]
+    lines = [[row[k] for k in keep] for row in lines]
+    return Table(_sub_columns(lines), 0, 0, 0, 0, ruled=True)
+
+
+def _sub_columns(rows: list[list[list[Piece]]]) -> list[list[str]]:
+    """Cells' text, each ruled column split further where its words align in columns of their own on most
+    rows (rules drawn only round groups of columns: "Total" over "Under 18" and "18 and over")."""
+    out: list[list[str]] = [[] for _ in rows]
+    for k in range(len(rows[0]) if rows else 0):
+        column = [p for row in rows for p in row[k]]
+        groups = _word_columns(column) if len(_rows(column)) >= 4 else []
+        filled = sum(1 for row in rows if row[k])
+        if len(groups) > 1 and all(sum(1 for row in rows if any(w.x0 < max(x.x1 for x in g) and w.x1 > min(
+                x.x0 for x in g) for p in row[k] for w in p.word_pieces())) >= 0.5 * filled for g in groups):
+            bounds = [(max(w.x1 for w in a) + min(w.x0 for w in b)) / 2 for a, b in zip(groups, groups[1:])]
+            for j, row in enumerate(rows):
+                cells = [""] * len(groups)
+                for p in row[k]:
+                    for w in p.word_pieces():
+                        g = bisect.bisect_left(bounds, (w.x0 + w.x1) / 2)
+                        cells[g] = f"{cells[g]} {w.text}".strip()
+                out[j] += cells
+        else:
+            for j, row in enumerate(rows):
+                out[j].append(" ".join(p.text for p in row[k]))
+    return out
+
+
+def _ruled_row(cells: list[list[Char]]) -> list[list[list[Piece]]]:
+    """The lines of a ruled row's cells: one row, or, where every filled cell holds several lines (rules only
+    between sections of a table), a row per line (baselines of the row's cells)."""
+    lines = [sorted(pieces(c), key=lambda p: (round(p.base), p.x0)) for c in cells]
+    filled = [ls for ls in lines if ls]
+    if len(filled) < 2 or min(len(_rows(ls)) for ls in filled) < 2:
+        return [lines]
+    bases = [row[0].base for row in _rows([p for ls in filled for p in ls])]
+    out: list[list[list[Piece]]] = [[[] for _ in cells] for _ in bases]
+    for k, ls in enumerate(lines):
+        for p in ls:
+            out[min(range(len(bases)), key=lambda j: abs(bases[j] - p.base))][k].append(p)
+    return out
 
 
 def _stack_table(chars: list[Char]) -> Table | None:
