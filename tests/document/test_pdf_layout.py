@@ -304,3 +304,19 @@ def test_a_table_ruled_by_sections_and_column_groups_splits_into_rows_and_column
     assert [b.kind for b in got] == ["table"]
     rows = [[c[0].text if c else "" for c in row] for row in got[0].rows]
     assert rows[1:] == [list(r) for r in body]
+
+
+@needs.package("fpdf")
+def test_a_bold_heading_under_side_by_side_blocks_stays_a_heading():
+    pdf = new_pdf()
+    for x, (name, place) in zip((40, 320), (("Pekka Nikander", "Aalto University"),
+                                             ("Jane-Ellen Long", "USENIX Association"))):
+        pdf.text(x, 60, name)
+        pdf.text(x, 74, place)
+    pdf.set_font("helvetica", "B", size=10)
+    pdf.text(40, 100, "Abstract")
+    pdf.set_font("helvetica", size=10)
+    pdf.text(40, 116, "This paper describes a template and what it is for.")
+    got = blocks(pdf)
+    assert [(b.kind, b.text) for b in got][1:] == [("heading", "Abstract"),
+                                                   ("paragraph", "This paper describes a template and what it is for.")]

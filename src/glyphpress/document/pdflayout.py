@@ -586,8 +586,8 @@ def _keeps_gutters(group: list, band: list, gap: float) -> bool:
 
 
 def _text_line(row: list) -> bool:
-    """A row that is one line of text, not a table's row."""
-    return len(row) == 1 and isinstance(row[0], Piece) and len(row[0].text) > SHORT_CELL
+    """A row that is one line of text or a bold heading, not a table's row."""
+    return len(row) == 1 and isinstance(row[0], Piece) and (len(row[0].text) > SHORT_CELL or row[0].bold >= 0.9)
 
 
 def _merge_short(cols: list[list], least: float) -> list[list]:
