@@ -156,3 +156,19 @@ def test_fonts_not_embedded_read_the_same_on_every_page():
 
     pdfium.PdfDocument(page)[0].render(scale=1)  # a page drawn in this process first
     assert parse_pdf(page, "b.pdf").source.strip() == "The quick brown fox jumps over MyriadPro."
+
+
+@needs.package("fpdf")
+def test_an_invisible_ocr_layer_in_a_monospaced_font_is_text_not_code():
+    import fpdf
+    from fpdf.enums import TextMode
+
+    pdf = fpdf.FPDF()
+    pdf.add_page()
+    pdf.set_font("courier", size=11)
+    pdf.text_mode = TextMode.INVISIBLE  # as OCR tools lay their text over a scanned page
+    lines = ["The scanned letter begins here and runs on", "over a second line of the same paragraph."]
+    for i, line in enumerate(lines):
+        pdf.text(20, 30 + 6 * i, line)
+    doc = parse_pdf(bytes(pdf.output()), "ocr.pdf")
+    assert [(b.kind, b.text) for b in doc.blocks] == [("paragraph", " ".join(lines))]

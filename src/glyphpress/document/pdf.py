@@ -136,10 +136,11 @@ def _object_style(obj) -> tuple[bool, bool, bool]:
     buf = ctypes.create_string_buffer(128)
     n = raw.FPDFFont_GetBaseFontName(font, buf, 128)
     name = buf.raw[:max(n - 1, 0)].decode("latin-1").lower()
-    mono = bool(flags & 1) or any(k in name for k in MONO_NAMES)
+    invisible = raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
+    # an invisible text layer (OCR's, over a scan) says nothing of how the text looks: never code
+    mono = not invisible and (bool(flags & 1) or any(k in name for k in MONO_NAMES))
     bold = bool(flags & (1 << 18)) or raw.FPDFFont_GetWeight(font) >= 600 or any(k in name for k in BOLD_NAMES)
-    unsure = raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE or (
-        not raw.FPDFFont_GetIsEmbedded(font) and not name.split("+")[-1].startswith(STANDARD_FONTS))
+    unsure = invisible or (not raw.FPDFFont_GetIsEmbedded(font) and not name.split("+")[-1].startswith(STANDARD_FONTS))
     return mono, bold, unsure
 
 
