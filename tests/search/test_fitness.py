@@ -1,0 +1,65 @@
+"""What a θ candidate is worth: ρ from exact accounting, OCR legibility of pages spread over the text, the
+objective, the Pareto front."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from glyphpress import count, load_config
+from glyphpress.search import Compression, Evaluation, Legibility, objective, pareto, spread
+
+from .. import needs
+
+TEXT = " ".join(f"Sentence {i} of a plain essay about reading pages, with words OCR knows well." for i in range(150))
+
+
+def test_compression_is_the_accounting_ratio():
+    cfg = load_config("glyph-en")
+    e = Compression(TEXT, "qwen2.5-vl")(cfg)
+    want = count(TEXT, cfg, model="qwen2.5-vl")
+    assert e.rho == pytest.approx(want.ratio) and e.quality is None and e.pages == len(want.pages)
+    denser = Compression(TEXT, "qwen2.5-vl")(cfg.replace(dpi=50))
+    assert denser.rho > e.rho  # fewer pixels, fewer vision tokens, the same text
+
+
+@pytest.mark.parametrize("count_, k, want", [(1, 8, [0]), (8, 8, list(range(8))), (9, 1, [4]),
+                                            (100, 8, [0, 14, 28, 42, 57, 71, 85, 99])])
+def test_pages_read_are_spread_over_the_document(count_, k, want):
+    assert spread(count_, k) == want
+
+
+@needs.package("rapidocr")
+def test_legibility_reads_pages_spread_over_the_text_and_sees_small_print():
+    cfg = load_config("glyph-en").replace(page_size=(260.0, 120.0))  # small pages: OCR in a few seconds
+    text = TEXT[:3000]
+    sharp = Legibility(text, "qwen2.5-vl", pages=2)(cfg.replace(dpi=96))
+    blurry = Legibility(text, "qwen2.5-vl", pages=2)(cfg.replace(dpi=40))
+    assert sharp.quality > 0.9 and blurry.quality < sharp.quality
+    assert blurry.rho > sharp.rho
+    assert list(sharp.info["pages_read"]) == [1, sharp.pages] and sharp.info["reading"]["angle"] is False
+
+
+def test_objective_floor_and_weight():
+    good = Evaluation(3.0, 0.97, 10, 300, 100)
+    dense = Evaluation(5.0, 0.80, 6, 300, 60)
+    assert objective(dense) > objective(good)  # ρ alone
+    assert objective(good, floor=0.9) > objective(dense, floor=0.9)  # under the floor loses to any above it
+    assert objective(dense, floor=0.9) < 0 <= objective(good, floor=0.9)
+    assert objective(good, weight=0.9) > objective(dense, weight=0.9)
+    assert objective(Evaluation(2.0, None, 1, 2, 1), floor=0.99) == 2.0
+
+
+points_ = st.lists(st.tuples(st.floats(0, 10), st.floats(0, 1)), min_size=1, max_size=30)
+
+
+@given(points=points_)
+def test_the_pareto_front_is_exactly_the_points_nothing_dominates(points):
+    front = pareto(points)
+
+    def dominated(i):
+        return any((q[0] >= points[i][0] and q[1] >= points[i][1] and q != points[i]) for q in points)
+
+    kept = {points[i] for i in front}
+    assert len(kept) == len(front)  # equal points once
+    for i, p in enumerate(points):
+        assert (p in kept) == (not dominated(i))

@@ -1,0 +1,111 @@
+"""The search space: presets load, every candidate the operators make is valid, files round-trip, bad files
+are one-line errors."""
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glyphpress.errors import ConfigError
+from glyphpress.search import SPACES, Param, Space, load_space
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds)
+def test_sampled_mutated_and_crossed_candidates_are_always_valid(name, seed):
+    space = load_space(name)
+    rng = random.Random(seed)
+    a, b = space.sample(rng), space.sample(rng)
+    for theta in (a, b, space.mutate(a, rng, rate=0.9, strength=0.8), space.crossover(a, b, rng)):
+        assert space.problems(theta) == []
+        cfg = space.config(theta)
+        assert cfg.font_size <= cfg.line_height <= cfg.font_size + 3
+        assert cfg.page_size[0] - 2 * cfg.margin_x >= 0.5 * cfg.page_size[0]
+        assert space.repair(theta) == theta  # repairing a valid θ changes nothing
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, size=st.floats(1, 40), height=st.floats(1, 40), margin=st.floats(0, 400))
+def test_repair_makes_any_candidate_valid(seed, size, height, margin):
+    space = load_space("en")
+    theta = space.sample(random.Random(seed)) | {"font-size": size, "line-height": height, "margin-x": margin,
+                                                 "dpi": 7, "alignment": "SIDEWAYS"}
+    fixed = space.repair(theta)
+    assert space.problems(fixed) == []
+
+
+def test_problems_name_what_is_wrong():
+    space = load_space("en")
+    theta = space.sample(random.Random(0)) | {"font-size": 12, "line-height": 10, "margin-x": 40,
+                                              "page-size": "420,595"}
+    space = space.freeze({"margin-x": 200})
+    problems = space.problems(theta | {"margin-x": 200})
+    assert any("below the font size" in p for p in problems)
+    assert any("for text" in p for p in problems)
+    assert load_space("en").problems(theta | {"font-size": 9.3, "line-height": 10}) == [
+        "font-size=9.3 is outside the space"]  # off its 0.5-point grid
+
+
+def test_frozen_keys_never_change():
+    space = load_space("en").freeze({"dpi": 96, "font-family": "serif"})
+    rng = random.Random(3)
+    for _ in range(50):
+        theta = space.mutate(space.sample(rng), rng, rate=1.0)
+        assert theta["dpi"] == 96 and theta["font-family"] == "serif"
+
+
+def test_priors_follow_the_paper():
+    space = load_space("en")
+    rng = random.Random(5)
+    thetas = [space.sample(rng) for _ in range(400)]
+    scales = [t["horizontal-scale"] for t in thetas]
+    assert all(0.75 <= s <= 1.0 for s in scales) and sum(s >= 0.9 for s in scales) > sum(s < 0.85 for s in scales)
+    aligns = [t["alignment"] for t in thetas]
+    assert aligns.count("LEFT") + aligns.count("JUSTIFY") > 0.8 * len(aligns)
+    assert {t["dpi"] for t in thetas} >= {72, 96} and all(45 <= t["dpi"] <= 120 for t in thetas)
+
+
+def test_a_space_file_round_trips_and_bad_files_are_one_line_errors(tmp_path):
+    space = load_space("zh")
+    path = tmp_path / "space.json"
+    space.save(path)
+    assert load_space(path).to_dict() == space.to_dict()
+    for text, match in [("{", "not valid JSON"), ('{"keys": 3}', '"keys"'),
+                        ('{"keys": {"dpi": {"float": [100, 50]}}}', "low <= high"),
+                        ('{"keys": {"dpi": {"range": [1, 2]}}}', "unknown field"),
+                        ('{"keys": {"no-such-key": {"choice": [1, 2]}}}', "no-such-key"),
+                        ('{"keys": {"dpi": {"choice": []}}}', "needs options")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=match) as e:
+            load_space(bad)
+        assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="neither a space preset"):
+        load_space(tmp_path / "missing.json")
+
+
+def test_a_yaml_space_where_pyyaml_is_installed(tmp_path):
+    yaml = pytest.importorskip("yaml")
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump({"base": "glyph-en", "keys": {"dpi": {"choice": [72, 96]},
+                                                                 "font-size": {"float": [8, 10], "step": 0.5}}}))
+    space = load_space(path)
+    assert space.params["dpi"] == Param("choice", options=(72, 96))
+    assert json.loads(json.dumps(space.to_dict()))["keys"]["font-size"] == {"float": [8.0, 10.0], "step": 0.5}
+
+
+def test_crossover_keeps_font_size_and_line_height_together():
+    space = Space({"font-size": Param("float", low=7, high=14, step=0.5),
+                   "line-height": Param("float", low=7, high=17, step=0.5),
+                   "dpi": Param("choice", options=(72, 96))})
+    a = {"font-size": 8.0, "line-height": 9.0, "dpi": 72}
+    b = {"font-size": 13.0, "line-height": 15.0, "dpi": 96}
+    rng = random.Random(0)
+    for _ in range(30):
+        child = space.crossover(a, b, rng)
+        assert (child["font-size"], child["line-height"]) in ((8.0, 9.0), (13.0, 15.0))
