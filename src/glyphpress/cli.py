@@ -45,6 +45,7 @@ from .io import expand_inputs
 from .parallel import default_jobs
 from .pipeline import count, render_to_dir
 from .result import Rendered
+from .search.commands import search_cmd
 from .tokens.counting import start_background
 from .tokens.vision import VISION_MODELS, vision_model
 
@@ -71,6 +72,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 config_app = typer.Typer(no_args_is_help=True, help="Show, list and validate rendering configurations (θ).")
 app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
+app.command("search")(search_cmd)
 # piped tables stay unwrapped, unless COLUMNS says how wide
 out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)
