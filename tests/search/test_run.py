@@ -34,7 +34,8 @@ def test_search_from_the_command_line_writes_a_loadable_best_and_resumes(tmp_pat
     args = ["--corpus", corpus, "-o", out, "--fitness", "compression", "--generations", 3, "--population", 5]
     p = cli(*args)
     assert p.returncode == 0, p.stderr
-    assert "generation 3/3" in p.stderr and "best θ" in p.stdout
+    assert "generation 3/3" in p.stderr and "Pareto 0" in p.stderr and "evaluations/min" in p.stderr
+    assert "best θ" in p.stdout
     best = load_config(str(out / "best.json"))  # loads as a config
     lines = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     ran = [line for line in lines if not line["cached"]]

@@ -35,7 +35,7 @@ def search_cmd(
     """Search θ for your documents and model: a genetic search over a space of rendering keys, scored by
     compression and OCR legibility, resumable, its best θ a config that render -c loads."""
     from ..io import read_bytes
-    from .fitness import Compression, Legibility
+    from .fitness import Compression, Legibility, pareto
     from .run import Search, Settings
     from .space import load_space
 
@@ -66,12 +66,13 @@ def search_cmd(
     def progress(g: int, everyone) -> None:
         best = everyone[0]
         q = best.evaluation.quality
+        rated = [c for c in everyone if c.evaluation.quality is not None]
+        front = len(pareto([(c.evaluation.rho, c.evaluation.quality) for c in rated]))
         minutes = (time.perf_counter() - start) / 60
-        rated = sum(1 for c in everyone if not c.cached)
         left = minutes / (g + 1) * (generations - g - 1)
         print(f"generation {g + 1}/{generations}: best {best.score:.3f} (ρ {best.evaluation.rho:.2f}"
-              + (f", quality {q:.3f}" if q is not None else "") + f"), {len(everyone)} candidates, "
-              f"{rated / minutes if minutes else 0:.1f} evaluations/min, about {left:.1f} min left",
+              + (f", quality {q:.3f}" if q is not None else "") + f"), {len(everyone)} candidates, Pareto "
+              f"{front}, {run.evaluated / minutes if minutes else 0:.1f} evaluations/min, about {left:.1f} min left",
               file=sys.stderr, flush=True)
 
     run = Search(the_space, fit, key, out, settings, progress)
