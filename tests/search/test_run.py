@@ -52,6 +52,8 @@ def test_search_from_the_command_line_writes_a_loadable_best_and_resumes(tmp_pat
     assert resumed.returncode == 0 and "0 evaluations run" in resumed.stdout  # everything from the journal
     bad = cli("--corpus", tmp_path / "nope.txt", "-o", tmp_path / "x", "--fitness", "compression")
     assert bad.returncode == 2 and "no such file" in bad.stderr
+    bad = cli("--corpus", corpus, "-o", tmp_path / "y", "--model", "no-such-vlm")
+    assert bad.returncode == 2 and "unknown vision model" in bad.stderr and not (tmp_path / "y").exists()
 
 
 @needs_optuna

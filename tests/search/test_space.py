@@ -76,7 +76,7 @@ def test_a_space_file_round_trips_and_bad_files_are_one_line_errors(tmp_path):
     space.save(path)
     assert load_space(path).to_dict() == space.to_dict()
     for text, match in [("{", "not valid JSON"), ('{"keys": 3}', '"keys"'),
-                        ('{"keys": {"dpi": {"float": [100, 50]}}}', "low <= high"),
+                        ('{"keys": {"dpi": {"float": [100, 50]}}}', "space key 'dpi': a range needs low <= high"),
                         ('{"keys": {"dpi": {"range": [1, 2]}}}', "unknown field"),
                         ('{"keys": {"no-such-key": {"choice": [1, 2]}}}', "no-such-key"),
                         ('{"keys": {"dpi": {"choice": []}}}', "needs options")]:

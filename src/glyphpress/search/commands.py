@@ -35,10 +35,12 @@ def search_cmd(
     """Search θ for your documents and model: a genetic search over a space of rendering keys, scored by
     compression and OCR legibility, resumable, its best θ a config that render -c loads."""
     from ..io import read_bytes
+    from ..tokens.vision import vision_model
     from .fitness import Compression, Legibility, pareto
     from .run import Search, Settings
     from .space import load_space
 
+    vision_model(model)  # an unknown model is an error before anything is written
     if fitness not in ("ocr", "compression"):
         raise GlyphpressError(f"--fitness is ocr or compression, not {fitness!r}")
     if weight is not None and not 0 <= weight <= 1:

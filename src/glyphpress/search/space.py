@@ -132,7 +132,7 @@ class Param:
             low, high = data[kind]
             return cls(kind, low=float(low), high=float(high), step=float(data.get("step", 1 if kind == "int" else 0)),
                        prior=data.get("prior", "uniform"))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, ConfigError) as e:
             raise ConfigError(f"space key {key!r}: {e}") from None
 
 
