@@ -103,3 +103,64 @@ def test_a_tiny_search_with_the_ocr_fitness(tmp_path):
     front = list((tmp_path / "pareto").glob("*.json"))
     assert front and all(load_config(str(f)).page_size == (260.0, 120.0) for f in front)
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+
+
+def loopback(replies):
+    """An OpenAI-compatible chat server on loopback answering each request with the next of ``replies``
+    (a string: the message's content; an int: that HTTP status), recording the prompts."""
+    import http.server
+    import threading
+
+    prompts = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            prompts.append(body["messages"][-1]["content"])
+            reply = replies[min(len(prompts) - 1, len(replies) - 1)]
+            if isinstance(reply, int):
+                self.send_response(reply)
+                self.end_headers()
+                return
+            data = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, prompts
+
+
+@needs_optuna
+def test_llm_proposals_join_the_population_and_bad_replies_never_stop_the_search(tmp_path):
+    from glyphpress.search import Compression, load_space
+    from glyphpress.search.proposer import Proposer
+
+    good = ('Here is my analysis.\n```json\n{"analysis": "lower dpi raises rho", "candidates": '
+            '[{"dpi": 45, "font-size": 7.0, "line-height": 8.0}, {"dpi": 50, "alignment": "JUSTIFY"}, '
+            '{"dpi": 9999, "font-size": "big"}, "not an object"]}\n```')
+    server, prompts = loopback([good, "I would try a smaller font, but I cannot say JSON.", 500])
+    try:
+        space = load_space("en")
+        search = Search(space, Compression(TEXT, "qwen2.5-vl"), "compression", tmp_path,
+                        Settings(population=6, generations=4, seed=2),
+                        proposer=Proposer(f"http://127.0.0.1:{server.server_address[1]}/v1", count=4))
+        found = search.run()
+    finally:
+        server.shutdown()
+    assert len(prompts) == 3 and '"dpi"' in prompts[0] and "rho" in prompts[0]  # the space and the history
+    log = [json.loads(line) for line in (tmp_path / "llm.jsonl").read_text().splitlines()]
+    assert [entry["error"] is None for entry in log] == [True, False, False]
+    assert log[0]["analysis"] == "lower dpi raises rho" and len(log[0]["candidates"]) == 3
+    assert all(space.problems(t) == [] for t in log[0]["candidates"])  # out-of-range values repaired
+    assert log[0]["candidates"][0]["dpi"] == 45 and log[0]["candidates"][2]["dpi"] in space.params["dpi"].options
+    history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    llm = [h for h in history if h["origin"] == "llm"]
+    assert {h["generation"] for h in llm} == {1} and len(llm) >= 2
+    assert {h["generation"] for h in history} == {0, 1, 2, 3} and found[0].score >= max(h["score"] for h in llm)

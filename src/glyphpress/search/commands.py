@@ -31,6 +31,12 @@ def search_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Candidates evaluated at once (processes)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out (evaluations in its journal "
                                 "are not run again)."),
+    llm_url: str | None = typer.Option(None, "--llm-url", help="An OpenAI-compatible endpoint (…/v1) whose model "
+                                       "reads the history each generation and proposes candidates; without it the "
+                                       "search runs unguided."),
+    llm_model: str = typer.Option("default", "--llm-model", help="The model name to ask for at --llm-url."),
+    llm_proposals: int = typer.Option(3, "--llm-proposals", min=1, help="Candidates asked of the LLM each "
+                                      "generation."),
 ) -> None:
     """Search θ for your documents and model: a genetic search over a space of rendering keys, scored by
     compression and OCR legibility, resumable, its best θ a config that render -c loads."""
@@ -77,7 +83,14 @@ def search_cmd(
               f"{front}, {run.evaluated / minutes if minutes else 0:.1f} evaluations/min, about {left:.1f} min left",
               file=sys.stderr, flush=True)
 
-    run = Search(the_space, fit, key, out, settings, progress)
+    proposer = None
+    if llm_url:
+        import os
+
+        from .proposer import Proposer
+
+        proposer = Proposer(llm_url, llm_model, os.environ.get("OPENAI_API_KEY"), llm_proposals)
+    run = Search(the_space, fit, key, out, settings, progress, proposer)
     found = run.run()
     best = found[0]
     print(f"best θ: {out / 'best.json'} (score {best.score:.3f}, ρ {best.evaluation.rho:.2f}"

@@ -1,6 +1,7 @@
-"""The genetic search over a space of θ: a population per generation, elitism, tournament selection,
-crossover and mutation (space.py's operators, so every candidate is valid), evaluations in parallel across
-cores, seeded and reproducible. Optuna's journal is the ledger: every evaluation is a trial (its θ, origin,
+"""The genetic search over a space of θ: a population per generation, elitism, the guiding LLM's proposals
+(proposer.py; they can be parents like any other), tournament selection, crossover and mutation (space.py's
+operators, so every candidate is valid), evaluations in parallel across cores, seeded and reproducible
+(but for the LLM's answers). Optuna's journal is the ledger: every evaluation is a trial (its θ, origin,
 generation and measurements as attributes), written before and after it runs, so a search killed at any
 moment, even with kill -9, resumes losing at most what was in flight, and its history opens in Optuna's own
 tools. Outputs in the run's folder: the best θ (``best.json``, a config ``glyphpress render -c`` loads), the
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..errors import GlyphpressError
 from .fitness import Evaluation, objective, pareto
+from .proposer import Proposer
 from .space import Space
 
 STUDY = "glyphpress-search"
@@ -42,7 +44,7 @@ class Settings:
 @dataclass
 class Candidate:
     theta: dict[str, Any]
-    origin: str  # "random", "elite", "child"
+    origin: str  # "random", "elite", "llm" (proposed by the guiding LLM), "child"
     generation: int
     evaluation: Evaluation | None = None
     score: float | None = None
@@ -110,8 +112,10 @@ class Search:
     """A run of the genetic search (see the module's docstring)."""
 
     def __init__(self, space: Space, fitness: Callable, fitness_key: str, out: str | Path,
-                 settings: Settings | None = None, progress: Callable[[int, list[Candidate]], None] | None = None):
+                 settings: Settings | None = None, progress: Callable[[int, list[Candidate]], None] | None = None,
+                 proposer: Proposer | None = None):
         self.space, self.fitness, self.settings = space, fitness, settings or Settings()
+        self.proposer = proposer
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.out / "journal.log", fitness_key)
@@ -132,11 +136,19 @@ class Search:
                 out.append(c)
         return out
 
-    def next(self, ranked: list[Candidate], generation: int) -> list[Candidate]:
+    def next(self, ranked: list[Candidate], generation: int, everyone: list[Candidate] | None = None
+             ) -> list[Candidate]:
+        """The next generation: the elite, the LLM's proposals (where there is a proposer), then children."""
         s = self.settings
         rng = random.Random(f"{s.seed}/{generation}")
         out = [Candidate(c.theta, "elite", generation) for c in ranked[: s.elite]]
         seen = {c.key for c in out}
+        if self.proposer is not None:
+            for theta in self.propose(everyone or ranked, generation):
+                c = Candidate(theta, "llm", generation)
+                if c.key not in seen and len(out) < s.population:
+                    seen.add(c.key)
+                    out.append(c)
         for _ in range(s.population * 20):
             if len(out) >= s.population:
                 break
@@ -149,6 +161,15 @@ class Search:
                 seen.add(c.key)
                 out.append(c)
         return out
+
+    def propose(self, everyone: list[Candidate], generation: int) -> list[dict[str, Any]]:
+        """The proposer's candidates for a generation, its analysis and any error written to llm.jsonl."""
+        history = [{"theta": c.theta, "score": c.score, **asdict(c.evaluation)} for c in everyone]
+        p = self.proposer.propose(self.space, history)
+        with open(self.out / "llm.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps({"generation": generation, "analysis": p.analysis, "error": p.error,
+                                "candidates": p.candidates}, ensure_ascii=False) + "\n")
+        return p.candidates
 
     def tournament(self, ranked: list[Candidate], rng: random.Random) -> Candidate:
         picks = rng.sample(ranked, min(self.settings.tournament, len(ranked)))
@@ -205,7 +226,7 @@ class Search:
                 self.progress(g, everyone)
             self.write(everyone, time.perf_counter() - start)
             if g + 1 < self.settings.generations:
-                generation = self.next(ranked, g + 1)
+                generation = self.next(ranked, g + 1, everyone)
         return sorted(seen.values(), key=lambda c: -c.score)
 
     def write(self, everyone: list[Candidate], seconds: float) -> None:
