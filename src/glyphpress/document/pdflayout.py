@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import bisect
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from .lines import unspaced
 
@@ -488,32 +490,29 @@ def _word_columns(items: list[Piece]) -> list[list[Piece]]:
 # ---------------------------------------------------------------------------------------------- reading order
 
 
-def _split_x(items: list, gap: float) -> list[list]:
-    """Items in columns: groups separated by a vertical strip at least ``gap`` wide that nothing crosses."""
+def _split(items: list, start: Callable, end: Callable, gap: float) -> list[list]:
+    """Items in groups along one axis (``start``, ``end`` of each), apart where a strip at least ``gap`` wide
+    lies between them that nothing crosses."""
     out: list[list] = []
-    right = None
-    for it in sorted(items, key=lambda i: i.x0):
-        if right is None or it.x0 - right >= gap:
+    reach = None
+    for it in sorted(items, key=start):
+        if reach is None or start(it) - reach >= gap:
             out.append([it])
-            right = it.x1
+            reach = end(it)
         else:
             out[-1].append(it)
-            right = max(right, it.x1)
+            reach = max(reach, end(it))
     return out
+
+
+def _split_x(items: list, gap: float) -> list[list]:
+    """Items in columns: groups separated by a vertical strip at least ``gap`` wide that nothing crosses."""
+    return _split(items, attrgetter("x0"), attrgetter("x1"), gap)
 
 
 def _split_y(items: list) -> list[list]:
     """Items in bands: groups separated by a horizontal strip that nothing crosses."""
-    out: list[list] = []
-    bottom = None
-    for it in sorted(items, key=lambda i: i.top):
-        if bottom is None or it.top >= bottom:
-            out.append([it])
-            bottom = it.bottom
-        else:
-            out[-1].append(it)
-            bottom = max(bottom, it.bottom)
-    return out
+    return _split(items, attrgetter("top"), attrgetter("bottom"), 0.0)
 
 
 def _rows(items: list) -> list[list]:
@@ -698,13 +697,6 @@ def _vertical(chars: list[Char]) -> bool:
     return down >= 10 and down > 2 * across
 
 
-def _turn(chars: list[Char], rules: list[Rule], width: float) -> tuple[list[Char], list[Rule]]:
-    """A vertical page turned a quarter: its columns (right to left) become lines (top to bottom)."""
-    turned = [Char(c.text, c.top, width - c.x1, c.bottom, width - c.x0, width - (c.x0 + c.x1) / 2
-                   + 0.3 * (c.x1 - c.x0), c.size, c.mono, c.bold) for c in chars]
-    return turned, [Rule(r.top, width - r.x1, r.bottom, width - r.x0) for r in rules]
-
-
 def rotate(chars: list[Char], rules: list[Rule], degrees: int, width: float, height: float
            ) -> tuple[list[Char], list[Rule]]:
     """A page's characters and rules as it is shown, turned ``degrees`` clockwise (its /Rotate) from the
@@ -739,8 +731,8 @@ def rotate(chars: list[Char], rules: list[Rule], degrees: int, width: float, hei
 def layout(chars: list[Char], rules: list[Rule], width: float) -> Page:
     """A page's characters (in text-layer order) and rules as pieces and tables in reading order."""
     vertical = _vertical(chars)
-    if vertical:
-        chars, rules = _turn(chars, rules, width)
+    if vertical:  # turned a quarter the other way: its columns (right to left) become lines (top to bottom)
+        chars, rules = rotate(chars, rules, 270, width, 0.0)
     tables, rest, forms = ruled_tables(rules, chars)
     items: list = pieces(rest)
     for p in items:
