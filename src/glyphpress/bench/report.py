@@ -25,9 +25,6 @@ its answered items (in one bin, or in all bins), then the plain mean over the ta
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -35,21 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from ..errors import GlyphpressError
+from ..reporting import Doc, Plot, Table, figure, png, tex
 from .results import RUN, Result, load
 from .task import length_label
 
-MARKDOWN = "report.md"
-HTML = "report.html"
 ROUTES = ("text", "visual", "ocr")  # the order of rows in a table: the baseline first
 ALL = "all"  # the overall column over every bin
 NONE = "—"  # a figure that does not exist (no answered item, no text route to compare with ...)
 ERRORS_SHOWN = 20  # errored items listed per run
 CUT = 160  # characters of a prediction or an error message shown
-WRAP = {"answer", "error"}  # columns of running text, wrapped in the HTML (others stay on one line)
+WRAP = frozenset({"answer", "error"})  # columns of running text, wrapped in the HTML
 
 _BIN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*(?:-\s*\d+(?:\.\d+)?\s*([km]?)|\+)?\s*$", re.IGNORECASE)
 _UNIT = {"": 1, "k": 1024, "m": 1024 * 1024}
@@ -300,125 +293,11 @@ def _overall(runs: list[_Run], groups: dict[tuple, list[Result]], bins: list[str
 # ---------------------------------------------------------------------------------------------- the report
 
 
-@dataclass
-class _Table:
-    head: list[str]
-    numeric: list[bool]
-    rows: list[list[str]]
-
-    def markdown(self) -> str:
-        lines = ["| " + " | ".join(_md(h) for h in self.head) + " |",
-                 "|" + "|".join("---:" if n else "---" for n in self.numeric) + "|"]
-        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in self.rows]
-        return "\n".join(lines)
-
-    def html(self) -> str:
-        def cls(j: int) -> str:
-            return ' class="n"' if self.numeric[j] else ' class="w"' if self.head[j] in WRAP else ""
-
-        head = "".join(f"<th{cls(j)}>{_h(h)}</th>" for j, h in enumerate(self.head))
-        body = "".join("<tr>" + "".join(f"<td{cls(j)}>{_h(c)}</td>" for j, c in enumerate(row)) + "</tr>"
-                       for row in self.rows)
-        return f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-
-
-@dataclass
-class _Plot:
-    name: str  # the PNG's file name
-    title: str
-    png: bytes | None
-    missing: str = ""  # why there is no plot, one sentence
-
-
-class _Doc:
-    """The report as a list of blocks, written out as Markdown and as HTML."""
-
-    def __init__(self) -> None:
-        self.blocks: list[tuple[str, object]] = []
-
-    def heading(self, level: int, text: str) -> None:
-        self.blocks.append(("h", (level, text)))
-
-    def para(self, text: str, note: bool = False) -> None:
-        self.blocks.append(("p", (text, note)))
-
-    def items(self, lines: list[str]) -> None:
-        self.blocks.append(("ul", lines))
-
-    def table(self, table: _Table) -> None:
-        self.blocks.append(("table", table))
-
-    def plot(self, plot: _Plot) -> None:
-        self.blocks.append(("plot", plot))
-
-    def markdown(self) -> str:
-        out = []
-        for kind, b in self.blocks:
-            if kind == "h":
-                out.append("#" * b[0] + " " + _md(b[1]))
-            elif kind == "p":
-                out.append(_md(b[0]))
-            elif kind == "ul":
-                out.append("\n".join(f"- {_md(line)}" for line in b))
-            elif kind == "table":
-                out.append(b.markdown())
-            elif b.png is not None:
-                out.append(f"![{_md(b.title)}]({b.name})")
-            else:
-                out.append(f"*{_md(b.title)}: {_md(b.missing)}*")
-        return "\n\n".join(out) + "\n"
-
-    def html(self, title: str) -> str:
-        out = []
-        for kind, b in self.blocks:
-            if kind == "h":
-                out.append(f"<h{b[0]}>{_h(b[1])}</h{b[0]}>")
-            elif kind == "p":
-                out.append(f'<p{" class=note" if b[1] else ""}>{_h(b[0])}</p>')
-            elif kind == "ul":
-                out.append("<ul>" + "".join(f"<li>{_h(line)}</li>" for line in b) + "</ul>")
-            elif kind == "table":
-                out.append(b.html())
-            elif b.png is not None:
-                data = base64.b64encode(b.png).decode("ascii")
-                out.append(f'<figure><img alt="{_h(b.title)}" src="data:image/png;base64,{data}">'
-                           f"<figcaption>{_h(b.title)}</figcaption></figure>")
-            else:
-                out.append(f'<p class="note"><em>{_h(b.title)}: {_h(b.missing)}</em></p>')
-        return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_h(title)}</title>\n'
-                f"<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(out) + "\n</body>\n</html>\n")
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff;
-max-width:96rem;margin:2rem auto;padding:0 1.25rem;line-height:1.5}
-h1{font-size:1.7rem;margin-bottom:.5rem}
-h2{font-size:1.3rem;border-bottom:1px solid #d0d7de;padding-bottom:.25rem;margin-top:2.2rem}
-h3{font-size:1.05rem;margin:1.6rem 0 .4rem}
-.wide{overflow-x:auto}
-table{border-collapse:collapse;font-size:.86rem;margin:.4rem 0 1rem}
-th,td{padding:.3rem .55rem;border-bottom:1px solid #d8dee4;text-align:left;vertical-align:top;white-space:nowrap}
-td.w{white-space:normal;min-width:20rem}
-th{background:#f6f8fa;font-weight:600}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-tbody tr:nth-child(even){background:#fbfcfd}
-figure{margin:1rem 0}img{max-width:100%;height:auto}
-figcaption,.note{color:#57606a;font-size:.86rem}
-"""
-
-
 def write_report(folders: Sequence[str | Path], out: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` (with its plots as PNG files beside it) and ``report.html`` into ``out`` (default:
     the first folder); returns their paths."""
     s = _summarize(folders)
-    target = Path(out) if out is not None else Path(folders[0])
-    if target.exists() and not target.is_dir():
-        raise GlyphpressError(f"{target}: exists and is not a folder; name a folder for the report")
-    target.mkdir(parents=True, exist_ok=True)
-
-    doc = _Doc()
-    title = "Benchmark report"
-    doc.heading(1, title)
+    doc = Doc("Benchmark report")
     doc.items([_run_line(run) for run in s.runs])
     if not s.cells:
         doc.para("No results yet: these folders' results.jsonl files hold no answered or failed item.")
@@ -431,17 +310,7 @@ def write_report(folders: Sequence[str | Path], out: str | Path | None = None) -
         doc.heading(2, "Notes")
         doc.items(NOTES)
 
-    md, page = target / MARKDOWN, target / HTML
-    for kind, block in doc.blocks:
-        if kind == "plot":
-            path = target / block.name
-            if block.png is not None:
-                path.write_bytes(block.png)
-            elif path.is_file():
-                path.unlink()  # a plot of an earlier report of this folder that no longer has its data
-    md.write_text(doc.markdown(), encoding="utf-8")
-    page.write_text(doc.html(title), encoding="utf-8")
-    return md, page
+    return doc.write(out if out is not None else folders[0])
 
 
 def _run_line(run: _Run) -> str:
@@ -453,7 +322,7 @@ def _run_line(run: _Run) -> str:
     return f"{run.label}: {run.folder}, {what}"
 
 
-def _overall_section(doc: _Doc, s: _Summary) -> None:
+def _overall_section(doc: Doc, s: _Summary) -> None:
     doc.heading(2, "Overall (macro average over tasks)")
     bins = [b for b in s.bins if any(b in o["bins"] for o in s.overall)]
     multi = len(s.runs) > 1
@@ -465,10 +334,10 @@ def _overall_section(doc: _Doc, s: _Summary) -> None:
         rows.append(([o["run"]] if multi else []) + [o["route"], _model(o), o["theta"] or NONE, str(every["tasks"]),
                                                      *cells, _num(every["score"], ".2f"), str(every["errors"])])
     n_text = len(head) - len(bins) - 3
-    doc.table(_Table(head, [False] * n_text + [True] * (len(bins) + 3), rows))
+    doc.table(Table(head, [False] * n_text + [True] * (len(bins) + 3), rows, wrap=WRAP))
 
 
-def _task_sections(doc: _Doc, s: _Summary) -> None:
+def _task_sections(doc: Doc, s: _Summary) -> None:
     doc.heading(2, "By task and length")
     multi = len(s.runs) > 1
     head = (["run"] if multi else []) + ["route", "model", "θ", "score", "n", "errors", "text tokens",
@@ -486,10 +355,10 @@ def _task_sections(doc: _Doc, s: _Summary) -> None:
         for b in s.bins:
             if (task, b) in tables:
                 doc.heading(3, f"{task} · {b}")
-                doc.table(_Table(head, numeric, tables[(task, b)]))
+                doc.table(Table(head, numeric, tables[(task, b)], wrap=WRAP))
 
 
-def _errors_section(doc: _Doc, s: _Summary) -> None:
+def _errors_section(doc: Doc, s: _Summary) -> None:
     failed = [(run, r) for run in s.runs for r in run.results if r.error is not None]
     if not failed:
         return
@@ -504,10 +373,10 @@ def _errors_section(doc: _Doc, s: _Summary) -> None:
         if len(mine) > ERRORS_SHOWN:
             rows.append(([run.label] if multi else []) + [f"... and {len(mine) - ERRORS_SHOWN} more"] + [""] * 5)
     head = (["run"] if multi else []) + ["task", "bin", "sample", "route", "model", "error"]
-    doc.table(_Table(head, [False] * len(head), rows))
+    doc.table(Table(head, [False] * len(head), rows, wrap=WRAP))
 
 
-def _examples_section(doc: _Doc, s: _Summary) -> None:
+def _examples_section(doc: Doc, s: _Summary) -> None:
     """Per task, the first sample (shortest bin, then by id) and what each run, route and model answered."""
     order = {b: n for n, b in enumerate(s.bins)}
     doc.heading(2, "Examples")
@@ -525,7 +394,7 @@ def _examples_section(doc: _Doc, s: _Summary) -> None:
             _num(None if r.score is None else r.score * 100, ".2f"),
             _cut("error: " + r.error if r.error else r.prediction)] for run, r in same]
         head = (["run"] if multi else []) + ["route", "model", "θ", "score", "answer"]
-        doc.table(_Table(head, [False] * (len(head) - 2) + [True, False], rows))
+        doc.table(Table(head, [False] * (len(head) - 2) + [True, False], rows, wrap=WRAP))
 
 
 def _model(row: dict) -> str:
@@ -543,19 +412,10 @@ def _cut(text: str, n: int = CUT) -> str:
     return flat if len(flat) <= n else flat[: n - 1] + "…"
 
 
-def _md(text: str) -> str:
-    """Text in Markdown: no raw HTML (``<`` and ``>`` as entities), no table-breaking bar, one line."""
-    return " ".join(text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").split("\n"))
-
-
-def _h(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 # ---------------------------------------------------------------------------------------------- the plots
 
 
-def _plots_section(doc: _Doc, s: _Summary) -> None:
+def _plots_section(doc: Doc, s: _Summary) -> None:
     doc.heading(2, "Plots")
     for plot in (_score_by_length(s), _ratio_by_length(s), _score_by_ratio(s)):
         doc.plot(plot)
@@ -576,57 +436,57 @@ def _series_names(rows: list[dict]) -> list[str]:
     return names
 
 
-def _by_length(s: _Summary, name: str, title: str, field: str, ylabel: str, missing: str) -> _Plot:
+def _by_length(s: _Summary, name: str, title: str, field: str, ylabel: str, missing: str) -> Plot:
     rows = [o for o in s.overall if any(f[field] is not None for b, f in o["bins"].items() if b != ALL)]
     bins = [b for b in s.bins if any(o["bins"].get(b, {}).get(field) is not None for o in rows)]
     if not rows:
-        return _Plot(name, title, None, missing)
+        return Plot(name, title, None, missing)
     if len(bins) < 2:
-        return _Plot(name, title, None, f"only one length bin ({bins[0]}): see the tables.")
-    fig, ax = _figure()
+        return Plot(name, title, None, f"only one length bin ({bins[0]}): see the tables.")
+    fig, ax = figure()
     for row, label, style in zip(rows, _series_names(rows), _styles(s, rows)):
         xs = [j for j, b in enumerate(bins) if row["bins"].get(b, {}).get(field) is not None]
         ys = [row["bins"][bins[j]][field] for j in xs]
-        ax.plot(xs, ys, label=_tex(label), **style)
+        ax.plot(xs, ys, label=tex(label), **style)
     if field == "score":
         ax.set_ylim(-3, 103)
-    ax.set_xticks(range(len(bins)), [_tex(b) for b in bins])
+    ax.set_xticks(range(len(bins)), [tex(b) for b in bins])
     ax.set_xlabel("length bin")
     ax.set_ylabel(ylabel)
-    return _Plot(name, title, _png(fig, ax, title))
+    return Plot(name, title, png(fig, ax, title))
 
 
-def _score_by_length(s: _Summary) -> _Plot:
+def _score_by_length(s: _Summary) -> Plot:
     return _by_length(s, "report-score-length.png", "Score against length (macro average over tasks)", "score",
                       "score (×100)", "no scored item yet, so no score to plot.")
 
 
-def _ratio_by_length(s: _Summary) -> _Plot:
+def _ratio_by_length(s: _Summary) -> Plot:
     return _by_length(s, "report-ratio-length.png", "ρ (text tokens per vision token) against length", "ratio", "ρ",
                       "no route with pages here (only the text route), so no ρ to plot.")
 
 
-def _score_by_ratio(s: _Summary) -> _Plot:
+def _score_by_ratio(s: _Summary) -> Plot:
     name, title = "report-score-ratio.png", "Score against ρ, per θ and length bin"
     rows = [o for o in s.overall if any(f["score"] is not None and f["ratio"] is not None
                                         for b, f in o["bins"].items() if b != ALL)]
     points = sum(1 for o in rows for b, f in o["bins"].items()
                  if b != ALL and f["score"] is not None and f["ratio"] is not None)
     if points < 2:
-        return _Plot(name, title, None, "fewer than two scored θ and bins on a route with pages, so nothing to "
+        return Plot(name, title, None, "fewer than two scored θ and bins on a route with pages, so nothing to "
                                         "compare.")
-    fig, ax = _figure()
+    fig, ax = figure()
     for row, label, style in zip(rows, _series_names(rows), _styles(s, rows)):
         pts = [(f["ratio"], f["score"], b) for b in s.bins if (f := row["bins"].get(b))
                and f["score"] is not None and f["ratio"] is not None]
-        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], label=_tex(label), **{**style, "linestyle": ":"})[0]
+        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], label=tex(label), **{**style, "linestyle": ":"})[0]
         for x, y, b in pts:
-            ax.annotate(_tex(f"{row['theta'] or row['route']} · {b}"), (x, y), textcoords="offset points",
+            ax.annotate(tex(f"{row['theta'] or row['route']} · {b}"), (x, y), textcoords="offset points",
                         xytext=(5, 4), fontsize=8, color=line.get_color())
     ax.set_xlabel("ρ (text tokens per vision token)")
     ax.set_ylabel("score (×100)")
     ax.set_ylim(-3, 103)
-    return _Plot(name, title, _png(fig, ax, title))
+    return Plot(name, title, png(fig, ax, title))
 
 
 def _styles(s: _Summary, rows: list[dict]) -> list[dict]:
@@ -640,27 +500,3 @@ def _styles(s: _Summary, rows: list[dict]) -> list[dict]:
         out.append({"color": f"C{colour % 10}", "linestyle": ("-", "--", "-.", ":")[i % 4],
                     "marker": "osD^v<>p*h"[i % 10]})
     return out
-
-
-def _figure() -> tuple[Figure, object]:
-    fig = Figure(figsize=(7.5, 4.2), dpi=110)
-    FigureCanvasAgg(fig)  # the Agg backend, on this figure only: no pyplot, no global state
-    ax = fig.add_subplot()
-    ax.grid(True, color="#e5e7eb", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
-
-
-def _png(fig: Figure, ax, title: str) -> bytes:
-    ax.set_title(_tex(title), fontsize=11)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _tex(text: str) -> str:
-    """Plain text for matplotlib, where a pair of ``$`` would start math."""
-    return text.replace("$", r"\$")
