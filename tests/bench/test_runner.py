@@ -148,6 +148,8 @@ def test_plan_errors_are_clear(tmp_path):
         asyncio.run(runner.run(runner.Plan(["niah_single_9"], ["ocr"], tmp_path / "x")))
     with pytest.raises(GlyphpressError, match="percentage from 0 to 100"):
         asyncio.run(runner.run(runner.Plan(["vt"], ["ocr"], tmp_path / "x", options=Options(depth=float("nan")))))
+    with pytest.raises(GlyphpressError, match="concurrency must be at least 1"):  # not a run that waits forever
+        asyncio.run(runner.run(runner.Plan(["vt"], ["ocr"], tmp_path / "x", concurrency=0)))
     (tmp_path / "c" / "answers").mkdir(parents=True)
     (tmp_path / "c" / "answers" / "answers.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(GlyphpressError, match="cannot open the answer cache"):

@@ -107,9 +107,9 @@ def _check(plan: Plan, tasks: list[Task], route_list: list[str], skipped: list[t
         raise GlyphpressError("no target length: give --lengths, for example 4k,32k")
     if plan.options.depth is not None and not 0 <= plan.options.depth <= 100:
         raise GlyphpressError(f"--depth is a percentage from 0 to 100, not {plan.options.depth}")
-    return tasks
     if plan.concurrency < 1:
         raise GlyphpressError("--concurrency must be at least 1")
+    return tasks
 
 
 async def run(plan: Plan, on_item: Callable[[int, int, Result], None] | None = None) -> Summary:
