@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from glyphpress import count, load_config
-from glyphpress.search import Compression, Evaluation, Legibility, objective, pareto, spread
+from glyphpress.errors import GlyphpressError
+from glyphpress.search import Compression, Evaluation, Legibility, TaskAccuracy, bound, objective, pareto, spread
 
 from .. import needs
 
@@ -63,3 +64,58 @@ def test_the_pareto_front_is_exactly_the_points_nothing_dominates(points):
     assert len(kept) == len(front)  # equal points once
     for i, p in enumerate(points):
         assert (p in kept) == (not dominated(i))
+
+
+def test_the_bound_is_the_score_at_perfect_quality():
+    assert bound(2.5) == 2.5 and bound(2.5, floor=0.99) == 2.5
+    assert bound(2.5, weight=0.5) == pytest.approx(0.5 + 0.5 * 2.5 / 3.5)
+    for q in (0.0, 0.5, 0.99):  # no quality scores above it
+        e = Evaluation(2.5, q, 1, 1, 1)
+        assert objective(e, floor=0.9) <= bound(2.5, floor=0.9) and objective(e, weight=0.3) <= bound(2.5, weight=0.3)
+
+
+@pytest.fixture
+def haystack(tmp_path):
+    path = tmp_path / "haystack.txt"
+    path.write_text(TEXT * 4)
+    return path
+
+
+@needs.package("rapidocr", "wonderwords")
+def test_a_bench_task_read_by_ocr_scores_legible_needles(haystack):
+    fit = TaskAccuracy("niah_single_2", "ocr", "qwen2.5-vl", lengths=(1024,), n=2, seed=1, haystack=str(haystack))
+    samples = fit.samples()
+    assert len(samples) == 2 and all(s.references[0] in s.context for s in samples)
+    sharp = fit(load_config("glyph-en"))
+    tiny = fit(load_config("glyph-en", ["dpi=30", "font-size=7", "line-height=7"]))
+    assert sharp.quality == 1.0 and sharp.info["scores"] == [1.0, 1.0] and sharp.info["errors"] == 0
+    assert tiny.quality < 1.0 and tiny.rho > sharp.rho
+    assert sharp.rho == pytest.approx(fit.rho(load_config("glyph-en")))  # counting gives the same ρ as reading
+    want = sum(count(s.context, load_config("glyph-en"), model="qwen2.5-vl").vision_tokens for s in samples)
+    assert sharp.vision_tokens == want
+    other = TaskAccuracy("niah_single_2", "ocr", "qwen2.5-vl", lengths=(1024,), n=2, seed=2, haystack=str(haystack))
+    assert other.key() != fit.key() and fit.key().startswith("bench/niah_single_2/ocr:")
+
+
+@needs.package("wonderwords")
+def test_a_bench_task_on_the_visual_route_asks_the_vlm_with_the_pages(haystack):
+    from ..vlm.fake_server import FakeEngine
+
+    probe = TaskAccuracy("niah_single_2", lengths=(1024,), n=1, seed=4, haystack=str(haystack))
+    answer = probe.samples()[0].references[0]
+    cfg = load_config("glyph-en")
+    for reply, want in ((f"The special magic number is {answer}.", 1.0), ("I cannot find it.", 0.0)):
+        with FakeEngine(answer=reply) as engine:
+            fit = TaskAccuracy("niah_single_2", "visual", "qwen2.5-vl", engine.url, lengths=(1024,), n=1, seed=4,
+                               haystack=str(haystack))
+            e = fit(cfg)
+            assert e.quality == want and e.pages >= 1
+            parts = engine.requests[0]["body"]["messages"][-1]["content"]
+            assert sum(p.get("type") == "image_url" for p in parts) == e.pages  # the pages went to the VLM
+    with pytest.raises(GlyphpressError, match="base-url"):
+        TaskAccuracy("niah_single_2", "visual", "qwen2.5-vl")
+    with FakeEngine(script=("400",)) as engine:  # every item refused: the search stops with the reason
+        fit = TaskAccuracy("niah_single_2", "visual", "qwen2.5-vl", engine.url, lengths=(1024,), n=1, seed=4,
+                           haystack=str(haystack))
+        with pytest.raises(GlyphpressError, match="every sample failed"):
+            fit(cfg)

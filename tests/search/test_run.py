@@ -3,6 +3,7 @@ kill -9, and a tiny search with the OCR fitness."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import time
 
 import pytest
 
-from glyphpress import load_config
-from glyphpress.search import Legibility, Param, Space
+from glyphpress import count, load_config
+from glyphpress.search import Evaluation, Legibility, Param, Space
 from glyphpress.search.run import Search, Settings
 
 from .. import needs
@@ -35,7 +36,9 @@ def test_search_from_the_command_line_writes_a_loadable_best_and_resumes(tmp_pat
     p = cli(*args)
     assert p.returncode == 0, p.stderr
     assert "generation 3/3" in p.stderr and "Pareto 0" in p.stderr and "evaluations/min" in p.stderr
-    assert "best θ" in p.stdout
+    assert "best θ" in p.stdout and "x the base's ρ" in p.stdout
+    assert (out / "report.html").is_file() and "## The best θ" in (out / "report.md").read_text()
+    assert json.loads((out / "run.json").read_text())["settings"]["floor"] is None  # compression: no quality
     best = load_config(str(out / "best.json"))  # loads as a config
     lines = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     ran = [line for line in lines if not line["cached"]]
@@ -80,7 +83,7 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_candidates(tmp_path):
     keys = {json.loads(line)["key"] for line in (whole / "history.jsonl").read_text().splitlines()}
     resumed = {json.loads(line)["key"] for line in (cut / "history.jsonl").read_text().splitlines()}
     assert resumed == keys  # the same candidates, seeded: nothing lost but what was in flight
-    ran = int(p.stdout.split("; ")[1].split()[0])
+    ran = int(re.search(r"(\d+) evaluations run", p.stdout).group(1))
     assert ran <= len(keys) - done_before + 1  # only the rest (and at most the one in flight) ran again
     assert (whole / "best.json").read_text() == (cut / "best.json").read_text()
 
@@ -96,7 +99,8 @@ def test_a_tiny_search_with_the_ocr_fitness(tmp_path):
                     Settings(population=3, generations=2, seed=3, floor=0.95),
                     progress=lambda g, everyone: seen.append((g, len(everyone))))
     found = search.run()
-    assert [g for g, _ in seen] == [0, 1] and search.evaluated == len(found) >= 3
+    assert [g for g, _ in seen] == [0, 1] and len(found) >= 3
+    assert search.evaluated == len({c.key for c in found} | {c.key for c in search.reference})
     best = found[0]
     assert best.evaluation.quality >= 0.95 or all(c.evaluation.quality < 0.95 for c in found)
     assert all(space.problems(c.theta) == [] for c in found)
@@ -163,4 +167,137 @@ def test_llm_proposals_join_the_population_and_bad_replies_never_stop_the_search
     history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     llm = [h for h in history if h["origin"] == "llm"]
     assert {h["generation"] for h in llm} == {1} and len(llm) >= 2
-    assert {h["generation"] for h in history} == {0, 1, 2, 3} and found[0].score >= max(h["score"] for h in llm)
+    assert {h["generation"] for h in history} == {-1, 0, 1, 2, 3} and found[0].score >= max(h["score"] for h in llm)
+
+
+class Sharpness:
+    """A quick stand-in for OCR with a known answer: quality falls as the font's pixels shrink; ρ counted."""
+
+    name = "sharpness"
+    rated = True
+
+    def __init__(self):
+        self.evaluated = []
+
+    def rho(self, cfg):
+        return count(TEXT, cfg, model="qwen2.5-vl").ratio
+
+    def __call__(self, cfg):
+        self.evaluated.append(cfg)
+        r = count(TEXT, cfg, model="qwen2.5-vl")
+        px = cfg.px(cfg.font_size) * cfg.horizontal_scale
+        return Evaluation(r.ratio, min(1.0, px / 9.0), len(r.pages), r.text_tokens, r.vision_tokens)
+
+
+@needs_optuna
+@pytest.mark.parametrize("screen", [True, False])
+def test_the_floor_at_the_base_and_children_screened_by_rho(tmp_path, screen):
+    space = Space({"dpi": Param("choice", options=(60, 72, 96)), "font-size": Param("float", low=7, high=12, step=1),
+                   "horizontal-scale": Param("float", low=0.7, high=1.0, step=0.05)}, base="glyph-en")
+    fit = Sharpness()
+    search = Search(space, fit, "sharpness", tmp_path, Settings(population=6, generations=4, seed=5, floor="base",
+                                                                screen=screen),
+                    references={"narrow": {"horizontal-scale": 0.75}})
+    found = search.run()
+    base = next(c for c in search.reference if c.label == "base")
+    assert search.floor == base.evaluation.quality == 1.0  # glyph-en: 9 pt at 72 dpi
+    assert all(c.score == (c.evaluation.rho if c.evaluation.quality >= 1.0 else c.evaluation.quality - 1)
+               for c in found)
+    assert found[0].evaluation.quality >= 1.0 and found[0].evaluation.rho >= base.evaluation.rho
+    assert "narrow" not in {c.label for c in found}  # references are never candidates
+    history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert [h["label"] for h in history if h["origin"] == "reference"] == ["base", "narrow"]
+    assert [h["origin"] for h in history if h["generation"] == 0][0] == "base"
+    gens = [json.loads(line) for line in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    evaluated = {space.config(h["theta"]).to_dict().__repr__() for h in history if not h["cached"]}
+    assert len(fit.evaluated) == len(evaluated)  # each θ read once
+    hopeless = 0
+    for g in range(1, 4):  # a child evaluated could beat the elite of the generation before, or filled it up
+        before = sorted((h for h in history if h["generation"] == g - 1), key=lambda h: -h["score"])
+        bar = before[1]["score"]  # the second elite's score; a child's best possible score is its ρ
+        children = [h for h in history if h["generation"] == g and h["origin"] == "child"]
+        assert len([h for h in history if h["generation"] == g]) == 6
+        low = sum(h["rho"] <= bar for h in children)
+        assert low == (gens[g + 1]["refilled"] if screen else low)
+        hopeless += low
+    screened = sum(g["screened"] for g in gens)
+    assert (screened > 0) == screen and (hopeless > 0) != screen
+
+
+@needs_optuna
+def test_the_report_shows_the_front_the_generations_the_origins_and_sample_pages(tmp_path):
+    from PIL import Image
+
+    from glyphpress.search.report import write_report
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    space = Space({"dpi": Param("choice", options=(60, 72, 96)), "font-size": Param("float", low=7, high=12, step=1),
+                   "horizontal-scale": Param("float", low=0.7, high=1.0, step=0.05)}, base="glyph-en")
+    out = tmp_path / "run"
+    search = Search(space, Sharpness(), "sharpness", out, Settings(population=5, generations=3, seed=1,
+                                                                   floor="base"),
+                    references={"narrow": {"horizontal-scale": 0.75}})
+    found = search.run()
+    (out / "run.json").write_text(json.dumps({"fitness": "sharpness", "model": "qwen2.5-vl", "space": space.to_dict(),
+                                              "corpus": [str(corpus)], "settings": {"floor": "base"}}))
+    md, page = write_report(out)
+    text = md.read_text()
+    for heading in ("## The best θ", "## Pareto front", "## Best score per generation", "## Where candidates came",
+                    "## Sample pages"):
+        assert heading in text
+    base = next(c for c in search.reference if c.label == "base")
+    narrow = next(c for c in search.reference if c.label == "narrow")
+    row = next(line for line in text.splitlines() if line.startswith("| reference: narrow"))
+    assert f"{narrow.evaluation.rho:.3f}" in row and f"{narrow.evaluation.rho / base.evaluation.rho:.3f}x" in row
+    best_row = next(line for line in text.splitlines() if line.startswith("| best |"))
+    assert f"{found[0].evaluation.rho:.3f}" in best_row
+    gen_rows = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 2 |")]
+    assert len(gen_rows) == 2
+    assert (out / "search-pareto.png").stat().st_size > 1000 and (out / "search-generations.png").is_file()
+    from glyphpress import render
+
+    shown = Image.open(out / "search-page-0.png")
+    pages = render(TEXT, space.config(found[0].theta), model="qwen2.5-vl", count_text=False).pages
+    assert len(pages) > 1 and shown.size == pages[(len(pages) - 1) // 2].image.size
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 2 + 3 and "http" not in html.split("<body>")[1]
+    (out / "run.json").write_text(json.dumps({"space": space.to_dict(), "corpus": [str(tmp_path / "gone.txt")]}))
+    assert "no longer where run.json says" in write_report(out)[0].read_text()
+
+
+@needs_optuna
+def test_command_line_errors_are_one_line(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    for args, says in ((["--floor", "high"], "--floor is a number"), (["--floor", "1.5"], "--floor is a number"),
+                       (["--floor", "0.9", "--weight", "0.5"], "not both"),
+                       (["--reference", "horizontal-scale"], "key=value"),
+                       (["--reference", "dpi=-3"], "--reference 'dpi=-3'"),
+                       (["--fitness", "bench:no_such_task"], "unknown task"),
+                       (["--fitness", "pixels"], "ocr, compression or bench:TASK"),
+                       (["--fitness", "bench:niah_single_1", "--route", "visual"], "base-url")):
+        out = tmp_path / "x"
+        p = cli("--corpus", corpus, "-o", out, *args)
+        assert p.returncode == 2 and says in p.stderr and p.stderr.count("\n") == 1, (args, p.stderr)
+        assert not (out / "journal.log").exists()
+    p = cli("-o", tmp_path / "y", "--fitness", "ocr")
+    assert p.returncode == 2 and "needs --corpus" in p.stderr
+
+
+@needs_optuna
+@needs.package("rapidocr", "wonderwords")
+def test_a_search_for_legible_needles_from_the_command_line(tmp_path):
+    haystack = tmp_path / "haystack.txt"
+    haystack.write_text(TEXT * 3)
+    out = tmp_path / "needles"
+    p = cli("--corpus", haystack, "-o", out, "--fitness", "bench:niah_single_2", "--task-length", "1k",
+            "--task-n", "1", "--generations", "1", "--population", "2", "--reference", "dpi=30;font-size=7")
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    refs = {h["label"]: h for h in lines if h["origin"] == "reference"}
+    assert refs["base"]["quality"] == 1.0 and refs["dpi=30;font-size=7"]["rho"] > refs["base"]["rho"]
+    assert refs["base"]["info"]["task"] == "niah_single_2" and refs["base"]["info"]["route"] == "ocr"
+    run = json.loads((out / "run.json").read_text())
+    assert run["fitness"].startswith("bench/niah_single_2/ocr:") and run["settings"]["floor"] == "base"
+    assert "reference: dpi=30;font-size=7" in (out / "report.md").read_text()

@@ -109,3 +109,36 @@ def test_crossover_keeps_font_size_and_line_height_together():
     for _ in range(30):
         child = space.crossover(a, b, rng)
         assert (child["font-size"], child["line-height"]) in ((8.0, 9.0), (13.0, 15.0))
+
+
+@pytest.mark.parametrize("name", ["en", "zh", "code"])
+def test_colour_themes_and_indents_move_as_groups(name):
+    from glyphpress.search.space import THEMES
+
+    space = load_space(name)
+    triplets = {tuple(sorted(t.items())) for t in THEMES.values()}
+    rng = random.Random(11)
+    seen = set()
+    for _ in range(300):
+        cfg = space.config(space.mutate(space.sample(rng), rng))
+        colours = (("font-color", cfg.font_color), ("page-bg-color", cfg.page_bg_color),
+                   ("para-bg-color", cfg.para_bg_color))
+        assert tuple(sorted(colours)) in triplets  # never a dark font on a dark page
+        seen.add(cfg.page_bg_color)
+        if name != "code":
+            assert (cfg.first_line_indent, cfg.left_indent) in {(0, 0), (9, 0), (14, 0), (22, 0), (0, 18), (-14, 14)}
+    assert len(seen) >= 3 and seen & {"#0D1117", "#1E1E1E", "#282C34"}  # dark themes drawn too
+    base = space.project(space.base_config().to_dict())
+    assert space.config(base) == space.base_config() and space.problems(base) == []
+
+
+def test_a_dark_theme_draws_light_text_on_a_dark_page():
+    import numpy as np
+
+    from glyphpress import render
+    from glyphpress.search.space import THEMES
+
+    space = load_space("en")
+    theta = space.project(space.base_config().to_dict()) | {"colours": THEMES["dark"]}
+    page = np.asarray(render("Dark pages read too. " * 200, space.config(theta)).pages[0].image.convert("L"))
+    assert np.median(page) < 40 and page.max() > 180

@@ -4,8 +4,16 @@ operators, so every candidate is valid), evaluations in parallel across cores, s
 (but for the LLM's answers). Optuna's journal is the ledger: every evaluation is a trial (its θ, origin,
 generation and measurements as attributes), written before and after it runs, so a search killed at any
 moment, even with kill -9, resumes losing at most what was in flight, and its history opens in Optuna's own
-tools. Outputs in the run's folder: the best θ (``best.json``, a config ``glyphpress render -c`` loads), the
-Pareto front of (ρ, quality) as configs, the history as JSON lines, and the journal."""
+tools. Generation 0 holds the space's base θ (the preset a search starts from, as the space sees it) beside
+samples of the priors; reference θ (the base itself, and any a user names, such as one knob changed) are
+evaluated for comparison and are never parents. The quality floor may be the base θ's own quality
+(``floor="base"``): then the search looks for a denser θ that reads as well. Where quality is measured, a
+candidate whose ρ could not beat the elite (in generation 0: the base θ) even at perfect quality (``bound``)
+is screened out by counting alone, before its pages are drawn or read. Mutation changes one key in the
+space's free keys on average (at least one); a time limit stops the run before a generation that would end
+after it. Outputs in the run's folder: the best θ (``best.json``, a config
+``glyphpress render -c`` loads), the Pareto front of (ρ, quality) as configs, the history as JSON lines, a
+line per generation (``generations.jsonl``), the journal, and the report (report.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GlyphpressError
-from .fitness import Evaluation, objective, pareto
+from .fitness import Evaluation, bound, objective, pareto
 from .proposer import Proposer
 from .space import Space
 
@@ -34,18 +42,21 @@ class Settings:
     elite: int = 2
     tournament: int = 3
     crossover: float = 0.7  # chance a child has two parents
-    mutation: float = 0.3  # chance each key of a child changes
+    mutation: float | None = None  # chance each key of a child changes (None: 1 / the free keys; at least one)
     seed: int = 0
-    floor: float | None = None  # quality a candidate must keep (objective)
+    floor: float | str | None = None  # quality a candidate must keep (objective); "base": the base θ's quality
     weight: float | None = None
     workers: int = 1
+    screen: bool = True  # children that could not beat the elite even at perfect quality are not evaluated
+    minutes: float | None = None  # no generation is started that would end after this many minutes of generations
 
 
 @dataclass
 class Candidate:
     theta: dict[str, Any]
-    origin: str  # "random", "elite", "llm" (proposed by the guiding LLM), "child"
+    origin: str  # "base", "random", "elite", "llm" (proposed by the guiding LLM), "child"; "reference"
     generation: int
+    label: str | None = None  # a reference's name
     evaluation: Evaluation | None = None
     score: float | None = None
     cached: bool = False
@@ -57,7 +68,9 @@ class Candidate:
 
 
 def theta_hash(theta: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(theta, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """The key of a θ in the ledger: 9 and 9.0 are one value, so one θ is never evaluated twice."""
+    plain = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in theta.items()}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Ledger:
@@ -105,7 +118,10 @@ class Ledger:
 
 
 def _evaluate(fitness: Callable, space: Space, theta: dict[str, Any]) -> Evaluation:
-    return fitness(space.config(theta))
+    start = time.perf_counter()
+    e = fitness(space.config(theta))
+    e.info["seconds"] = round(time.perf_counter() - start, 3)
+    return e
 
 
 class Search:
@@ -113,28 +129,40 @@ class Search:
 
     def __init__(self, space: Space, fitness: Callable, fitness_key: str, out: str | Path,
                  settings: Settings | None = None, progress: Callable[[int, list[Candidate]], None] | None = None,
-                 proposer: Proposer | None = None):
+                 proposer: Proposer | None = None, references: dict[str, dict[str, Any]] | None = None,
+                 after_generation: Callable[[Search], None] | None = None):
         self.space, self.fitness, self.settings = space, fitness, settings or Settings()
+        self.references = {"base": {}} | dict(references or {})  # name -> keys over the base θ
+        self.after_generation = after_generation
+        self.floor: float | None = None if isinstance(self.settings.floor, str) else self.settings.floor
+        self.made: dict[int, tuple[int, int]] = {}  # per generation: candidates screened out by ρ, and how many
+        # of them were put back because too few others came to fill it
+        self._rho: dict[str, float] = {}
         self.proposer = proposer
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.out / "journal.log", fitness_key)
         self.progress = progress
         self.evaluated = 0  # evaluations run by this process (cache hits excluded)
+        self.reference: list[Candidate] = []  # the references, evaluated
+        self.stopped: str | None = None  # why the run ended before its last generation
 
     # ---- generations ---------------------------------------------------------------------------------------------
+    def base_theta(self) -> dict[str, Any]:
+        """The base θ as the space sees it: its value of every key, repaired into the space."""
+        return self.space.repair(self.space.project(self.space.base_config().to_dict()))
+
+    def reference_candidates(self) -> list[Candidate]:
+        base = self.space.project(self.space.base_config().to_dict())
+        return [Candidate(base | keys, "reference", -1, label=name) for name, keys in self.references.items()]
+
     def first(self) -> list[Candidate]:
+        """Generation 0: the base θ, then draws from the space's priors (screened against the base's score)."""
         rng = random.Random(f"{self.settings.seed}/0")
-        out: list[Candidate] = []
-        seen: set[str] = set()
-        for _ in range(self.settings.population * 20):
-            if len(out) >= self.settings.population:
-                break
-            c = Candidate(self.space.sample(rng), "random", 0)
-            if c.key not in seen:
-                seen.add(c.key)
-                out.append(c)
-        return out
+        out: list[Candidate] = [Candidate(self.base_theta(), "base", 0)]
+        base = next((c for c in self.reference if c.label == "base"), None)
+        return self.fill(out, lambda: Candidate(self.space.sample(rng), "random", 0),
+                         base.score if base is not None else None, 0)
 
     def next(self, ranked: list[Candidate], generation: int, everyone: list[Candidate] | None = None
              ) -> list[Candidate]:
@@ -149,18 +177,54 @@ class Search:
                 if c.key not in seen and len(out) < s.population:
                     seen.add(c.key)
                     out.append(c)
-        for _ in range(s.population * 20):
-            if len(out) >= s.population:
-                break
+
+        def child() -> Candidate:
             a = self.tournament(ranked, rng)
             theta = self.space.crossover(a.theta, self.tournament(ranked, rng).theta, rng) \
                 if rng.random() < s.crossover else dict(a.theta)
-            theta = self.space.mutate(theta, rng, rate=s.mutation)
-            c = Candidate(theta, "child", generation)
-            if c.key not in seen:
-                seen.add(c.key)
-                out.append(c)
-        return out
+            return Candidate(self.space.mutate(theta, rng, rate=self.mutation_rate()), "child", generation)
+
+        return self.fill(out, child, min((c.score for c in ranked[: s.elite]), default=None), generation)
+
+    def fill(self, out: list[Candidate], make: Callable[[], Candidate], bar: float | None, generation: int
+             ) -> list[Candidate]:
+        """``out`` filled up to the population with new candidates from ``make``. Where quality is measured and
+        screening is on, a candidate whose score could not beat ``bar`` even at perfect quality (its ρ counted,
+        nothing drawn) is screened out; the generation is still filled, with the best of those, when too few
+        others come."""
+        s = self.settings
+        seen = {c.key for c in out}
+        screening = s.screen and bar is not None and getattr(self.fitness, "rated", False) and hasattr(
+            self.fitness, "rho")
+        screened: list[tuple[float, Candidate]] = []
+        for _ in range(s.population * 40):
+            if len(out) >= s.population:
+                break
+            c = make()
+            if c.key in seen:
+                continue
+            seen.add(c.key)
+            if screening:
+                top = bound(self.rho(c), self.floor, s.weight)
+                if top <= bar:
+                    screened.append((top, c))
+                    continue
+            out.append(c)
+        screened.sort(key=lambda x: -x[0])
+        refill = [c for _, c in screened[: s.population - len(out)]]
+        self.made[generation] = (len(screened), len(refill))
+        return out + refill
+
+    def mutation_rate(self) -> float:
+        """The chance each key of a child changes: the setting, else one key in the space's free keys."""
+        if self.settings.mutation is not None:
+            return self.settings.mutation
+        return 1 / max(1, sum(p.kind != "fixed" for p in self.space.params.values()))
+
+    def rho(self, c: Candidate) -> float:
+        if c.key not in self._rho:
+            self._rho[c.key] = self.fitness.rho(self.space.config(c.theta))
+        return self._rho[c.key]
 
     def propose(self, everyone: list[Candidate], generation: int) -> list[dict[str, Any]]:
         """The proposer's candidates for a generation, its analysis and any error written to llm.jsonl."""
@@ -184,7 +248,7 @@ class Search:
                 a = done[c.key]
                 c.evaluation = Evaluation(a["rho"], a["quality"], a["pages"], a["text_tokens"], a["vision_tokens"],
                                           a.get("info", {}))
-                c.score, c.cached = a["score"], True
+                c.score, c.cached = objective(c.evaluation, self.floor, self.settings.weight), True
                 self.record(c)
             else:
                 todo.append(c)
@@ -197,7 +261,7 @@ class Search:
             results = [_evaluate(self.fitness, self.space, c.theta) for c in todo]
         for c, e in zip(todo, results):
             c.evaluation = e
-            c.score = objective(e, self.settings.floor, self.settings.weight)
+            c.score = objective(e, self.floor, self.settings.weight)
             self.ledger.finish(numbers[id(c)], c)
             self.evaluated += 1
             self.record(c)
@@ -206,6 +270,8 @@ class Search:
     def record(self, c: Candidate) -> None:
         line = {"generation": c.generation, "origin": c.origin, "key": c.key, "score": c.score, "cached": c.cached,
                 **asdict(c.evaluation), "theta": c.theta}
+        if c.label:
+            line["label"] = c.label
         with open(self.out / "history.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
@@ -214,22 +280,58 @@ class Search:
         """All generations (those already in the ledger are not evaluated again); the candidates seen, best
         first."""
         seen: dict[str, Candidate] = {}
+        start = time.perf_counter()
+        self.evaluated = 0
+        self.reference = self.evaluate(self.reference_candidates())
+        base = next(c for c in self.reference if c.label == "base")
+        if self.settings.floor == "base":
+            if base.evaluation.quality is None:
+                raise GlyphpressError("a floor at the base θ's quality needs a fitness that measures quality")
+            self.floor = base.evaluation.quality
+            for c in self.reference:
+                c.score = objective(c.evaluation, self.floor, self.settings.weight)
+        self.log_generation(-1, len(self.reference), start)
         generation = self.first()
+        run_start, last = time.perf_counter(), 0.0  # the time limit counts the generations
         for g in range(self.settings.generations):
-            start = time.perf_counter()
+            limit = self.settings.minutes
+            if limit is not None and g > 0 and time.perf_counter() - run_start + last > limit * 60:
+                self.stopped = f"time limit: generation {g + 1} would end after {limit:g} minutes"
+                break
+            start, before = time.perf_counter(), self.evaluated
             ranked = self.evaluate(generation)
             for c in ranked:
                 if c.key not in seen or (c.score or 0) > (seen[c.key].score or 0):
                     seen[c.key] = c
             everyone = sorted(seen.values(), key=lambda c: -c.score)
+            self.log_generation(g, len(generation), start, ranked, everyone, before)
+            last = time.perf_counter() - start
             if self.progress:
                 self.progress(g, everyone)
-            self.write(everyone, time.perf_counter() - start)
+            self.write(everyone)
+            if self.after_generation:
+                self.after_generation(self)
             if g + 1 < self.settings.generations:
                 generation = self.next(ranked, g + 1, everyone)
         return sorted(seen.values(), key=lambda c: -c.score)
 
-    def write(self, everyone: list[Candidate], seconds: float) -> None:
+    def log_generation(self, g: int, size: int, start: float, ranked: list[Candidate] | None = None,
+                       everyone: list[Candidate] | None = None, before: int = 0) -> None:
+        """A line of ``generations.jsonl``: the generation (-1: the references), its size, evaluations run,
+        candidates screened out (and how many of them were put back to fill it), its best and the best so far,
+        the wall time (a resumed generation's line, written again, has the time of the resumed one)."""
+        line: dict[str, Any] = {"generation": g, "candidates": size, "evaluated": self.evaluated - before,
+                                "screened": self.made.get(g, (0, 0))[0], "refilled": self.made.get(g, (0, 0))[1],
+                                "floor": self.floor,
+                                "wall_s": round(time.perf_counter() - start, 3)}
+        if ranked:
+            line["best"] = ranked[0].score
+            line["best_so_far"] = everyone[0].score
+            line["best_key"] = everyone[0].key
+        with open(self.out / "generations.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def write(self, everyone: list[Candidate]) -> None:
         """best.json and the Pareto front's configs, rewritten after every generation."""
         best = everyone[0]
         (self.out / "best.json").write_text(json.dumps(self.space.config(best.theta).to_dict(), indent=2) + "\n")

@@ -146,12 +146,12 @@ class Space:
     _base_cfg: RenderConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        probe = self.base_config()
-        for key in self.params:
-            try:
-                RenderConfig.from_dict({key: self.params[key].sample(random.Random(0))}, base=probe)
-            except ConfigError as e:
-                raise ConfigError(f"space key {key!r}: {e}") from None
+        for key, p in self.params.items():
+            for value in p.options if p.kind == "choice" else (p.sample(random.Random(0)),):
+                try:
+                    self.config({key: value})
+                except ConfigError as e:
+                    raise ConfigError(f"space key {key!r}: {e}") from None
 
     def base_config(self) -> RenderConfig:
         if self._base_cfg is None:
@@ -247,8 +247,24 @@ class Space:
         return out
 
     def config(self, theta: dict[str, Any]) -> RenderConfig:
-        """θ as a render config: the base with these keys."""
-        return RenderConfig.from_dict(dict(theta), base=self.base_config())
+        """θ as a render config: the base with these keys (a key whose value is a group of keys, such as a
+        colour theme, gives each of them)."""
+        return RenderConfig.from_dict(expand(theta), base=self.base_config())
+
+    def project(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A config's values (``RenderConfig.to_dict()``) as this space's keys: a grouped key takes the option
+        that matches them, or, where none does, the group of their own values."""
+        out = {}
+        for k, p in self.params.items():
+            groups = [o for o in p.options if isinstance(o, dict)] if p.kind == "choice" else []
+            if groups:
+                keys = {key for o in groups for key in o}
+                own = {key: values.get(key) for key in sorted(keys)}
+                out[k] = next((o for o in groups if all(values.get(key) == v for key, v in o.items())
+                               and all(key in o or own[key] in (0, None) for key in keys)), own)
+            else:
+                out[k] = values.get(k)
+        return out
 
     def freeze(self, keys: dict[str, Any]) -> Space:
         """The same space with ``keys`` fixed at these values."""
@@ -270,6 +286,18 @@ class Space:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def expand(theta: dict[str, Any]) -> dict[str, Any]:
+    """θ keys, with a grouped value (``{"colours": {"font-color": ..., "page-bg-color": ...}}``) spread into its
+    keys."""
+    out: dict[str, Any] = {}
+    for k, v in theta.items():
+        if isinstance(v, dict):
+            out.update(v)
+        else:
+            out[k] = v
+    return out
 
 
 def load_space(spec: str | Path) -> Space:
@@ -299,7 +327,24 @@ def load_space(spec: str | Path) -> Space:
 
 # The paper's Table 8 as priors (see the reference facts): dpi mostly normal/medium with small spikes, paper
 # sizes, font sizes 7-14 pt with line height the size plus 0-3, mostly left or justified, margins 10-40 pt,
-# first-line indents of 0 or 1-2.5 em, small or no paragraph spacing, horizontal scale 0.75-1.0 likelier near 1.
+# indents (none, first-line of 1-2.5 em, block, hanging), small or no paragraph spacing, horizontal scale
+# 0.75-1.0 likelier near 1, colour themes as coherent (page, paragraph, font) triplets, light and dark.
+def _colours(page: str, para: str, font: str) -> dict[str, str]:
+    return {"page-bg-color": page, "para-bg-color": para, "font-color": font}
+
+
+THEMES = {  # document, web, dark and code styles
+    "document": _colours("#FFFFFF", "#FFFFFF", "#000000"), "paper": _colours("#FFFDF5", "#FFFDF5", "#1A1A1A"),
+    "web": _colours("#FFFFFF", "#F6F8FA", "#24292F"), "wiki": _colours("#F8F9FA", "#FFFFFF", "#202122"),
+    "dark": _colours("#0D1117", "#0D1117", "#E6EDF3"), "dark-grey": _colours("#1E1E1E", "#1E1E1E", "#D4D4D4"),
+    "code": _colours("#F6F8FA", "#F6F8FA", "#24292E"), "code-dark": _colours("#282C34", "#282C34", "#ABB2BF"),
+}
+INDENTS = [{"first-line-indent": 0, "left-indent": 0, "right-indent": 0},  # none
+           {"first-line-indent": 9, "left-indent": 0, "right-indent": 0},  # first line, 1-2.5 em
+           {"first-line-indent": 14, "left-indent": 0, "right-indent": 0},
+           {"first-line-indent": 22, "left-indent": 0, "right-indent": 0},
+           {"first-line-indent": 0, "left-indent": 18, "right-indent": 18},  # block
+           {"first-line-indent": -14, "left-indent": 14, "right-indent": 0}]  # hanging
 _COMMON = {
     "dpi": {"choice": [45, 50, 60, 66, 72, 80, 96, 100, 110, 120], "weights": [1, 2, 3, 3, 8, 6, 6, 2, 1, 1]},
     "page-size": {"choice": ["595,842", "612,792", "420,595", "499,709", "842,1191", "595,595", "842,595"],
@@ -310,12 +355,13 @@ _COMMON = {
     "margin-y": {"float": [10, 40], "step": 1},
     "alignment": {"choice": ["LEFT", "JUSTIFY", "RIGHT", "CENTER"], "weights": [10, 8, 1, 1]},
     "horizontal-scale": {"float": [0.75, 1.0], "step": 0.01, "prior": "near-high"},
-    "first-line-indent": {"choice": [0, 9, 14, 18, 22], "weights": [6, 1, 1, 1, 1]},
+    "indent": {"choice": INDENTS, "weights": [12, 2, 2, 2, 1, 1]},
     "space-before": {"choice": [0, 2, 6], "weights": [6, 2, 1]},
     "space-after": {"choice": [0, 2, 6], "weights": [6, 2, 1]},
     "letter-spacing": {"float": [-0.5, 0.5], "step": 0.05},
     "newline-markup": {"choice": ["<br/>", "<font color=\"#FF0000\"> \\n </font>"], "weights": [9, 1]},
     "columns": {"choice": [1, 2], "weights": [8, 2]},
+    "colours": {"choice": list(THEMES.values()), "weights": [10, 3, 2, 2, 2, 1, 1, 1]},
 }
 SPACES: dict[str, dict[str, Any]] = {
     "en": {"name": "en", "base": "glyph-en",
@@ -324,7 +370,9 @@ SPACES: dict[str, dict[str, Any]] = {
            "keys": {**_COMMON, "font-family": {"fixed": "cjk"},
                     "alignment": {"choice": ["LEFT", "JUSTIFY"], "weights": [1, 1]}}},
     "code": {"name": "code", "base": "code",
-             "keys": {**{k: v for k, v in _COMMON.items() if k not in ("alignment", "first-line-indent", "columns")},
+             "keys": {**{k: v for k, v in _COMMON.items() if k not in ("alignment", "indent", "columns", "colours")},
                       "font-family": {"fixed": "mono"}, "alignment": {"fixed": "LEFT"},
-                      "first-line-indent": {"fixed": 0}, "columns": {"choice": [1, 2], "weights": [7, 3]}}},
+                      "first-line-indent": {"fixed": 0}, "columns": {"choice": [1, 2], "weights": [7, 3]},
+                      "colours": {"choice": [THEMES[k] for k in ("code", "document", "code-dark", "dark")],
+                                  "weights": [4, 3, 2, 1]}}},
 }
