@@ -569,6 +569,9 @@ def ask_cmd(
 
 
 def _print_ask_summary(r) -> None:
+    for c in r.citations:  # where the answer comes from: under the answer, on stdout
+        snippet = " ".join(c.snippet.split())
+        print(f"{c.label()} {snippet[:157] + '…' if len(snippet) > 160 else snippet}")
     s = r.summary()
     reported, predicted = s["prompt_tokens_reported"], s["prompt_tokens_predicted"]
     check = "" if reported is None else f", engine counted {reported:,} prompt tokens (predicted {predicted:,})"

@@ -11,6 +11,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+import numpy as np
+
 from . import manifest
 from .config import RenderConfig, load_config
 from .content import Content
@@ -67,10 +69,36 @@ class Renderer:
             page = Page(lay.index, 0, 0, (a, b), 0, 0)
             if image is not None or size is not None:
                 page.set_size(*(image.size if image is not None else size), model)
+                page.lines = self.lines(lay, flow, (page.width, page.height))
             page.image = image if draw else None
             yield page, lay
         if missing is not None:
             missing.update(doc.missing)
+
+
+    def lines(self, lay: PageLayout, flow: Flow | None, size: tuple[int, int]) -> np.ndarray:
+        """Where a page's lines are: one row per line, (source start, source end, x0, y0, x1, y1), the box in
+        the final image's pixels (after horizontal scale; cropping keeps the top-left corner), from the
+        line's column to the end of its text and from an ascender's height above the baseline to a
+        descender's depth below it."""
+        n = len(lay.line_start)
+        out = np.zeros((n, 6), dtype=np.float64)
+        if not n:
+            return out
+        starts, ends = lay.line_start.astype(np.int64), lay.line_end.astype(np.int64)
+        if flow is not None and flow.source is not None:
+            last = flow.to_source(len(flow.text))
+            src = np.append(flow.source.astype(np.int64), last)
+            starts, ends = src[np.minimum(starts, len(flow.text))], src[np.minimum(ends, len(flow.text))]
+        px = self.config.px(self.config.font_size)
+        s = self.config.horizontal_scale
+        w, h = size
+        out[:, 0], out[:, 1] = starts, ends
+        out[:, 2] = np.clip(lay.line_left * s, 0, w)
+        out[:, 3] = np.clip(lay.line_base - 0.95 * px, 0, h)
+        out[:, 4] = np.clip(lay.line_right * s, 0, w)
+        out[:, 5] = np.clip(lay.line_base + 0.3 * px, 0, h)
+        return out
 
 
 _LOCAL = threading.local()
@@ -124,7 +152,7 @@ def _finish(content: Content, cfg: RenderConfig, model: VisionModel, acct: Accou
         documents.append({"name": doc_name, "source_range": [a, b], "pages": [on[0], on[-1]] if on else []})
     return Rendered(cfg, model, acct.name if acct else None, total, len(text), pages, timings, content.name,
                     hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), content.format, documents,
-                    dict(missing.most_common()))
+                    dict(missing.most_common()), text)
 
 
 def _accounting(tokenizer: str | None, content: Content, count_text: bool = True):

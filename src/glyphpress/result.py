@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from . import __version__, manifest
@@ -23,6 +24,9 @@ class Page:
     text_tokens: int | None = None  # tokens of this page's text on its own
     image: Image.Image | None = None
     file: str | None = None
+    # where the page's lines are: rows of (source start, source end, x0, y0, x1, y1), the box in the image's
+    # pixels; None for pages not laid out here (images, raster PDF pages) or drawn in other processes
+    lines: np.ndarray | None = field(default=None, repr=False)
 
     def set_size(self, width: int, height: int, model: VisionModel) -> None:
         """The image's size, and the vision tokens ``model`` spends on it."""
@@ -44,6 +48,7 @@ class Rendered:
     format: str = "text"
     documents: list[dict[str, Any]] = field(default_factory=list)  # the parts of a bundle
     missing_glyphs: dict[str, int] = field(default_factory=dict)  # characters drawn that no font has: count
+    source: str = field(default="", repr=False)  # the text the pages' source ranges index
 
     @property
     def vision_tokens(self) -> int:

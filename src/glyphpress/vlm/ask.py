@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import RenderConfig
@@ -44,6 +44,7 @@ class AskResult:
     plan_step: str
     baseline: RouteResult | None = None
     baseline_error: str | None = None
+    citations: list = field(default_factory=list)  # evidence.Citation: where the answer's passages are
 
     @property
     def ratio(self) -> float:
@@ -63,6 +64,7 @@ class AskResult:
                                "prompt_tokens_predicted": b.prompt_tokens_predicted, "latency_s": round(b.latency_s, 3)}
         if self.baseline_error:
             out["baseline_error"] = self.baseline_error
+        out["citations"] = [c.to_dict() for c in self.citations]
         return out
 
 
@@ -144,8 +146,11 @@ class Session:
             else:
                 base = results[1]
         r = self.rendered
+        from ..evidence import locate
+
+        cites = await asyncio.to_thread(locate, visual.answer, r)
         return AskResult(question, visual, len(r.pages), r.text_tokens or 0, r.vision_tokens, self.plan.config,
-                         self.plan.step, base, base_err)
+                         self.plan.step, base, base_err, cites)
 
     async def aclose(self) -> None:
         await self.backend.aclose()
