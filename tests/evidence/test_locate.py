@@ -115,14 +115,20 @@ def test_ask_prints_the_citations_under_the_answer_and_in_json(tmp_path):
     answer = f'Within four hours: "{CLAUSE}".'
     with FakeEngine(answer=answer) as eng:
         p = subprocess.run([sys.executable, "-m", "glyphpress", "ask", str(doc), "-q", "How fast?", "--model",
-                            "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url", eng.url], capture_output=True, text=True,
-                           timeout=300)
+                            "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url", eng.url, "--notes", str(tmp_path / "n.md")],
+                           capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stderr
         lines = p.stdout.strip().splitlines()
         assert lines[0].strip() == answer and lines[1].startswith("[p. ") and CLAUSE in lines[1]
         p = subprocess.run([sys.executable, "-m", "glyphpress", "ask", str(doc), "-q", "How fast?", "--model",
                             "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url", eng.url, "--json"], capture_output=True,
                            text=True, timeout=300)
+    note = (tmp_path / "n.md").read_text()
+    assert f"{lines[1].split(']')[0]}] (quote): > {CLAUSE}" in note and "n_pages/q01_cite1.png" in note
+    from PIL import Image
+
+    region = Image.open(tmp_path / "n_pages" / "q01_cite1.png")
+    assert 0 < region.height < 60 and region.width > 300  # the cited line, not the page
     data = json.loads(p.stdout)
     c = data["citations"][0]
     assert c["snippet"] == CLAUSE and c["kind"] == "quote" and c["chars"] == list(where(TEXT, CLAUSE))

@@ -1,5 +1,7 @@
-"""Evidence: the pages and lines an answer rests on (locate.py)."""
+"""Evidence: the pages and lines an answer rests on (locate.py), and the page regions that show them
+(show.py)."""
 
 from .locate import Citation, find, locate
+from .show import crop
 
-__all__ = ["Citation", "find", "locate"]
+__all__ = ["Citation", "crop", "find", "locate"]

@@ -217,18 +217,31 @@ def ask(content, question: str, **kwargs) -> AskResult:
 
 
 def write_notes(path: str | Path, results: list[AskResult], session: Session) -> Path:
-    """A Markdown note: each question, its answer (and the baseline's), the figures, and the page images."""
+    """A Markdown note: each question, its answer with the passages it rests on (each citation with a crop of
+    its lines from the page), the baseline's answer, the figures, and the page images."""
+    from ..evidence.show import crop
+
     path = Path(path)
     pages_dir = path.with_name(path.stem + "_pages")
     pages_dir.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(session.images):
         img.save(pages_dir / f"page_{i + 1:04d}.png")
     lines = [f"# Questions about {session.rendered.name}", ""]
-    for r in results:
+    for k, r in enumerate(results, 1):
         s = r.summary()
-        lines += [f"## {r.question}", "", r.visual.answer, "",
-                  f"*{s['model']}: {s['pages']} pages, {s['vision_tokens']:,} vision tokens for {s['text_tokens']:,} "
-                  f"text tokens (ρ {s['compression_ratio']}), {s['latency_s']} s*", ""]
+        lines += [f"## {r.question}", "", r.visual.answer, ""]
+        if r.citations:
+            lines += ["**Where it comes from:**", ""]
+        for j, c in enumerate(r.citations, 1):
+            snippet = " ".join(c.snippet.split())
+            lines += [f"- {c.label()} ({c.kind}): > {snippet}"]
+            region = crop(c, session.rendered)
+            if region is not None:
+                name = f"q{k:02d}_cite{j}.png"
+                region.save(pages_dir / name)
+                lines += ["", f"  ![{c.label()}]({pages_dir.name}/{name})", ""]
+        lines += ["", f"*{s['model']}: {s['pages']} pages, {s['vision_tokens']:,} vision tokens for "
+                  f"{s['text_tokens']:,} text tokens (ρ {s['compression_ratio']}), {s['latency_s']} s*", ""]
         if r.baseline is not None:
             lines += ["**Text-only baseline** "
                       f"({r.baseline.model}, {r.baseline.usage.prompt_tokens or r.baseline.prompt_tokens_predicted:,} "
