@@ -275,3 +275,29 @@ def test_an_uploaded_image_is_a_page_with_its_ocr_text(serve):
         r = httpx.post(s.url + "/v1/render", files=[("files", ("cut.png", png[: len(png) // 2], "image/png"))])
         assert r.status_code == 400 and "cut.png: not a readable image, corrupt or truncated" in \
             r.json()["error"]["message"]
+
+
+CONTRACT = "\n".join([f"Clause {i}: the parties meet on the first Monday of every month at noon." for i in range(60)]
+                     + ["Clause 60: the supplier answers every support request within four business hours."]
+                     + [f"Clause {i}: invoices are paid within thirty days of receipt." for i in range(61, 140)])
+
+
+def test_answers_come_with_their_citations_and_line_boxes(serve):
+    quote = "the supplier answers every support request within four business hours"
+    with FakeEngine(answer=f'Clause 60 says "{quote}".') as vis:
+        with serve(base_url=vis.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
+            doc = httpx.post(s.url + "/v1/render", json={"text": CONTRACT}).json()
+            plain = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "question": "How fast?",
+                                                        "stream": False}, timeout=60).json()
+            events = []
+            with httpx.stream("POST", s.url + "/v1/ask", json={"document_id": doc["id"], "question": "Again?"}) as r:
+                events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:")]
+    at = CONTRACT.find(quote)
+    for cites in (plain["citations"], events[-1]["citations"]):
+        c = cites[0]
+        assert c["kind"] == "quote" and c["chars"] == [at, at + len(quote)] and c["snippet"] == quote
+        page = next(p for p in doc["manifest"]["pages"] if p["source_range"][0] <= at < p["source_range"][1])
+        assert c["pages"][0] == doc["manifest"]["pages"].index(page) + 1
+        [(p, x0, y0, x1, y1)] = c["boxes"]
+        assert p == c["pages"][0] and 0 <= x0 < x1 <= page["width"] and 0 <= y0 < y1 <= page["height"]
+        assert y1 - y0 < 20  # one line of 9-pt text at 72 dpi

@@ -5,6 +5,8 @@ screen, the dark theme, and the API docs page served without a CDN."""
 
 import shutil
 
+import httpx
+
 from .. import needs
 from ..vlm.fake_server import FakeEngine
 
@@ -134,3 +136,48 @@ def test_phone_screen_dark_theme_and_offline_docs(serve):
         docs.wait_for_selector(".swagger-ui .info", timeout=30_000)
         assert docs.locator(".opblock-summary-path", has_text="/v1/render").count() >= 1
         b.close()
+
+
+@needs.package("playwright")
+@needs.tool("chromium", "chromium")
+def test_a_citation_opens_its_page_with_the_cited_lines_marked(serve, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    quote = "the supplier answers every support request within four business hours"
+    text = "\n".join([f"Clause {i}: the parties meet on the first Monday of every month at noon." for i in range(95)]
+                     + [f"Clause 95: {quote}."]
+                     + [f"Clause {i}: invoices are paid in thirty days." for i in range(96, 200)])
+    with FakeEngine(answer=f'Clause 95 says "{quote}".') as eng:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s, sync_playwright() as p:
+            b = browser(p)
+            page = b.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(s.url + "/")
+            page.fill("#text", text)
+            page.click("#render")
+            page.wait_for_selector("#gallery img")
+            page.fill("#question", "How fast must the supplier answer?")
+            page.press("#question", "Enter")
+            page.wait_for_selector(".cites button", timeout=30_000)
+            label = page.inner_text(".cites button")
+            assert label.startswith("[p. 2, line") and quote in page.inner_text(".cites q")
+            page.click(".cites button")
+            assert page.is_visible("#zoom") and page.inner_text("#zoomlabel").startswith("page 2 of")
+            page.wait_for_selector("#zoomwrap .mark")
+            img = page.locator("#zoomimg").bounding_box()
+            mark = page.locator("#zoomwrap .mark").first.bounding_box()
+            natural = page.evaluate("[document.getElementById('zoomimg').naturalWidth, "
+                                    "document.getElementById('zoomimg').naturalHeight]")
+            doc_id = page.evaluate("doc.id")  # the same answer through the API: the boxes the page should show
+            [(_, x0, y0, x1, y1)] = httpx.post(s.url + "/v1/ask", json={"document_id": doc_id, "question": "?",
+                                                                         "stream": False}, timeout=60
+                                               ).json()["citations"][0]["boxes"]
+            sx, sy = img["width"] / natural[0], img["height"] / natural[1]
+            for got, want in ((mark["x"] - img["x"], x0 * sx), (mark["y"] - img["y"], y0 * sy),
+                              (mark["width"], (x1 - x0) * sx), (mark["height"], (y1 - y0) * sy)):
+                assert abs(got - want) < 1.5  # drawn where the line is, at the zoom's scale
+            page.screenshot(path=str(tmp_path / "cited.png"))
+            page.keyboard.press("ArrowRight")  # another page: no marks of this citation there
+            page.wait_for_function("document.getElementById('zoomimg').src.endsWith('page_0003.png')")
+            assert page.locator("#zoomwrap .mark").count() == 0
+            b.close()
+    assert (tmp_path / "cited.png").stat().st_size > 10_000

@@ -173,9 +173,33 @@ def find(answer: str, text: str, limit: int = 5, min_score: float = MIN_SCORE,
     return out
 
 
+@dataclass
+class Shown:
+    """What ``locate`` needs of a rendered document, when it is not a ``Rendered`` in memory: its text, its
+    pages (``result.Page``: source ranges and line boxes) and the parts of a bundle."""
+
+    source: str
+    pages: list
+    documents: list[dict] = field(default_factory=list)
+    name: str = ""
+
+    @classmethod
+    def from_manifest(cls, manifest: dict, source: str, lines: list | None = None) -> Shown:
+        """A document on disk: its manifest, its text and the pages' line rows (``lines.json``), if kept."""
+        from ..result import Page
+
+        pages = []
+        for i, p in enumerate(manifest["pages"]):
+            rows = lines[i] if lines and i < len(lines) and lines[i] is not None else None
+            pages.append(Page(i, p["width"], p["height"], tuple(p["source_range"]), p["vision_tokens"],
+                              p["image_tokens"], lines=None if rows is None else np.asarray(rows, np.float64)
+                              .reshape(-1, 6)))
+        return cls(source, pages, manifest.get("documents", []), manifest["source"]["name"])
+
+
 def locate(answer: str, rendered, limit: int = 5, min_score: float = MIN_SCORE) -> list[Citation]:
-    """The passages a ``Rendered`` document shows that ``answer`` rests on, best first, each with its
-    document (a bundle's part), pages, lines and their boxes in the page images."""
+    """The passages a ``Rendered`` document (or a ``Shown`` one) shows that ``answer`` rests on, best first,
+    each with its document (a bundle's part), pages, lines and their boxes in the page images."""
     text = rendered.source
     if not text or not answer.strip():
         return []
@@ -186,10 +210,13 @@ def locate(answer: str, rendered, limit: int = 5, min_score: float = MIN_SCORE) 
 
 
 def _folded(rendered) -> Folded:
-    cached = getattr(rendered, "_folded", None)
+    cached = getattr(rendered, "_folded", None)  # a session asks many questions of one text
     if cached is None or cached[0] is not rendered.source:
         cached = (rendered.source, Folded(rendered.source))
-        rendered._folded = cached
+        try:
+            rendered._folded = cached
+        except AttributeError:
+            pass
     return cached[1]
 
 

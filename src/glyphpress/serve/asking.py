@@ -48,6 +48,17 @@ def _generation(body: dict) -> Generation:
     return Generation(max_tokens=raw)
 
 
+def _citations(sv: Services, doc_id: str, answer: str) -> list[dict]:
+    """Where the answer comes from in the document: evidence's citations, with line boxes in page pixels."""
+    from ..evidence import Shown, locate
+
+    m = sv.store.manifest(doc_id)
+    if m is None:  # removed meanwhile
+        return []
+    shown = Shown.from_manifest(m, sv.store.source(doc_id), sv.store.lines(doc_id))
+    return [c.to_dict() for c in locate(answer, shown)]
+
+
 def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
     """The document's page files as they are (an engine gets them without decoding and encoding again)."""
     return [data for _, data in page_files(sv, doc_id, stop)]
@@ -56,6 +67,8 @@ def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
 @router.post("/v1/ask", summary="Ask a question about a document (SSE stream or JSON)",
              description="JSON `{document_id | text, question, stream?: true, baseline?: false, max_tokens?}`. "
                          "With stream, Server-Sent Events: `{\"text\": ...}` pieces, then `{\"done\": true, ...}`. "
+                         "Both end with `citations`: where the answer comes from (document, pages, lines, snippet, "
+                         "line boxes in page pixels). "
                          "No VLM configured: 503; the VLM unreachable or failing: 502.")
 async def ask(request: Request):
     sv = services(request)
@@ -113,7 +126,8 @@ async def _answer(sv: Services, be, question: str, gen: Generation, base, text_r
         except GlyphpressError as e:
             raise HTTPException(engine_status(e), str(e)) from None
         out = dict(stats, answer=r.answer, prompt_tokens_reported=r.usage.prompt_tokens,
-                   latency_s=round(r.latency_s, 3))
+                   latency_s=round(r.latency_s, 3),
+                   citations=await asyncio.to_thread(_citations, sv, doc_id, r.answer))
         if base is not None:
             out.update(await _baseline(base, text_req, predicted_text, deadline))
     return out
@@ -138,7 +152,7 @@ async def _stream(sv: Services, be, question: str, gen: Generation, base, text_r
             t0 = time.perf_counter()
             pages = await sv.gate.call(deadline, _load_pages, sv, stats["document_id"])
             visual = AskRequest(question, images=pages, gen=gen)
-            usage = None
+            usage, parts = None, []
             async with aclosing(be.stream(visual)) as pieces:  # closed (the engine request cancelled) on hang-up
                 while True:
                     try:
@@ -150,11 +164,13 @@ async def _stream(sv: Services, be, question: str, gen: Generation, base, text_r
                                             "cancelled", "status": 504})
                         return
                     if piece.text:
+                        parts.append(piece.text)
                         yield sse({"text": piece.text})
                     if piece.usage is not None:
                         usage = piece.usage
             done = dict(stats, done=True, latency_s=round(time.perf_counter() - t0, 3),
-                        prompt_tokens_reported=usage.prompt_tokens if usage else None)
+                        prompt_tokens_reported=usage.prompt_tokens if usage else None,
+                        citations=await asyncio.to_thread(_citations, sv, stats["document_id"], "".join(parts)))
             if base is not None:
                 done.update(await _baseline(base, text_req, predicted_text, deadline))
             yield sse(done)

@@ -54,6 +54,8 @@ def render_job(sv: Services, doc_id: str, items: list[tuple[str, bytes]], cfg: R
                 report(n)
 
         result = render_to_dir(content, store.staging(doc_id), cfg, name=name, progress=progress)
+        store.save_lines(doc_id, [None if p.lines is None else [[round(v, 1) for v in row] for row in p.lines.tolist()]
+                                  for p in result.pages])
     except GlyphpressError as e:
         store.delete(doc_id)
         # a message about this server's own folders (a file it could not write) names no path of the server's

@@ -57,6 +57,17 @@ class Store:
         (folder / "source.txt").write_text(source, encoding="utf-8")
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
+    def save_lines(self, doc_id: str, lines: list) -> None:
+        """Where each page's lines are (evidence boxes): per page, rows of (source start, end, x0, y0, x1, y1)."""
+        (self.staging(doc_id) / "lines.json").write_text(json.dumps(lines), encoding="utf-8")
+
+    def lines(self, doc_id: str) -> list | None:
+        folder = self.folder(doc_id)
+        try:
+            return json.loads((folder / "lines.json").read_text(encoding="utf-8")) if folder else None
+        except (OSError, ValueError):
+            return None
+
     def manifest(self, doc_id: str) -> dict | None:
         folder = self.folder(doc_id)
         return manifest_mod.load(folder) if folder else None
