@@ -82,6 +82,7 @@ class RenderConfig:
     tab_size: int = 4
     image_format: str = "png"
     png_compress_level: int = 1
+    page_label: bool = False  # "p. 12" (and a bundle part's name) drawn small in the bottom margin
 
     # ---- construction -------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -145,6 +146,7 @@ class RenderConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RenderConfig))
+LABEL_MARGIN_PX = 7  # the bottom margin a page label needs (cropped last pages keep margin-y pixels)
 PUBLISHED_KEYS = tuple(n.replace("_", "-") for n in FIELD_NAMES[: FIELD_NAMES.index("layout")])
 
 
@@ -282,6 +284,9 @@ def _validate(c: RenderConfig) -> None:
     check_range("columns", 1, 3)
     check_range("tab_size", 1, 16)
     check_range("png_compress_level", 0, 9)
+    if c.page_label and min(c.margin_y, c.px(c.margin_y)) < LABEL_MARGIN_PX:
+        bad("page-label", f"a page label needs a bottom margin of at least {LABEL_MARGIN_PX} pixels; raise "
+                          "margin-y")
     if c.alignment not in ALIGNMENTS:
         bad("alignment", f"must be one of {', '.join(ALIGNMENTS)}, got {c.alignment!r}")
     if c.layout not in LAYOUTS:

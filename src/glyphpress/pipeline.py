@@ -133,6 +133,11 @@ def pages(content: Content, cfg: RenderConfig, model: VisionModel, draw: bool = 
         return
     r = renderer or renderer_for(cfg)
     for page, _ in r.pages(content.flow(cfg, line_numbers), model, draw=draw, missing=missing):
+        if cfg.page_label and page.image is not None:  # in the margin: the size, and the tokens, stay
+            from .raster.label import draw_label, label_text
+
+            part = next((name for name, a, b in content.parts if a <= page.source_range[0] < max(b, a + 1)), None)
+            page.image = draw_label(page.image, label_text(page.index + 1, part), cfg)
         yield page
 
 
