@@ -512,9 +512,16 @@ def ask_cmd(
     pdf_mode: str = PDF_MODE_OPT,
     password: str | None = PASSWORD_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per answer instead of streaming."),
+    cross_check: bool = typer.Option(False, "--cross-check", help="List the statements on which the inputs (two "
+                                     "or more) disagree, each side quoted and located in its own document."),
+    topic: str | None = typer.Option(None, "--topic", help="With --cross-check: only disagreements about this."),
+    compare: tuple[str, str] | None = typer.Option(None, "--compare", help="OLD NEW: ask about the changes "
+                                                   "between two revisions of a document (its text diff, rendered "
+                                                   "with removals and additions marked).", show_default=False),
 ) -> None:
     """Ask questions about documents through a VLM reading their rendered pages; the answer streams,
-    then pages, text tokens, vision tokens, ρ and latency (and the text-only baseline beside it)."""
+    then where it comes from (pages and lines), pages, text tokens, vision tokens, ρ and latency (and the
+    text-only baseline beside it)."""
     import asyncio
 
     from .vlm.ask import Session, make_backend, write_notes
@@ -522,17 +529,33 @@ def ask_cmd(
     from .vlm.openai import OpenAIBackend
     from .vlm.registry import model_spec
 
-    if not question and not interactive:
+    if cross_check and (interactive or question):
+        raise GlyphpressError("--cross-check asks its own question: leave out -q and --interactive")
+    if topic is not None and not cross_check:
+        raise GlyphpressError("--topic goes with --cross-check")
+    if not question and not interactive and not cross_check:
         raise GlyphpressError("give a question with -q, or --interactive")
     if max_tokens < 1:
         raise GlyphpressError("--max-tokens must be at least 1")
     spec = model_spec(model, context=context, vision=vision)
     how = _how(fmt, pdf_mode, 72, password, 2000, 120, False)
-    specs = _sources(inputs or [], False)
-    if len(specs) == 1:
-        content, _ = _document(specs[0], how)
+    if compare:
+        if inputs:
+            raise GlyphpressError("--compare OLD NEW takes the place of the inputs: give no other")
+        from .evidence.revisions import compare as diff
+        from .vlm.ask import rendered_source
+
+        old, new = (_document(s, how)[0] for s in _sources(list(compare), False))
+        changes = diff(rendered_source(old), rendered_source(new), Path(compare[0]).name, Path(compare[1]).name)
+        content = changes.document
     else:
-        content = _bundle(specs, how, _Outcomes(inputs))
+        specs = _sources(inputs or [], False)
+        if len(specs) == 1:
+            content, _ = _document(specs[0], how)
+        else:
+            content = _bundle(specs, how, _Outcomes(inputs))
+    if cross_check and len(getattr(content, "parts", None) or []) < 2:
+        raise GlyphpressError("--cross-check needs two documents or more")
     base_cfg = _load_cfg(config, set_) if (config or set_) else None
     be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, local_media=local_media)
     baseline = OpenAIBackend(baseline_url, baseline_model or spec.name, api_key=api_key) if baseline_url else None
@@ -541,24 +564,14 @@ def ask_cmd(
                       gen=Generation(max_tokens=max_tokens, stop=spec.stop))
     results = []
     try:
-        while True:
-            if not question:
-                print("question> ", end="", file=sys.stderr, flush=True)
-                line = sys.stdin.readline()
-                if not line or line.strip().lower() in ("", "exit", "quit"):
-                    break
-                question = line.strip()
-            on_text = None if as_json else (lambda t: print(t, end="", flush=True))
-            r = loop.run_until_complete(session.ask_async(question, on_text))
+        if cross_check:
+            from .evidence.crosscheck import cross_check as check
+
+            r, found = loop.run_until_complete(check(session, topic))
             results.append(r)
-            if as_json:
-                out_console.print_json(json.dumps(r.summary()))
-            else:
-                print()
-                _print_ask_summary(r)
-            question = None
-            if not interactive:
-                break
+            _print_disagreements(r, found, as_json)
+        else:
+            _ask_loop(loop, session, question, interactive, as_json, results)
     finally:
         loop.run_until_complete(session.aclose())
         loop.run_until_complete(loop.shutdown_asyncgens())
@@ -568,8 +581,44 @@ def ask_cmd(
         print(f"notes: {path}", file=sys.stderr)
 
 
-def _print_ask_summary(r) -> None:
-    for c in r.citations:  # where the answer comes from: under the answer, on stdout
+def _ask_loop(loop, session, question: str | None, interactive: bool, as_json: bool, results: list) -> None:
+    """Ask ``question``, or questions read from stdin with ``interactive``, printing each answer."""
+    while True:
+        if not question:
+            print("question> ", end="", file=sys.stderr, flush=True)
+            line = sys.stdin.readline()
+            if not line or line.strip().lower() in ("", "exit", "quit"):
+                break
+            question = line.strip()
+        on_text = None if as_json else (lambda t: print(t, end="", flush=True))
+        r = loop.run_until_complete(session.ask_async(question, on_text))
+        results.append(r)
+        if as_json:
+            out_console.print_json(json.dumps(r.summary()))
+        else:
+            print()
+            _print_ask_summary(r)
+        question = None
+        if not interactive:
+            break
+
+
+def _print_disagreements(r, found, as_json: bool) -> None:
+    if as_json:
+        out_console.print_json(json.dumps(dict(r.summary(), disagreements=[d.to_dict() for d in found])))
+        return
+    if not found:
+        print("No disagreement found.")
+    for i, d in enumerate(found, 1):
+        print(f"{i}. {d.topic or '(no topic given)'}")
+        for side in d.sides:
+            where = " ".join(c.label() for c in side.citations) or "[not found word for word in the document]"
+            print(f"   {side.document}: “{' '.join(side.says.split())}” {where}")
+    _print_ask_summary(r, citations=False)
+
+
+def _print_ask_summary(r, citations: bool = True) -> None:
+    for c in r.citations if citations else ():  # where the answer comes from: under the answer, on stdout
         snippet = " ".join(c.snippet.split())
         print(f"{c.label()} {snippet[:157] + '…' if len(snippet) > 160 else snippet}")
     s = r.summary()

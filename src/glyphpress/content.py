@@ -42,10 +42,10 @@ class Content:
         from .document.pdf import RasterDocument
 
         if isinstance(obj, (RasterDocument, ImageDocument)):
-            return cls(obj.source, name or "text", obj.format, raster=obj)
+            return cls(obj.source, name or obj.name or "text", obj.format, raster=obj)
         if isinstance(obj, Document):
             check_text(obj.source, obj.name)
-            return cls(obj.source, name or "text", obj.format, list(obj.parts), document=obj)
+            return cls(obj.source, name or obj.name or "text", obj.format, list(obj.parts), document=obj)
         raise GlyphpressError(f"text must be a str or a Document, got {type(obj).__name__}")
 
     def raster_for(self, cfg: RenderConfig) -> RasterDocument | ImageDocument | None:

@@ -130,12 +130,14 @@ def _phrases(clause: str, hay: str) -> list[tuple[int, int, str]]:
 
 
 def find(answer: str, text: str, limit: int = 5, min_score: float = MIN_SCORE,
-         folded: Folded | None = None) -> list[Citation]:
-    """The passages of ``text`` an answer rests on, best first (without pages: see ``locate``)."""
+         folded: Folded | None = None, quote: bool = False) -> list[Citation]:
+    """The passages of ``text`` an answer rests on, best first (without pages: see ``locate``). With
+    ``quote``, the answer is itself a quote, looked for whole first, however short."""
     folded = folded or Folded(text)
     hay = folded.text
     found: list[tuple[int, int, str, str, float]] = []  # folded start, end, kind, query, score
-    for kind, q in queries(answer):
+    asked = ([("quote", answer.strip())] if quote and answer.strip() else []) + queries(answer)
+    for kind, q in asked:
         fq = fold(q)
         if kind == "quote":
             at = hay.find(fq)
