@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import socket
 import threading
 import zipfile
@@ -301,3 +302,30 @@ def test_answers_come_with_their_citations_and_line_boxes(serve):
         [(p, x0, y0, x1, y1)] = c["boxes"]
         assert p == c["pages"][0] and 0 <= x0 < x1 <= page["width"] and 0 <= y0 < y1 <= page["height"]
         assert y1 - y0 < 20  # one line of 9-pt text at 72 dpi
+
+
+def test_a_cross_check_of_a_bundle_locates_each_side(serve):
+    a = "\n\n".join([f"Item {i}: the office opens at nine." for i in range(30)] + ["Refunds are paid within 14 days."])
+    b = "\n\n".join(["Refunds are paid within 30 days."] + [f"Item {i}: the office opens at nine." for i in range(30)])
+    reply = json.dumps([{"topic": "refunds", "sides": [{"document": "A", "says": "Refunds are paid within 14 days"},
+                                                       {"document": "B", "says": "Refunds are paid within 30 days"}]}])
+    with FakeEngine(answer=reply) as vis:
+        with serve(base_url=vis.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
+            files = [("files", ("policy-a.txt", a.encode(), "text/plain")),
+                     ("files", ("policy-b.txt", b.encode(), "text/plain"))]
+            doc = httpx.post(s.url + "/v1/render", files=files, data={"preset": "glyph-en", "set": "{}"}).json()
+            r = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "cross_check": True, "topic": "money",
+                                                    "stream": False}, timeout=60).json()
+            single = httpx.post(s.url + "/v1/render", json={"text": a}).json()
+            bad = httpx.post(s.url + "/v1/ask", json={"document_id": single["id"], "cross_check": True})
+            worse = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "cross_check": "yes"})
+        asked = vis.requests[0]["body"]["messages"][-1]["content"][-1]["text"]
+    assert "about money" in asked and "A: policy-a.txt; B: policy-b.txt" in asked
+    [d] = r["disagreements"]
+    side_a, side_b = d["sides"]
+    assert side_a["document"] == "policy-a.txt" and side_b["document"] == "policy-b.txt"
+    assert side_a["citations"][0]["label"].startswith("[policy-a.txt, p. ")
+    first = doc["manifest"]["documents"][1]["pages"][0]  # B's first page, its heading lines not cited
+    assert re.fullmatch(rf"\[policy-b\.txt, p\. {first}, line \d+\]", side_b["citations"][0]["label"])
+    assert bad.status_code == 400 and "two documents" in bad.json()["error"]["message"]
+    assert worse.status_code == 400

@@ -181,3 +181,43 @@ def test_a_citation_opens_its_page_with_the_cited_lines_marked(serve, tmp_path):
             assert page.locator("#zoomwrap .mark").count() == 0
             b.close()
     assert (tmp_path / "cited.png").stat().st_size > 10_000
+
+
+@needs.package("playwright")
+@needs.tool("chromium", "chromium")
+def test_a_cross_check_in_the_app(serve, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    a = "\n\n".join([f"Item {i}: the office opens at nine." for i in range(30)] + ["Refunds are paid within 14 days."])
+    b = "\n\n".join(["Refunds are paid within 30 days."] + [f"Item {i}: the office opens at nine." for i in range(30)])
+    reply = ('[{"topic": "refunds", "sides": [{"document": "A", "says": "Refunds are paid within 14 days"}, '
+             '{"document": "B", "says": "Refunds are paid within 30 days"}]}]')
+    with FakeEngine(answer=reply) as eng:
+        with serve(base_url=eng.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s, sync_playwright() as p:
+            b_ = browser(p)
+            page = b_.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(s.url + "/")
+            page.fill("#text", "one document only")
+            page.click("#render")
+            page.wait_for_selector("#gallery img")
+            assert not page.is_visible("#crosscheck")  # one document: nothing to cross-check
+            page.fill("#text", "")
+            page.evaluate("""([a, b]) => { const dt = new DataTransfer();
+                dt.items.add(new File([a], 'policy-a.txt', {type: 'text/plain'}));
+                dt.items.add(new File([b], 'policy-b.txt', {type: 'text/plain'}));
+                document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+            }""", [a, b])
+            page.click("#render")
+            page.wait_for_selector("#crosscheck:visible", timeout=30_000)
+            page.click("#crosscheck")
+            page.wait_for_selector("table.disagree", timeout=30_000)
+            cells = page.locator("table.disagree tr").nth(1).locator("td")
+            assert cells.nth(0).inner_text() == "refunds"
+            assert "14 days" in cells.nth(1).inner_text() and "30 days" in cells.nth(2).inner_text()
+            assert page.locator(".answer", has_text="[{").count() == 0  # the model's JSON is not shown as text
+            cells.nth(2).locator(".cites button").click()
+            assert page.inner_text("#zoomlabel").startswith("page 2 of")
+            page.wait_for_selector("#zoomwrap .mark")
+            page.keyboard.press("Escape")
+            page.screenshot(path=str(tmp_path / "crosscheck.png"))
+            b_.close()

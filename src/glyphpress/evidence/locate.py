@@ -240,7 +240,10 @@ def place(c: Citation, rendered) -> None:
     for p in on:
         if p.lines is None or not len(p.lines):
             continue
-        hit = np.nonzero((p.lines[:, 0] < max(b, a + 1)) & (np.maximum(p.lines[:, 1], p.lines[:, 0] + 1) > a))[0]
+        starts, ends = p.lines[:, 0], p.lines[:, 1]
+        hit = np.nonzero((starts < b) & (ends > a) & (ends > starts))[0]  # lines showing cited characters
+        if not len(hit):  # (a line without characters of its own, a heading a bundle adds, only failing those)
+            hit = np.nonzero((starts < max(b, a + 1)) & (np.maximum(ends, starts + 1) > a))[0]
         if not len(hit):
             continue
         first_line = first_line or int(hit[0]) + 1

@@ -48,15 +48,22 @@ def _generation(body: dict) -> Generation:
     return Generation(max_tokens=raw)
 
 
-def _citations(sv: Services, doc_id: str, answer: str) -> list[dict]:
-    """Where the answer comes from in the document: evidence's citations, with line boxes in page pixels."""
+def _evidence(sv: Services, stats: dict, answer: str) -> dict:
+    """Where the answer comes from in the document (evidence's citations, line boxes in page pixels); for a
+    cross-check, the disagreements with each side located in its own document."""
     from ..evidence import Shown, locate
 
-    m = sv.store.manifest(doc_id)
+    m = sv.store.manifest(stats["document_id"])
     if m is None:  # removed meanwhile
-        return []
-    shown = Shown.from_manifest(m, sv.store.source(doc_id), sv.store.lines(doc_id))
-    return [c.to_dict() for c in locate(answer, shown)]
+        return {"citations": []}
+    shown = Shown.from_manifest(m, sv.store.source(stats["document_id"]), sv.store.lines(stats["document_id"]))
+    if stats.get("cross_check"):
+        from ..evidence.crosscheck import locate_sides, parse
+
+        found = parse(answer, stats["cross_check"])
+        locate_sides(found, shown)
+        return {"citations": [], "disagreements": [d.to_dict() for d in found]}
+    return {"citations": [c.to_dict() for c in locate(answer, shown)]}
 
 
 def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
@@ -65,7 +72,9 @@ def _load_pages(sv: Services, doc_id: str, stop) -> list[bytes]:
 
 
 @router.post("/v1/ask", summary="Ask a question about a document (SSE stream or JSON)",
-             description="JSON `{document_id | text, question, stream?: true, baseline?: false, max_tokens?}`. "
+             description="JSON `{document_id | text, question, stream?: true, baseline?: false, max_tokens?}`, or "
+                         "`{document_id, cross_check: true, topic?}` for a bundle: the statements its documents "
+                         "disagree on, as `disagreements` (each side quoted and located in its own document). "
                          "With stream, Server-Sent Events: `{\"text\": ...}` pieces, then `{\"done\": true, ...}`. "
                          "Both end with `citations`: where the answer comes from (document, pages, lines, snippet, "
                          "line boxes in page pixels). "
@@ -74,8 +83,14 @@ async def ask(request: Request):
     sv = services(request)
     deadline = sv.deadline()
     body = await json_object(request)
-    question = body.get("question")
-    if not isinstance(question, str) or not question.strip():
+    cross = body.get("cross_check", False)
+    if not isinstance(cross, bool):
+        raise HTTPException(400, "cross_check: expected true or false")
+    topic = body.get("topic")
+    if topic is not None and (not isinstance(topic, str) or len(topic) > 500):
+        raise HTTPException(400, "topic: expected a text of at most 500 characters")
+    question = body.get("question", "") if not cross else ""
+    if not cross and (not isinstance(question, str) or not question.strip()):
         raise HTTPException(400, "the question is empty")
     if len(question) > MAX_QUESTION:
         raise HTTPException(400, f"the question is longer than {MAX_QUESTION:,} characters")
@@ -94,12 +109,22 @@ async def ask(request: Request):
     m = sv.store.manifest(doc_id) if isinstance(doc_id, str) else None
     if m is None:
         raise HTTPException(404, "no such document")
+    names = [d["name"] for d in m.get("documents", [])]
+    if cross:
+        from ..evidence.crosscheck import question as cross_question
+
+        if len(names) < 2:
+            raise HTTPException(400, "a cross-check needs a bundle of two documents or more")
+        question = cross_question(names, topic)
+        body["baseline"] = False
     q_tokens = count_tokens(text_tokenizer(), question)
     base = sv.backend("baseline") if body.get("baseline") else None
     text_req = AskRequest(question, text=sv.store.source(doc_id), gen=gen) if base else None
     stats = {"document_id": doc_id, "pages": len(m["pages"]), "text_tokens": m["totals"]["text_tokens"],
              "vision_tokens": m["totals"]["vision_tokens"], "compression_ratio": m["totals"]["compression_ratio"],
              "prompt_tokens_predicted": m["totals"]["vision_tokens"] + q_tokens + PROMPT_OVERHEAD}
+    if cross:
+        stats["cross_check"] = names
     predicted_text = (m["totals"]["text_tokens"] or 0) + q_tokens + PROMPT_OVERHEAD
     stream = body.get("stream", True)
     if not isinstance(stream, bool):
@@ -126,8 +151,7 @@ async def _answer(sv: Services, be, question: str, gen: Generation, base, text_r
         except GlyphpressError as e:
             raise HTTPException(engine_status(e), str(e)) from None
         out = dict(stats, answer=r.answer, prompt_tokens_reported=r.usage.prompt_tokens,
-                   latency_s=round(r.latency_s, 3),
-                   citations=await asyncio.to_thread(_citations, sv, doc_id, r.answer))
+                   latency_s=round(r.latency_s, 3), **await asyncio.to_thread(_evidence, sv, stats, r.answer))
         if base is not None:
             out.update(await _baseline(base, text_req, predicted_text, deadline))
     return out
@@ -170,7 +194,7 @@ async def _stream(sv: Services, be, question: str, gen: Generation, base, text_r
                         usage = piece.usage
             done = dict(stats, done=True, latency_s=round(time.perf_counter() - t0, 3),
                         prompt_tokens_reported=usage.prompt_tokens if usage else None,
-                        citations=await asyncio.to_thread(_citations, sv, stats["document_id"], "".join(parts)))
+                        **await asyncio.to_thread(_evidence, sv, stats, "".join(parts)))
             if base is not None:
                 done.update(await _baseline(base, text_req, predicted_text, deadline))
             yield sse(done)
