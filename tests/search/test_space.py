@@ -142,3 +142,13 @@ def test_a_dark_theme_draws_light_text_on_a_dark_page():
     theta = space.project(space.base_config().to_dict()) | {"colours": THEMES["dark"]}
     page = np.asarray(render("Dark pages read too. " * 200, space.config(theta)).pages[0].image.convert("L"))
     assert np.median(page) < 40 and page.max() > 180
+
+
+def test_ordered_options_mutate_mostly_to_their_neighbours():
+    p = Param("choice", options=(45, 50, 60, 66, 72, 80, 96, 100, 110, 120))
+    rng = random.Random(2)
+    moves = [p.mutate(72, rng) for _ in range(2000)]
+    near = sum(m in (66, 80) for m in moves) / len(moves)
+    assert 0.7 < near < 0.85 and 72 not in moves and set(moves) == set(p.options) - {72}  # far ones now and then
+    names = Param("choice", options=("LEFT", "JUSTIFY", "RIGHT"))
+    assert {names.mutate("LEFT", rng) for _ in range(200)} == {"JUSTIFY", "RIGHT"}

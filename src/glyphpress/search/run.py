@@ -8,10 +8,10 @@ tools. Generation 0 holds the space's base θ (the preset a search starts from, 
 samples of the priors; reference θ (the base itself, and any a user names, such as one knob changed) are
 evaluated for comparison and are never parents. The quality floor may be the base θ's own quality
 (``floor="base"``): then the search looks for a denser θ that reads as well. Where quality is measured, a
-candidate whose ρ could not beat the elite (in generation 0: the base θ) even at perfect quality (``bound``)
-is screened out by counting alone, before its pages are drawn or read. Mutation changes one key in the
-space's free keys on average (at least one); a time limit stops the run before a generation that would end
-after it. Outputs in the run's folder: the best θ (``best.json``, a config
+candidate whose ρ could not beat the best so far (in generation 0: the base θ) even at perfect quality
+(``bound``) is screened out by counting alone, before its pages are drawn or read. Mutation changes one key in
+the space's free keys on average (at least one), by small steps; a time limit stops the run before a
+generation that would end after it. Outputs in the run's folder: the best θ (``best.json``, a config
 ``glyphpress render -c`` loads), the Pareto front of (ρ, quality) as configs, the history as JSON lines, a
 line per generation (``generations.jsonl``), the journal, and the report (report.py)."""
 
@@ -184,14 +184,14 @@ class Search:
                 if rng.random() < s.crossover else dict(a.theta)
             return Candidate(self.space.mutate(theta, rng, rate=self.mutation_rate()), "child", generation)
 
-        return self.fill(out, child, min((c.score for c in ranked[: s.elite]), default=None), generation)
+        return self.fill(out, child, ranked[0].score if ranked else None, generation)
 
     def fill(self, out: list[Candidate], make: Callable[[], Candidate], bar: float | None, generation: int
              ) -> list[Candidate]:
         """``out`` filled up to the population with new candidates from ``make``. Where quality is measured and
-        screening is on, a candidate whose score could not beat ``bar`` even at perfect quality (its ρ counted,
-        nothing drawn) is screened out; the generation is still filled, with the best of those, when too few
-        others come."""
+        screening is on, a candidate whose score could not beat ``bar`` (the best so far) even at perfect quality
+        (its ρ counted, nothing drawn) is screened out: it could never be the answer; the generation is still
+        filled, with the best of those, when too few others come."""
         s = self.settings
         seen = {c.key for c in out}
         screening = s.screen and bar is not None and getattr(self.fitness, "rated", False) and hasattr(

@@ -80,13 +80,19 @@ class Param:
             v = rng.uniform(self.low, self.high)
         return self.snap(v)
 
-    def mutate(self, value: Any, rng: random.Random, strength: float = 0.2) -> Any:
-        """A neighbour of ``value``: another option, or a step of ``strength`` times the range (at least one
-        grid step) up or down."""
+    def mutate(self, value: Any, rng: random.Random, strength: float = 0.1) -> Any:
+        """A neighbour of ``value``: another option (of numbers in order, mostly the next one up or down), or a
+        step of ``strength`` times the range (at least one grid step) up or down."""
         if self.kind == "fixed":
             return self.value
         if self.kind == "choice":
             others = [o for o in self.options if o != value]
+            ordinal = all(isinstance(o, (int, float)) and not isinstance(o, bool) for o in self.options)
+            if ordinal and value in self.options and rng.random() < 0.7:
+                ranked = sorted(self.options)
+                i = ranked.index(value)
+                near = [ranked[j] for j in (i - 1, i + 1) if 0 <= j < len(ranked)]
+                return rng.choice(near) if near else value
             return rng.choice(others) if others else value
         span = self.high - self.low
         if not span:
@@ -163,7 +169,7 @@ class Space:
         return self.repair({k: p.sample(rng) for k, p in self.params.items()})
 
     def mutate(self, theta: dict[str, Any], rng: random.Random, rate: float = 0.3,
-               strength: float = 0.2) -> dict[str, Any]:
+               strength: float = 0.1) -> dict[str, Any]:
         """Each free key changed with probability ``rate`` (at least one), then repaired."""
         free = [k for k, p in self.params.items() if p.kind != "fixed"]
         out = dict(theta)
