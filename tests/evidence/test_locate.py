@@ -149,3 +149,30 @@ def test_a_bundle_cites_the_document_a_passage_is_in():
     cites = locate('"penalties apply when the supplier misses the four hour window"', r)
     assert cites[0].document == "annex-b.txt" and cites[0].label().startswith("[annex-b.txt, p. ")
     assert locate(f'"{CLAUSE}"', r)[0].document == "contract.txt"
+
+
+@pytest.mark.parametrize("kind", ["paraphrase", "chinese", "cross-page"])
+def test_answers_from_a_server_are_located(tmp_path, kind):
+    if kind == "chinese":
+        text, answer = ZH_TEXT, "根据合同，供应商要在四个工作小时以内回复每项支持请求。"
+        want = where(ZH_TEXT, "四个工作小时")
+    elif kind == "paraphrase":
+        text, answer = TEXT, "They promise to answer every support request within four business hours, so it is quick."
+        want = where(TEXT, "answer every support request within four business hours")
+    else:
+        r = render(TEXT, "glyph-en", count_text=False)
+        end = r.pages[0].source_range[1]
+        a, b = TEXT.rfind("\n", 0, end - 30) + 1, TEXT.find(".", end + 10)
+        text, answer, want = TEXT, f'It reads: "{" ".join(TEXT[a:b].split())}".', (a, b)
+    doc = tmp_path / "doc.txt"
+    doc.write_text(text)
+    with FakeEngine(answer=answer) as eng:
+        p = subprocess.run([sys.executable, "-m", "glyphpress", "ask", str(doc), "-q", "?", "--model",
+                            "Qwen/Qwen2.5-VL-7B-Instruct", "--base-url", eng.url, "--json"], capture_output=True,
+                           text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    c = json.loads(p.stdout)["citations"][0]
+    assert c["chars"][0] <= want[0] + 1 and c["chars"][1] >= want[1] - 1 or (
+        want[0] <= c["chars"][0] < c["chars"][1] <= want[1])
+    if kind == "cross-page":
+        assert c["pages"] == [1, 2] and c["label"].startswith("[pp. 1-2, lines ")
