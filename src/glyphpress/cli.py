@@ -49,6 +49,7 @@ from .search.commands import search_cmd
 from .tokens.counting import start_background
 from .tokens.vision import VISION_MODELS, vision_model
 from .train.commands import data_app
+from .train.train_commands import train_app
 
 
 def _flags_show_no_value() -> None:
@@ -75,6 +76,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
 app.command("search")(search_cmd)
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 # piped tables stay unwrapped, unless COLUMNS says how wide
 out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)

@@ -36,43 +36,55 @@ def _dtype(name: str, device):
         raise GlyphpressError(f"unknown dtype {name!r}; use auto, float32, float16 or bfloat16") from None
 
 
-class ImageOnlyProcessor:
-    """Image processor + tokenizer for Qwen-VL / GLM-4.1V style models where the full processor cannot be
-    built (its video half needs torchvision): expands each image placeholder to the image's token count,
-    as the real processors do."""
+def _processor_class():
+    from transformers import BatchFeature, ProcessorMixin
 
-    def __init__(self, image_processor, tokenizer, chat_template: str | None = None):
-        self.image_processor = image_processor
-        self.tokenizer = tokenizer
-        self.chat_template = chat_template or getattr(tokenizer, "chat_template", None)
-        vocab = tokenizer.get_vocab()
-        self.image_token = next((t for t in ("<|image_pad|>", "<|image|>") if t in vocab), None)
-        if self.image_token is None:
-            raise GlyphpressError("the tokenizer has no image placeholder token (<|image_pad|> or <|image|>)")
+    class ImageOnlyProcessor(ProcessorMixin):
+        """Image processor + tokenizer for Qwen-VL / GLM-4.1V style models where the full processor cannot be
+        built (its video half needs torchvision): a processor (TRL's trainers take it as one) that expands
+        each image placeholder to the image's token count, as the real processors do."""
 
-    def apply_chat_template(self, messages, add_generation_prompt: bool = True, tokenize: bool = False) -> str:
-        return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, tokenize=tokenize,
-                                                  add_generation_prompt=add_generation_prompt)
+        attributes = ["image_processor", "tokenizer"]
+        image_processor_class = "AutoImageProcessor"
+        tokenizer_class = "AutoTokenizer"
 
-    def __call__(self, text: list[str], images=None, return_tensors: str = "pt"):
-        from transformers import BatchFeature
+        def __init__(self, image_processor=None, tokenizer=None, chat_template: str | None = None, **kwargs):
+            super().__init__(image_processor, tokenizer,
+                             chat_template=chat_template or getattr(tokenizer, "chat_template", None))
+            vocab = tokenizer.get_vocab()
+            self.image_token = next((t for t in ("<|image_pad|>", "<|image|>") if t in vocab), None)
+            if self.image_token is None:
+                raise GlyphpressError("the tokenizer has no image placeholder token (<|image_pad|> or <|image|>)")
 
-        feats: dict = {}
-        if images:
-            feats = dict(self.image_processor(images=images, return_tensors=return_tensors))
-            merge = getattr(self.image_processor, "merge_size", 2) ** 2
-            counts = (feats["image_grid_thw"].prod(-1) // merge).tolist()
-            out, k = [], 0
-            for t in text:
-                parts = t.split(self.image_token)
-                pieces = [parts[0]]
-                for part in parts[1:]:
-                    pieces.append("<|placeholder|>" * counts[k] + part)
-                    k += 1
-                out.append("".join(pieces).replace("<|placeholder|>", self.image_token))
-            text = out
-        enc = self.tokenizer(text, return_tensors=return_tensors)
-        return BatchFeature({**enc, **feats})
+        def __call__(self, text=None, images=None, return_tensors: str | None = "pt", **kwargs):
+            if isinstance(text, str):
+                text = [text]
+            feats: dict = {}
+            if images:
+                feats = dict(self.image_processor(images=images, return_tensors=return_tensors))
+                merge = getattr(self.image_processor, "merge_size", 2) ** 2
+                counts = (feats["image_grid_thw"].prod(-1) // merge).tolist()
+                out, k = [], 0
+                for t in text:
+                    parts = t.split(self.image_token)
+                    pieces = [parts[0]]
+                    for part in parts[1:]:
+                        pieces.append("<|placeholder|>" * counts[k] + part)
+                        k += 1
+                    out.append("".join(pieces).replace("<|placeholder|>", self.image_token))
+                text = out
+            keep = {k: v for k, v in kwargs.items() if k in ("padding", "padding_side", "truncation", "max_length",
+                                                               "add_special_tokens", "return_attention_mask")}
+            enc = self.tokenizer(text, return_tensors=return_tensors, **keep)
+            return BatchFeature({**enc, **feats})
+
+        def batch_decode(self, *args, **kwargs):
+            return self.tokenizer.batch_decode(*args, **kwargs)
+
+        def decode(self, *args, **kwargs):
+            return self.tokenizer.decode(*args, **kwargs)
+
+    return ImageOnlyProcessor
 
 
 def load_processor(model: str, trust_remote_code: bool = False):
@@ -84,7 +96,7 @@ def load_processor(model: str, trust_remote_code: bool = False):
     except (ImportError, TypeError, ValueError) as e:
         if "video" not in str(e).lower() and "torchvision" not in str(e).lower():
             raise
-    return ImageOnlyProcessor(AutoImageProcessor.from_pretrained(model, use_fast=False),
+    return _processor_class()(AutoImageProcessor.from_pretrained(model, use_fast=False),
                               AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code))
 
 
