@@ -81,3 +81,11 @@ def tiny_vlm(tmp_path_factory) -> str:
     from tests.vlm.tiny_qwen2vl import build
 
     return str(build(tmp_path_factory.mktemp("tiny-qwen2-vl")))
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm25(tmp_path_factory) -> str:
+    """A tiny random Qwen2.5-VL (window attention in its vision tower), built the same way."""
+    from tests.vlm.tiny_qwen2vl import build
+
+    return str(build(tmp_path_factory.mktemp("tiny-qwen2.5-vl"), "qwen2.5-vl"))

@@ -34,9 +34,11 @@ def _tiny_pages_config(tmp_path):
 
 
 @needs_train
-def test_sft_lowers_the_loss_and_resumes(tmp_path, qa, tiny_vlm):
+@pytest.mark.parametrize("arch", ["qwen2-vl", "qwen2.5-vl"])
+def test_sft_lowers_the_loss_and_resumes(tmp_path, qa, arch, request):
     from glyphpress.train.recipes import SFTRecipe, train_sft
 
+    tiny_vlm = request.getfixturevalue("tiny_vlm" if arch == "qwen2-vl" else "tiny_vlm25")
     build(Spec("sft", source=str(qa), samples=6, ocr_rate=0.0, config=_tiny_pages_config(tmp_path)), tmp_path / "d")
     recipe = SFTRecipe(tiny_vlm, str(tmp_path / "d"), str(tmp_path / "out"), lora=False, learning_rate=5e-3,
                        max_steps=12, per_device_train_batch_size=2, gradient_accumulation_steps=1,

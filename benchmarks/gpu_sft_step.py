@@ -1,0 +1,97 @@
+"""Time of one SFT step on the same samples given as text and as pages (GPU).
+
+    python benchmarks/gpu_sft_step.py                      # Qwen2.5-VL-7B architecture, 8K/32K/128K text tokens
+    python benchmarks/gpu_sft_step.py --tiny --device cpu  # a smoke test of this script
+
+A step is what a trainer does per sample: a forward pass with labels on a 64-token answer, the backward pass
+and the optimiser's update, with gradient checkpointing and bf16, on LoRA adapters (the 7B weights frozen: a
+full 7B update does not fit one GPU with its optimiser states). Speed does not depend on the weights, so the
+model is a real-size architecture with random weights (no download). The text route feeds N text tokens of
+the essays; the visual route feeds the pages glyph-en makes of the same text through the vision encoder (the
+vision tower trains too, as in the Glyph recipe). Prints seconds per step and the speedup (the Glyph paper
+reports about 2x for SFT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import essays  # noqa: E402
+from gpu_prefill_decode import config, sync  # noqa: E402
+
+
+def step(model, optimizer, inputs, device, repeats: int) -> float:
+    """Seconds per training step (the mean of ``repeats`` after one warm-up step)."""
+    times = []
+    for k in range(repeats + 1):
+        sync(device)
+        t = time.perf_counter()
+        loss = model(**inputs).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        sync(device)
+        if k:
+            times.append(time.perf_counter() - t)
+    return sum(times) / len(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="a tiny architecture (smoke test)")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--contexts", default=None, help="text-token sizes, e.g. 8192,32768,131072")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
+
+    from glyphpress import render
+    from glyphpress.tokens.text import text_tokenizer
+
+    device = torch.device(args.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    contexts = [int(c) for c in (args.contexts or ("512,2048" if args.tiny else "8192,32768,131072")).split(",")]
+    cfg = config(args.tiny)
+    with torch.device(device):
+        base = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
+    base.gradient_checkpointing_enable()
+    base.enable_input_require_grads()
+    model = get_peft_model(base, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear"))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}, "
+          "LoRA r=16 on every linear layer, gradient checkpointing")
+    tok = text_tokenizer("qwen2.5")
+    ids_all = tok.encode(essays())
+    proc = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384)
+    answer = ids_all[:64]
+    for n in contexts:
+        ids = (ids_all * (n // len(ids_all) + 1))[:n]
+        seq = ids + answer
+        labels = [-100] * len(ids) + answer
+        text_inputs = {"input_ids": torch.tensor([seq], device=device), "labels": torch.tensor([labels], device=device)}
+        pages = render(tok._enc.decode(ids), "glyph-en", model="qwen2.5-vl", count_text=False).pages
+        feats = proc(images=[p.image for p in pages], return_tensors="pt")
+        vis: list[int] = []
+        for p in pages:
+            vis += [cfg.vision_start_token_id] + [cfg.image_token_id] * p.image_tokens + [cfg.vision_end_token_id]
+        vis_inputs = {"input_ids": torch.tensor([vis + answer], device=device),
+                      "labels": torch.tensor([[-100] * len(vis) + answer], device=device),
+                      "pixel_values": feats["pixel_values"].to(device, dtype),
+                      "image_grid_thw": feats["image_grid_thw"].to(device)}
+        ts = step(model, optimizer, text_inputs, device, args.repeats)
+        vs = step(model, optimizer, vis_inputs, device, args.repeats)
+        print(f"{n:>7,} text tokens: text step {ts:.3f} s | {len(pages)} pages, {len(vis):,} tokens: step {vs:.3f} s | "
+              f"speedup {ts / vs:.2f}x")
+        del text_inputs, vis_inputs
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
