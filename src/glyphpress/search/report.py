@@ -23,9 +23,9 @@ from ..reporting import Doc, Picture, Plot, Table, figure, png
 from .fitness import pareto, spread
 from .space import Space
 
-ORIGINS = ("base", "random", "child", "elite", "llm")
-COLOURS = {"base": "#1f77b4", "random": "#9ca3af", "child": "#2ca02c", "elite": "#ff7f0e", "llm": "#d62728",
-           "reference": "#111827"}
+ORIGINS = ("base", "mutant", "random", "child", "elite", "llm")
+COLOURS = {"base": "#1f77b4", "mutant": "#9467bd", "random": "#9ca3af", "child": "#2ca02c", "elite": "#ff7f0e",
+           "llm": "#d62728", "reference": "#111827"}
 NONE = "—"
 
 
@@ -222,10 +222,10 @@ def _origins_section(doc: Doc, r: dict, cands: list[dict]) -> None:
                      f"{fmean(c['rho'] for c in group):.3f}", meets, str(best_of.get(origin, 0))])
     doc.table(Table(["origin", "candidates", "mean score", "best score", "mean ρ", "meet the floor",
                      "best so far (generations)"], [False] + [True] * 6, rows))
-    doc.para("Origins: base (the space's base θ, in generation 0), random (drawn from the priors), child "
-             "(crossover and mutation of tournament winners), elite (carried over: counted where first seen), llm "
-             "(proposed by the guiding LLM). Best so far: in how many generations the best θ so far had this "
-             "origin.", note=True)
+    doc.para("Origins: base (the space's base θ, in generation 0), mutant (of the base, in generation 0), random "
+             "(drawn from the priors), child (crossover and mutation of tournament winners), elite (carried over: "
+             "counted where first seen), llm (proposed by the guiding LLM). Best so far: in how many generations "
+             "the best θ so far had this origin.", note=True)
     if r["llm"]:
         errors = [x for x in r["llm"] if x.get("error")]
         last = next((x for x in reversed(r["llm"]) if x.get("analysis")), None)

@@ -41,7 +41,8 @@ class Settings:
     generations: int = 5
     elite: int = 2
     tournament: int = 3
-    crossover: float = 0.7  # chance a child has two parents
+    crossover: float = 0.5  # chance a child has two parents (else it is a mutant of one)
+    bias: float = 0.7  # a child of two takes each key from the better parent with this chance
     mutation: float | None = None  # chance each key of a child changes (None: 1 / the free keys; at least one)
     seed: int = 0
     floor: float | str | None = None  # quality a candidate must keep (objective); "base": the base θ's quality
@@ -54,7 +55,7 @@ class Settings:
 @dataclass
 class Candidate:
     theta: dict[str, Any]
-    origin: str  # "base", "random", "elite", "llm" (proposed by the guiding LLM), "child"; "reference"
+    origin: str  # "base", "mutant" (of the base), "random", "elite", "llm" (the guiding LLM's), "child"; "reference"
     generation: int
     label: str | None = None  # a reference's name
     evaluation: Evaluation | None = None
@@ -157,12 +158,21 @@ class Search:
         return [Candidate(base | keys, "reference", -1, label=name) for name, keys in self.references.items()]
 
     def first(self) -> list[Candidate]:
-        """Generation 0: the base θ, then draws from the space's priors (screened against the base's score)."""
+        """Generation 0: the base θ, mutants of it (half the population: the base is a known good start) and
+        draws from the space's priors, screened against the base's score."""
         rng = random.Random(f"{self.settings.seed}/0")
-        out: list[Candidate] = [Candidate(self.base_theta(), "base", 0)]
+        start = self.base_theta()
+        out: list[Candidate] = [Candidate(start, "base", 0)]
         base = next((c for c in self.reference if c.label == "base"), None)
-        return self.fill(out, lambda: Candidate(self.space.sample(rng), "random", 0),
-                         base.score if base is not None else None, 0)
+        made = [0]
+
+        def draw() -> Candidate:
+            made[0] += 1
+            if made[0] % 2:
+                return Candidate(self.space.mutate(start, rng, rate=self.mutation_rate()), "mutant", 0)
+            return Candidate(self.space.sample(rng), "random", 0)
+
+        return self.fill(out, draw, base.score if base is not None else None, 0)
 
     def next(self, ranked: list[Candidate], generation: int, everyone: list[Candidate] | None = None
              ) -> list[Candidate]:
@@ -180,8 +190,12 @@ class Search:
 
         def child() -> Candidate:
             a = self.tournament(ranked, rng)
-            theta = self.space.crossover(a.theta, self.tournament(ranked, rng).theta, rng) \
-                if rng.random() < s.crossover else dict(a.theta)
+            if rng.random() < s.crossover:
+                b = self.tournament(ranked, rng)
+                better, worse = (a, b) if (a.score or 0) >= (b.score or 0) else (b, a)
+                theta = self.space.crossover(better.theta, worse.theta, rng, s.bias)
+            else:
+                theta = dict(a.theta)
             return Candidate(self.space.mutate(theta, rng, rate=self.mutation_rate()), "child", generation)
 
         return self.fill(out, child, ranked[0].score if ranked else None, generation)

@@ -178,22 +178,24 @@ class Space:
             out[k] = self.params[k].mutate(out.get(k), rng, strength)
         return self.repair(out)
 
-    def crossover(self, a: dict[str, Any], b: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        """Each key from one parent or the other; font size and line height travel together (they are one
-        trait: the line's pitch), as do the two margins."""
+    def crossover(self, a: dict[str, Any], b: dict[str, Any], rng: random.Random, bias: float = 0.5
+                  ) -> dict[str, Any]:
+        """Each key from ``a`` with probability ``bias``, else from ``b`` (a biased crossover keeps most of the
+        better parent); font size and line height travel together (they are one trait: the line's pitch), as
+        do the two margins."""
         out: dict[str, Any] = {}
         linked = (("font-size", "line-height"), ("margin-x", "margin-y"))
         done: set[str] = set()
         for group in linked:
             if any(k in self.params for k in group):
-                parent = a if rng.random() < 0.5 else b
+                parent = a if rng.random() < bias else b
                 for k in group:
                     if k in self.params:
                         out[k] = parent.get(k)
                         done.add(k)
         for k in self.params:
             if k not in done:
-                out[k] = (a if rng.random() < 0.5 else b).get(k)
+                out[k] = (a if rng.random() < bias else b).get(k)
         return self.repair(out)
 
     def problems(self, theta: dict[str, Any]) -> list[str]:
