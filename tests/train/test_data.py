@@ -198,3 +198,26 @@ def test_a_maker_is_the_same_anywhere(corpus):
         ra, rb = a.make(i), b.make(i)
         assert (ra.id, ra.task, ra.answer, ra.theta, ra.images) == (rb.id, rb.task, rb.answer, rb.theta, rb.images)
     assert Image.open(io.BytesIO(a.make(1).images[0])).size[0] > 0
+
+
+@needs_data
+def test_corpora_from_parquet_and_a_datasets_folder(tmp_path):
+    from datasets import Dataset
+
+    from glyphpress.errors import GlyphpressError
+    from glyphpress.train.corpus import read_corpus
+
+    rows = {"text": [f"Article {i}. " + WORDS * 5 for i in range(4)], "id": list(range(4))}
+    Dataset.from_dict(rows).to_parquet(str(tmp_path / "a.parquet"))
+    Dataset.from_dict({"content": rows["text"][:2]}).save_to_disk(str(tmp_path / "saved"))
+    (tmp_path / "b.jsonl").write_text(json.dumps({"body": "Body text. " + WORDS * 3}) + "\n\n")
+    docs = read_corpus([tmp_path / "a.parquet", tmp_path / "saved", tmp_path / "b.jsonl"])
+    assert [d.name for d in docs] == ["a.parquet#1", "a.parquet#2", "a.parquet#3", "a.parquet#4",
+                                      docs[4].name, docs[5].name, "b.jsonl#1"]
+    assert docs[4].text.startswith("Article 0.") and docs[6].text.startswith("Body text.")
+    Dataset.from_dict({"label": [1]}).to_parquet(str(tmp_path / "bad.parquet"))
+    with pytest.raises(GlyphpressError, match="no text column"):
+        read_corpus([tmp_path / "bad.parquet"])
+    (tmp_path / "bad.jsonl").write_text("{not json\n")
+    with pytest.raises(GlyphpressError, match="line 1 is not JSON"):
+        read_corpus([tmp_path / "bad.jsonl"])
