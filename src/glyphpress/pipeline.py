@@ -69,7 +69,9 @@ class Renderer:
             page = Page(lay.index, 0, 0, (a, b), 0, 0)
             if image is not None or size is not None:
                 page.set_size(*(image.size if image is not None else size), model)
-                page.lines = self.lines(lay, flow, (page.width, page.height))
+            known = (page.width, page.height) if page.width else (  # drawn elsewhere: the size before cropping
+                round(lay.size[0] * self.config.horizontal_scale), lay.size[1])
+            page.lines = self.lines(lay, flow, known)
             page.image = image if draw else None
             yield page, lay
         if missing is not None:
@@ -165,8 +167,10 @@ def _accounting(tokenizer: str | None, content: Content, count_text: bool = True
     return accounting(tokenizer, content.source) if count_text else nullcontext(None)
 
 
-def _parallel(content: Content, jobs: int) -> bool:
-    return jobs > 1 and content.plain and len(content.source) >= PARALLEL_MIN_CHARS
+def _parallel(content: Content, jobs: int, cfg: RenderConfig) -> bool:
+    """Whether a render shares its pages among processes: a long plain text, and no page label (labels are
+    drawn where pages are laid out)."""
+    return jobs > 1 and content.plain and len(content.source) >= PARALLEL_MIN_CHARS and not cfg.page_label
 
 
 def render(text: Input, config: RenderConfig | str | None = None, *,
@@ -183,7 +187,7 @@ def render(text: Input, config: RenderConfig | str | None = None, *,
     with _accounting(tokenizer, content, count_text) as acct:
         t0 = time.perf_counter()
         missing: Counter = Counter()
-        if _parallel(content, jobs):
+        if _parallel(content, jobs, cfg):
             from .parallel import render_pages
 
             pages_ = render_pages(renderer or renderer_for(cfg), content.source, vm, jobs, None, missing=missing)
@@ -237,7 +241,7 @@ def render_to_dir(text: Input, out_dir: str | Path, config: RenderConfig | str |
             raise GlyphpressError(f"{out}: cannot write ({e.strerror})") from None
         t0 = time.perf_counter()
         missing: Counter = Counter()
-        if _parallel(content, jobs):
+        if _parallel(content, jobs, cfg):
             from .parallel import render_pages
 
             pages_ = render_pages(renderer_for(cfg), content.source, vm, jobs, out, progress, missing=missing)

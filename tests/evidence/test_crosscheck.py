@@ -118,3 +118,24 @@ def test_ask_about_the_changes_between_revisions(tmp_path):
     assert len(pages) == 1  # the differences only: one page, where the whole contract takes two
     note = (tmp_path / "n.md").read_text()
     assert "# Questions about v1.md → v2.md" in note
+
+
+def test_hostile_replies_and_names_that_do_not_say_which_document():
+    from glyphpress.evidence.crosscheck import Disagreement, Side, _document, locate_sides
+
+    names = ["spec-a.md", "spec-b.md"]
+    assert parse('[{"topic": "x", "sides": 5}]', names) == [] and parse('[{"topic": "x", "sides": null}]', names) == []
+    t = __import__("time").perf_counter()
+    assert parse("[" * 5000, names) == [] and __import__("time").perf_counter() - t < 2
+    assert _document("policy.md", ["v1/policy.md", "v2/policy.md"]) is None  # two of that name: not a guess
+    assert _document("B", ["v1/policy.md", "v2/policy.md"]) == 1 and _document("Document A", names) == 0
+    assert _document("report-2024", ["report.md", "report-2024.md"]) == 1  # the longest name it holds
+    assert _document("Contract B", ["a.txt", "b.txt"]) is None
+    assert "A: v1/policy.md; B: v2/policy.md" in question(["v1/policy.md", "v2/policy.md"])
+    r = render(__import__("glyphpress.document", fromlist=["bundle"]).bundle(
+        [SPEC_A, SPEC_B], names), "glyph-en", count_text=False)
+    d = [Disagreement("latency", [Side("spec-b.md", "under 450 ms at the 99th percentile", part=1),
+                                  Side("spec-c.md", "under 200 ms at the 99th percentile", part=None)])]
+    locate_sides(d, r)
+    assert d[0].sides[0].citations == []  # a misquoted value is not confirmed by the other one's line
+    assert d[0].sides[1].citations == []  # nor a side whose document is none of them

@@ -69,3 +69,16 @@ def test_labels_are_off_in_every_preset_and_need_a_margin(tmp_path):
                         str(tmp_path / "out"), "--set", "page-label=true", "--set", "margin-y=2"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "page-label" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_labels_with_any_colour_and_in_a_long_render_with_several_processes():
+    for sets in (["font-color=black"], ["font-color=#333"], ["page-bg-color=rgb(250,250,240)"]):
+        r = render("words " * 2000, load_config("glyph-en", ["page-label=true", *sets]), count_text=False)
+        assert len(r.pages) >= 1
+    long = " ".join(f"Sentence {i} of a long report." for i in range(8000))  # over 200K characters
+    assert len(long) > 200_000
+    labelled = render(long, load_config("glyph-en", ["page-label=true"]), jobs=2, count_text=False)
+    plain = render(long, "glyph-en", jobs=2, count_text=False)
+    a, b = np.asarray(plain.pages[0].image.convert("L")), np.asarray(labelled.pages[0].image.convert("L"))
+    assert (a != b).any()  # labels drawn, in one process
+    assert plain.pages[0].lines is not None and len(plain.pages[0].lines) > 10  # lines kept in the shared render

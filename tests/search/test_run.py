@@ -206,7 +206,11 @@ def test_the_floor_at_the_base_and_children_screened_by_rho(tmp_path, screen):
     assert found[0].evaluation.quality >= 1.0 and found[0].evaluation.rho >= base.evaluation.rho
     assert "narrow" not in {c.label for c in found}  # references are never candidates
     history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
-    assert [h["label"] for h in history if h["origin"] == "reference"] == ["base", "narrow"]
+    said = {h["label"]: h for h in history if h["origin"] == "reference"}  # the last word on each reference
+    assert list(said) == ["base", "narrow"]
+    for c in search.reference:  # scored under the floor in the history too (the narrow one is below it)
+        assert said[c.label]["score"] == c.score
+    assert said["narrow"]["score"] < 0
     assert [h["origin"] for h in history if h["generation"] == 0][0] == "base"
     gens = [json.loads(line) for line in (tmp_path / "generations.jsonl").read_text().splitlines()]
     evaluated = {space.config(h["theta"]).to_dict().__repr__() for h in history if not h["cached"]}

@@ -329,3 +329,27 @@ def test_a_cross_check_of_a_bundle_locates_each_side(serve):
     assert re.fullmatch(rf"\[policy-b\.txt, p\. {first}, line \d+\]", side_b["citations"][0]["label"])
     assert bad.status_code == 400 and "two documents" in bad.json()["error"]["message"]
     assert worse.status_code == 400
+
+
+def test_hostile_cross_check_replies_and_bodies(serve, tmp_path):
+    files = [("files", ("a.txt", b"Refunds are paid within 14 days. " * 20, "text/plain")),
+             ("files", ("b.txt", b"Refunds are paid within 30 days. " * 20, "text/plain"))]
+    for reply in ('[{"topic": "x", "sides": 5}]', "[" * 5000, '[{"topic": "x", "sides": [{"document": "A"}]}]'):
+        with FakeEngine(answer=reply) as vis, serve(base_url=vis.url, model="Qwen/Qwen2.5-VL-7B-Instruct") as s:
+            doc = httpx.post(s.url + "/v1/render", files=files, data={"preset": "glyph-en", "set": "{}"}).json()
+            r = httpx.post(s.url + "/v1/ask", json={"document_id": doc["id"], "cross_check": True, "stream": False},
+                           timeout=60)
+            assert r.status_code == 200 and r.json()["disagreements"] == [], r.text
+            with httpx.stream("POST", s.url + "/v1/ask", json={"document_id": doc["id"], "cross_check": True}) as st:
+                events = [json.loads(x[5:]) for x in st.iter_lines() if x.startswith("data:")]
+            assert events[-1]["done"] and events[-1]["disagreements"] == []
+    data = tmp_path / "data2"
+    with FakeEngine(answer="x") as vis, serve(base_url=vis.url, model="Qwen/Qwen2.5-VL-7B-Instruct",
+                                              data_dir=str(data)) as s:
+        bad = httpx.post(s.url + "/v1/ask", content=b'{"question": "q", "text": "t", "topic": "\\ud800"}',
+                         headers={"content-type": "application/json"})
+        assert bad.status_code == 400 and "surrogate" in bad.json()["error"]["message"]
+        before = sorted(data.rglob("*"))
+        r = httpx.post(s.url + "/v1/ask", json={"text": "some text", "cross_check": True})
+        assert r.status_code == 400 and "document_id" in r.json()["error"]["message"]
+        assert sorted(data.rglob("*")) == before  # nothing rendered for it

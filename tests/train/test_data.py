@@ -221,3 +221,69 @@ def test_corpora_from_parquet_and_a_datasets_folder(tmp_path):
     (tmp_path / "bad.jsonl").write_text("{not json\n")
     with pytest.raises(GlyphpressError, match="line 1 is not JSON"):
         read_corpus([tmp_path / "bad.jsonl"])
+
+
+def test_hostile_inputs_are_one_line_errors_and_short_or_crlf_texts_build(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "glyphpress", "data", "build", *map(str, args)],
+                              capture_output=True, text=True)
+
+    (tmp_path / "bad.jsonl").write_bytes(b'{"text": "\xff\xfe bad"}\n')
+    (tmp_path / "rows.jsonl").write_text('["a list row"]\n')
+    (tmp_path / "num.jsonl").write_text(json.dumps({"context": "c" * 300, "question": "q", "answer": [{"x": 1}]}))
+    (tmp_path / "metric.jsonl").write_text(json.dumps({"context": "c" * 300, "question": "q", "answer": "a",
+                                                       "metric": "no_such_metric"}))
+    (tmp_path / "spec.json").write_text(json.dumps({"kind": "pretrain", "corpus": "good.txt", "samples": "100"}))
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "t.txt").write_text(WORDS * 30)
+    cases = [(["--kind", "pretrain", "--corpus", tmp_path / "bad.jsonl"], "not UTF-8"),
+             (["--kind", "sft", "--source", tmp_path / "rows.jsonl"], "line 1 needs a context"),
+             (["--kind", "sft", "--source", tmp_path / "num.jsonl"], "line 1 needs a context"),
+             (["--kind", "sft", "--source", tmp_path / "metric.jsonl"], "no_such_metric"),
+             (["--spec", tmp_path / "nope.json"], "cannot read the spec"),
+             (["--spec", tmp_path / "spec.json"], "spec field corpus"),
+             (["--kind", "pretrain", "--corpus", tmp_path / "file", "--tasks", "ocr=nan"], "finite"),
+             (["--kind", "pretrain", "--corpus", tmp_path / "t.txt", "--font", tmp_path / "none.ttf"], "none.ttf")]
+    for args, says in cases:
+        p = run(*args, "-o", tmp_path / "out")
+        assert p.returncode == 2 and says in p.stderr and p.stderr.count("\n") == 1, (args, p.stderr)
+    assert not (tmp_path / "out").exists()  # nothing written by a build that could not start
+    p = run("--kind", "pretrain", "--corpus", tmp_path / "t.txt", "--samples", 1, "-o", tmp_path / "file")
+    assert p.returncode == 2 and "not a folder" in p.stderr
+
+
+@needs_data
+def test_short_documents_and_windows_line_ends(tmp_path):
+    short = tmp_path / "short.txt"
+    short.write_text("A short note of a few words. " * 9)  # 261 characters: too short for text, pages and more
+    build(Spec("pretrain", [str(short)], samples=3, tasks={"interleaved": 1.0}), tmp_path / "s")
+    assert {r["task"] for r in _rows(tmp_path / "s")} == {"ocr"}  # it gave way to a transcription
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes("\r\n".join(f"Line {i} of a Windows text file, with some words in it to fill the page up."
+                                 for i in range(600)).encode())
+    build(Spec("pretrain", [str(crlf)], samples=4, tasks={"ocr": 1.0}, seed=4), tmp_path / "c")
+    for r in _rows(tmp_path / "c"):
+        theta = json.loads(r["theta"])
+        assert "\r" not in r["answer"]
+        again = count(r["answer"], load_config(None).from_dict(theta), model="qwen2.5-vl")
+        assert len(again.pages) == len(r["images"])  # the answer is what the pages show, no line more or less
+        assert r["answer"].rstrip().endswith(tuple(f"page up.{x}" for x in ("", "\n")) + ("page up",)) or \
+            r["answer"].split()[-1].isalpha()
+
+
+@needs_data
+@needs.package("wonderwords")
+def test_rewards_score_tasks_whose_metric_needs_keywords(tmp_path):
+    from glyphpress.bench.task import Sample
+    from glyphpress.train.tasks import qa
+
+    sample = Sample("trec", "1", "Question: What is the capital? Type: Location", "", "Type?", ["Location"],
+                    extra={"all_classes": ["Location", "Person"]})
+    record = qa(sample, load_config("glyph-en"), "rl-1", "qwen2.5-vl", kind="rl")
+    from glyphpress.train import shards
+
+    shards.write(tmp_path, "rl-00000", [record], rl=True)
+    [row] = _rows(tmp_path)
+    assert json.loads(row["extra"]) == {"all_classes": ["Location", "Person"]}
+    assert accuracy_reward(None, ["<answer>Location</answer>"], references=[row["references"]],
+                           metric=[row["metric"]], extra=[row["extra"]]) == [1.0]

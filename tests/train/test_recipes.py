@@ -98,10 +98,19 @@ def test_grpo_runs_with_the_rewards_and_several_pages_per_prompt(tmp_path, qa, t
 
 def test_launch_configs_for_several_gpus(tmp_path):
     p = subprocess.run([sys.executable, "-m", "glyphpress", "train", "launch-config", "-o", str(tmp_path / "l"),
-                        "--gpus", "8", "--machines", "2", "--deepspeed", "zero3"], capture_output=True, text=True)
+                        "--gpus", "8", "--machines", "2", "--deepspeed", "zero3", "--main-ip", "10.0.0.1"],
+                       capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    acc = (tmp_path / "l" / "accelerate.yaml").read_text()
-    assert "num_processes: 16" in acc and "distributed_type: DEEPSPEED" in acc and "num_machines: 2" in acc
+    for rank in (0, 1):
+        acc = (tmp_path / "l" / f"accelerate-machine-{rank}.yaml").read_text()
+        assert "num_processes: 16" in acc and "distributed_type: DEEPSPEED" in acc and "num_machines: 2" in acc
+        assert f"machine_rank: {rank}" in acc and "main_process_ip: 10.0.0.1" in acc
+    one = subprocess.run([sys.executable, "-m", "glyphpress", "train", "launch-config", "-o", str(tmp_path / "one"),
+                          "--gpus", "4"], capture_output=True, text=True)
+    assert one.returncode == 0 and "distributed_type: MULTI_GPU" in (tmp_path / "one" / "accelerate.yaml").read_text()
+    p = subprocess.run([sys.executable, "-m", "glyphpress", "train", "launch-config", "-o", str(tmp_path / "n"),
+                        "--machines", "2"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--main-ip" in p.stderr
     ds = json.loads((tmp_path / "l" / "deepspeed.json").read_text())
     assert ds["zero_optimization"]["stage"] == 3
     p = subprocess.run([sys.executable, "-m", "glyphpress", "train", "launch-config", "-o", str(tmp_path / "m"),
@@ -127,3 +136,14 @@ def test_the_loss_is_on_the_answers_only(tmp_path, qa, tiny_vlm):
         kept = batch["labels"][i][batch["labels"][i] != -100].tolist()
         assert image_id not in kept  # no page token is learned
         assert processor.tokenizer.decode(kept).strip() == r["answer"] + "<|im_end|>"
+
+
+def test_grpo_batches_that_cannot_hold_whole_groups_are_refused(tmp_path):
+    from glyphpress.errors import GlyphpressError
+    from glyphpress.train.recipes import GRPORecipe, train_grpo
+
+    recipe = GRPORecipe("m", str(tmp_path), str(tmp_path / "o"))
+    assert recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps % recipe.num_generations == 0
+    recipe.gradient_accumulation_steps = 8  # 8 completions a step, groups of 16
+    with pytest.raises(GlyphpressError, match="must be a multiple of it"):
+        train_grpo(recipe)

@@ -1,7 +1,8 @@
 """Cross-checking documents: the VLM reads a bundle's pages and lists the statements on which its documents
 disagree (the same subject given different values, obligations, dates or facts), each side quoted from its
-own document; every quote is then located in that document alone (pages, lines, boxes), so each side of a
-disagreement can be checked on the page."""
+own document; every quote is then looked for, word for word, in that document alone (pages, lines, boxes),
+so each side of a disagreement can be checked on the page, and a side the document does not say word for
+word is shown as not found."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ FORMAT = ('Answer with a JSON array only, one object per disagreement: {"topic":
 
 @dataclass
 class Side:
-    document: str
+    document: str  # the part's name, or what the reply called it where it is none of the parts
     says: str
-    citations: list[Citation] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)  # where it stands word for word in its document
+    part: int | None = None  # the document's index in the bundle
 
     def to_dict(self) -> dict:
-        return {"document": self.document, "says": self.says, "citations": [c.to_dict() for c in self.citations]}
+        return {"document": self.document, "says": self.says, "part": self.part,
+                "citations": [c.to_dict() for c in self.citations]}
 
 
 @dataclass
@@ -39,7 +42,10 @@ class Disagreement:
 def question(names: list[str], topic: str | None = None) -> str:
     """What the VLM is asked."""
     about = f" about {topic.strip()}" if topic and topic.strip() else ""
-    listed = "; ".join(f"{chr(65 + i)}: {Path(n).name}" for i, n in enumerate(names))
+    shown = [Path(n).name for n in names]
+    if len(set(shown)) < len(shown):  # two documents of one name: the letters tell them apart, and the paths
+        shown = list(names)
+    listed = "; ".join(f"{_letter(i)}: {n}" for i, n in enumerate(shown))
     return (f"These pages hold {len(names)} documents ({listed}), one after another. List every statement{about} on "
             f"which they disagree: the same subject given different values, obligations, dates or facts. {FORMAT}")
 
@@ -53,18 +59,31 @@ def parse(reply: str, names: list[str]) -> list[Disagreement]:
         rows = _table_rows(reply, names)
     out = []
     for row in rows:
-        sides = [Side(_document(str(s.get("document", "")), names), str(s.get("says", "")).strip())
-                 for s in row.get("sides", []) if isinstance(s, dict) and str(s.get("says", "")).strip()]
+        raw = row.get("sides")
+        sides = []
+        for s in raw if isinstance(raw, list) else []:
+            if not isinstance(s, dict) or not str(s.get("says", "")).strip():
+                continue
+            said = str(s.get("document", ""))
+            part = _document(said, names)
+            sides.append(Side(names[part] if part is not None else said.strip(), str(s["says"]).strip(),
+                              part=part))
         if sides:
             out.append(Disagreement(str(row.get("topic", "")).strip(), sides))
     return out
 
 
+def _letter(i: int) -> str:
+    return chr(65 + i) if i < 26 else f"D{i + 1}"
+
+
 def _json_rows(reply: str) -> list[dict] | None:
-    for m in re.finditer(r"\[", reply):
+    for k, m in enumerate(re.finditer(r"\[", reply)):
+        if k >= 50:  # a reply of brackets: no list in it worth the time
+            break
         try:
             data, _ = json.JSONDecoder().raw_decode(reply[m.start():])
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(data, list) and all(isinstance(x, dict) for x in data):
             return data
@@ -88,29 +107,41 @@ def _table_rows(reply: str, names: list[str]) -> list[dict]:
     return rows
 
 
-def _document(said: str, names: list[str]) -> str:
+def _document(said: str, names: list[str]) -> int | None:
+    """The index of the document a reply means: its name, its file name (when no other has it), its letter
+    (``B``, ``Document B``), or the one whose file name, without its suffix, the reply's words hold (the
+    longest such, when it is the only one that long); None when none is meant for sure."""
     s = said.strip().strip("\"'“”").lower()
-    for n in names:
-        if s == n.lower():
-            return n
-    letter = re.fullmatch(r"(?:document\s+)?([a-z])", s)
+    if not s:
+        return None
+    full = [i for i, n in enumerate(names) if n.lower() == s]
+    if len(full) == 1:
+        return full[0]
+    base = [i for i, n in enumerate(names) if Path(n).name.lower() == s]
+    if len(base) == 1:
+        return base[0]
+    letter = re.fullmatch(r"(?:(?:document|doc\.?)\s+)?([a-z])", s)
     if letter and ord(letter.group(1)) - 97 < len(names):
-        return names[ord(letter.group(1)) - 97]
-    for n in names:
-        stem = n.lower().rsplit(".", 1)[0]
-        if s and (s in n.lower() or stem in s):
-            return n
-    return said.strip()
+        return ord(letter.group(1)) - 97
+    stems = [(len(Path(n).stem), i) for i, n in enumerate(names) if Path(n).stem.lower() in s]
+    stems.sort(reverse=True)
+    if stems and (len(stems) == 1 or stems[0][0] > stems[1][0]):
+        return stems[0][1]
+    return None
 
 
-def locate_sides(disagreements: list[Disagreement], rendered, min_score: float = 80.0) -> None:
-    """Each side's quote located in its own document of the bundle (the whole text where the document is not
-    one of its parts)."""
-    parts = {p["name"]: tuple(p["source_range"]) for p in rendered.documents}
+def locate_sides(disagreements: list[Disagreement], rendered) -> None:
+    """Each side's words located in its own document of the bundle, word for word only (a side that
+    misquotes its document, or names none of them, stays without a citation: it is not confirmed)."""
+    ranges = [tuple(p["source_range"]) for p in rendered.documents]
     for d in disagreements:
         for side in d.sides:
-            a, b = parts.get(side.document, (0, len(rendered.source)))
-            side.citations = find(side.says, rendered.source[a:b], limit=2, min_score=min_score, quote=True)
+            side.citations = []
+            if side.part is None or side.part >= len(ranges):
+                continue
+            a, b = ranges[side.part]
+            found = find(side.says, rendered.source[a:b], limit=2, quote=True)
+            side.citations = [c for c in found if c.kind == "quote"]
             for c in side.citations:
                 c.chars = (c.chars[0] + a, c.chars[1] + a)
                 place(c, rendered)

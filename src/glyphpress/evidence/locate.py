@@ -6,7 +6,9 @@ key phrases it shares word for word with the text (runs of at least ``PHRASE_WOR
 ``PHRASE_CJK`` CJK characters), and its clauses (matched fuzzily with rapidfuzz's partial ratio, for a
 paraphrase that keeps most of the words). Text and answer are compared as they read: case folded, every run
 of whitespace one space, so a passage is found across line and page breaks. Quotes rank above phrases,
-phrases above fuzzy clauses, longer and closer matches first; passages that overlap are one citation.
+phrases above fuzzy clauses, longer and closer matches first; passages of one kind that overlap are one
+citation, and a weaker match over a stronger one adds nothing (an exact passage is never widened by a
+fuzzy one).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ MIN_QUOTE = 6  # characters of a quote worth looking for
 MIN_SCORE = 80.0  # rapidfuzz partial ratio a fuzzy clause needs
 KINDS = {"quote": 3, "phrase": 2, "fuzzy": 1}
 
-_QUOTES = re.compile("|".join(f"{a}([^{b}]{{{MIN_QUOTE},}}){b}" for a, b in
+MAX_QUOTE = 2000  # characters a quote may span (an unclosed quotation mark costs no more than this)
+_QUOTES = re.compile("|".join(f"{a}([^{b}]{{{MIN_QUOTE},{MAX_QUOTE}}}){b}" for a, b in
                              (('"', '"'), ("“", "”"), ("«", "»"), ("「", "」"), ("『", "』"), ("‘", "’"))))
 _CLAUSES = re.compile(r"[.;:!?。；：！？\n]+|[,，、](?=\s*\S{0,3}[\u3400-\u9fff])")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -106,7 +109,8 @@ def _phrases(clause: str, hay: str) -> list[tuple[int, int, str]]:
     """The longest runs of the clause's words (or CJK characters) found word for word in ``hay``, each at
     least a key phrase long: (start in hay, end, the phrase)."""
     q = fold(clause)
-    cjk = len(_CJK.findall(q)) >= PHRASE_CJK
+    letters = len(re.findall(r"\w", q))
+    cjk = len(_CJK.findall(q)) >= max(PHRASE_CJK, 0.5 * letters)  # mostly CJK: by characters; else by words
     if cjk:
         units = [(m.start(), m.end()) for m in re.finditer(r"\S", q)]
         need = PHRASE_CJK
@@ -158,9 +162,10 @@ def find(answer: str, text: str, limit: int = 5, min_score: float = MIN_SCORE,
     found.sort(key=lambda f: (-KINDS[f[2]], -f[4], -(f[1] - f[0])))
     kept: list[list] = []
     for a, b, kind, q, score in found:
-        for k in kept:  # overlapping passages are one, ranked as the better of them
+        for k in kept:  # overlapping passages of one kind are one; a weaker one over a stronger one adds nothing
             if a < k[1] and b > k[0]:
-                k[0], k[1] = min(k[0], a), max(k[1], b)
+                if k[2] == kind:
+                    k[0], k[1] = min(k[0], a), max(k[1], b)
                 break
         else:
             kept.append([a, b, kind, q, score])

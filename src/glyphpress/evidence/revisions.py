@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from ..document import model as m
 
 REMOVED, ADDED = "#C62828", "#2E7D32"
-_TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+# a word with the space after it (so runs of spaces are no tokens of their own: diffs stay fast), a CJK
+# character as a word of its own, punctuation one mark at a time
+_TOKENS = re.compile(rf"[{_CJK}]\s*|[^\W{_CJK}]+\s*|[^\w\s]\s*|\s+", re.UNICODE)
+MAX_TOKENS = 20_000  # a paragraph longer than this (in tokens) is compared whole, not word by word
 
 
 @dataclass
@@ -31,27 +35,43 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _words(spans: list[m.Span]) -> int:
-    return sum(len(re.findall(r"\w+", s.text)) for s in spans)
+    """Words in the spans, each CJK character one."""
+    return sum(len([t for t in _TOKENS.findall(s.text) if t[0].isalnum() or t[0] == "_"]) for s in spans)
+
+
+def _matcher(a: list[str], b: list[str]) -> difflib.SequenceMatcher:
+    # long paragraphs let difflib ignore their most common tokens (its autojunk): linear enough to stay fast
+    return difflib.SequenceMatcher(None, a, b, autojunk=len(a) + len(b) > 4000)
 
 
 def _diff_words(old: str, new: str) -> list[m.Span]:
     a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    if len(a) > MAX_TOKENS or len(b) > MAX_TOKENS:
+        return [m.Span("[-" + old + "-]", m.STRIKE, REMOVED), m.Span(" "), m.Span("{+" + new + "+}", m.BOLD, ADDED)]
     out: list[m.Span] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in _matcher(a, b).get_opcodes():
         if op == "equal":
             out.append(m.Span("".join(a[i1:i2])))
             continue
-        if op in ("delete", "replace"):
-            out.append(m.Span("[-" + "".join(a[i1:i2]).strip() + "-]", m.STRIKE, REMOVED))
-            if op == "replace":
-                out.append(m.Span(" "))
-        if op in ("insert", "replace"):
-            out.append(m.Span("{+" + "".join(b[j1:j2]).strip() + "+}", m.BOLD, ADDED))
-    return out
+        gone, came = "".join(a[i1:i2]), "".join(b[j1:j2])
+        after = (came or gone)[len((came or gone).rstrip()):]  # the space after the change stays outside it
+        if gone.strip():
+            out.append(m.Span("[-" + gone.strip() + "-]", m.STRIKE, REMOVED))
+        if gone.strip() and came.strip():
+            out.append(m.Span(" "))
+        if came.strip():
+            out.append(m.Span("{+" + came.strip() + "+}", m.BOLD, ADDED))
+        out.append(m.Span(after))
+    return [s for s in out if s.text]
 
 
 def _similar(x: str, y: str) -> bool:
-    return difflib.SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.5
+    """Two paragraphs alike enough to be one edited (half their words shared, in order)."""
+    a, b = _TOKENS.findall(x), _TOKENS.findall(y)
+    if len(a) > MAX_TOKENS or len(b) > MAX_TOKENS:
+        return False
+    sm = _matcher(a, b)
+    return sm.real_quick_ratio() >= 0.5 and sm.quick_ratio() >= 0.5 and sm.ratio() >= 0.5
 
 
 def _pair(old: list[str], new: list[str]) -> list[list[m.Span]]:

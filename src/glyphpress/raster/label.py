@@ -16,10 +16,12 @@ MIN_PX = 5  # below this a label is not drawn (a page whose text reaches its bot
 
 
 @functools.lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def _font(size: int, cjk: bool = False) -> ImageFont.FreeTypeFont:
     from ..layout.fonts import bundled_fonts
 
-    return ImageFont.truetype(bundled_fonts()["DejaVu Sans"], size)
+    fonts = bundled_fonts()
+    return ImageFont.truetype(fonts["Noto Sans CJK"] if cjk and "Noto Sans CJK" in fonts else fonts["DejaVu Sans"],
+                              size)
 
 
 def label_text(page: int, part: str | None = None) -> str:
@@ -39,7 +41,7 @@ def draw_label(img: Image.Image, text: str, cfg: RenderConfig) -> Image.Image:
     size = min(MAX_PX, blank - 2)
     if size < MIN_PX:
         return img
-    font = _font(size)
+    font = _font(size, any(ord(ch) >= 0x2E80 and ch not in "·…" for ch in text))  # a CJK name: a CJK font
     left, top, right, bottom = font.getbbox(text)
     x = max(1, img.width - (right - left) - max(2, size // 2))
     y = img.height - (blank + (bottom - top)) // 2 - top
@@ -52,6 +54,7 @@ def draw_label(img: Image.Image, text: str, cfg: RenderConfig) -> Image.Image:
 
 
 def _between(a: str, b: str) -> tuple[int, int, int]:
-    ca = [int(a[i:i + 2], 16) for i in (1, 3, 5)]
-    cb = [int(b[i:i + 2], 16) for i in (1, 3, 5)]
+    from PIL import ImageColor
+
+    ca, cb = ImageColor.getrgb(a)[:3], ImageColor.getrgb(b)[:3]  # any colour θ accepts: names, #RGB, rgb()
     return tuple(round(0.45 * x + 0.55 * y) for x, y in zip(ca, cb))

@@ -302,8 +302,10 @@ class Search:
             if base.evaluation.quality is None:
                 raise GlyphpressError("a floor at the base θ's quality needs a fitness that measures quality")
             self.floor = base.evaluation.quality
-            for c in self.reference:
+            for c in self.reference:  # scored again under the floor, and said again (the history's last word)
                 c.score = objective(c.evaluation, self.floor, self.settings.weight)
+                c.cached = True
+                self.record(c)
         self.log_generation(-1, len(self.reference), start)
         generation = self.first()
         run_start, last = time.perf_counter(), 0.0  # the time limit counts the generations

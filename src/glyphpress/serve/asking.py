@@ -7,6 +7,7 @@ engine's request."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from contextlib import aclosing
 
@@ -50,7 +51,16 @@ def _generation(body: dict) -> Generation:
 
 def _evidence(sv: Services, stats: dict, answer: str) -> dict:
     """Where the answer comes from in the document (evidence's citations, line boxes in page pixels); for a
-    cross-check, the disagreements with each side located in its own document."""
+    cross-check, the disagreements with each side located in its own document. The answer is given whatever
+    befalls this: a failure here is said beside it (``evidence_error``), never an error of the request."""
+    try:
+        return _located(sv, stats, answer)
+    except Exception as e:  # noqa: BLE001 - a model's reply must never turn a good answer into a 500
+        logging.getLogger("glyphpress.serve").exception("locating evidence failed")
+        return {"citations": [], "evidence_error": f"the answer's evidence could not be located ({type(e).__name__})"}
+
+
+def _located(sv: Services, stats: dict, answer: str) -> dict:
     from ..evidence import Shown, locate
 
     m = sv.store.manifest(stats["document_id"])
@@ -99,6 +109,8 @@ async def ask(request: Request):
     if be is None:
         raise HTTPException(503, NOT_CONFIGURED)
     doc_id = body.get("document_id")
+    if cross and not doc_id:
+        raise HTTPException(400, "a cross-check needs the document_id of a bundle of two documents or more")
     if not doc_id:
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -80,4 +80,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise HTTPException(400, "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
+    try:  # a lone surrogate ("\\ud800") is valid JSON but no text: it would fail wherever the text goes next
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise HTTPException(400, "the body holds text that is not valid Unicode (a lone surrogate)") from None
     return body

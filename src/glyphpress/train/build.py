@@ -40,6 +40,19 @@ class Spec:
     fonts: list[str] = field(default_factory=list)  # pretrain: font files added to the style pool
 
     def check(self) -> None:
+        import math
+
+        types = {"kind": str, "corpus": list, "samples": int, "seed": int, "shard_size": int, "model": str,
+                 "ocr_rate": (int, float), "length": str, "fonts": list, "tasks": dict}
+        for name, kind in types.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise GlyphpressError(f"spec field {name}: expected {getattr(kind, '__name__', 'a number')}, "
+                                      f"got {value!r}")
+        if any(not isinstance(c, str) for c in self.corpus + self.fonts):
+            raise GlyphpressError("spec fields corpus and fonts are lists of paths")
+        if any(not isinstance(w, (int, float)) or not math.isfinite(w) for w in self.tasks.values()):
+            raise GlyphpressError("--tasks: every weight is a finite number")
         if self.kind not in KINDS:
             raise GlyphpressError(f"--kind is {', '.join(KINDS)}, not {self.kind!r}")
         if self.samples < 1 or self.shard_size < 1:
@@ -60,7 +73,10 @@ class Spec:
     @classmethod
     def load(cls, path: str | Path) -> Spec:
         """A spec file: JSON (or YAML) with the same fields as the command's options."""
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise GlyphpressError(f"{path}: cannot read the spec ({e.__class__.__name__})") from None
         try:
             if str(path).endswith((".yaml", ".yml")):
                 import yaml
@@ -89,9 +105,12 @@ class Maker:
         self.docs: list[Doc] = []
         self.samples: list = []
         if spec.kind == "pretrain":
+            from ..layout.fonts import resolve_font
             from .styles import Styles
             from .tasks import language
 
+            for f in spec.fonts:
+                resolve_font(f)  # a font that is not there is an error now, not at the record that draws it
             self.docs = read_corpus(spec.corpus)
             self.weights = [len(d.text) for d in self.docs]
             self.styles = Styles(tuple(spec.fonts), cjk=language("".join(d.text[:500] for d in self.docs[:20]))
@@ -138,29 +157,52 @@ def load_samples(spec: Spec) -> list:
         task = get(spec.source[len("bench:"):])
         haystack = spec.corpus[0] if spec.corpus else None
         options = Options(data=Path(spec.data) if spec.data else None, haystack=haystack)
-        return task.samples(spec.samples, parse_length(spec.length) if task.generated else None, spec.seed, options)
+        samples = task.samples(spec.samples, parse_length(spec.length) if task.generated else None, spec.seed,
+                               options)
+        if samples:
+            check_metric(samples[0], f"{spec.source}: metric")
+        return samples
     path = Path(spec.source)
     if not path.is_file():
         raise GlyphpressError(f"{path}: no such file (--source is bench:TASK or a JSON lines file)")
+    from .tasks import language
+
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise GlyphpressError(f"{path}: not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError:
             raise GlyphpressError(f"{path}: line {n} is not JSON") from None
-        answers = row.get("answers", row.get("answer"))
-        answers = [answers] if isinstance(answers, str) else answers
-        if not isinstance(row, dict) or not isinstance(row.get("context"), str) or not isinstance(
-                row.get("question"), str) or not answers:
-            raise GlyphpressError(f"{path}: line {n} needs context, question and answer")
-        from .tasks import language
-
+        answers = row.get("answers", row.get("answer")) if isinstance(row, dict) else None
+        answers = [answers] if isinstance(answers, (str, int, float)) and not isinstance(answers, bool) else answers
+        if not (isinstance(row, dict) and isinstance(row.get("context"), str) and row["context"].strip()
+                and isinstance(row.get("question"), str) and isinstance(answers, list) and answers
+                and all(isinstance(a, (str, int, float)) for a in answers)
+                and isinstance(row.get("instruction") or "", str) and isinstance(row.get("metric") or "", str)):
+            raise GlyphpressError(f"{path}: line {n} needs a context (text), a question (text) and an answer "
+                                  "(text or a list of texts); instruction and metric are texts")
         metric = row.get("metric") or ("multifieldqa_zh" if language(row["context"]) == "zh" else "hotpotqa")
         out.append(Sample(metric, str(row.get("id", n)), row["context"], (row.get("instruction") or "") + "\n",
                           "\n" + row["question"], [str(a) for a in answers]))
+    for sample in out[:1] + [s for s in out if s.task != out[0].task]:
+        check_metric(sample, f"{path}: line metric")
     return out
+
+
+def check_metric(sample, where: str) -> None:
+    """A sample's metric can score it (a bench task name, with the keywords it needs), or a one-line error."""
+    from ..bench.metrics import score
+
+    try:
+        score(sample.task, sample.references[0], sample.references, **sample.extra)
+    except GlyphpressError as e:
+        raise GlyphpressError(f"{where} {sample.task!r}: {e}") from None
 
 
 def _build_shard(spec_dict: dict, out: str, k: int) -> dict:
@@ -233,6 +275,8 @@ def _spec_file(out: Path, spec: Spec) -> None:
     """The spec beside the shards; a folder built from another spec is not mixed with this one."""
     path = out / "spec.json"
     data = asdict(spec)
+    if out.exists() and not out.is_dir():
+        raise GlyphpressError(f"{out}: exists and is not a folder; name a folder for -o")
     out.mkdir(parents=True, exist_ok=True)
     if path.is_file():
         try:

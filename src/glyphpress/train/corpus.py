@@ -40,6 +40,17 @@ def read_corpus(paths: list[str | Path], min_chars: int = 200) -> list[Doc]:
 
 
 def _file(f: Path) -> list[Doc]:
+    try:
+        return _read(f)
+    except UnicodeDecodeError:
+        raise GlyphpressError(f"{f}: not UTF-8 text") from None
+    except GlyphpressError:
+        raise
+    except Exception as e:  # noqa: BLE001 - pyarrow's errors on a damaged file are the file's
+        raise GlyphpressError(f"{f}: cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
+
+
+def _read(f: Path) -> list[Doc]:
     suffix = f.suffix.lower()
     if suffix == ".jsonl":
         out = []
@@ -62,7 +73,7 @@ def _file(f: Path) -> list[Doc]:
         column = next((c for c in TEXT_FIELDS if c in table.column_names), None)
         if column is None:
             raise GlyphpressError(f"{f}: no text column ({', '.join(TEXT_FIELDS)})")
-        return [Doc(f"{f.name}#{i + 1}", t) for i, t in enumerate(table.column(column).to_pylist()) if t]
+        return _column_docs(f, table, column)
     if suffix in (".arrow",):
         return _arrow_file(f)
     try:
@@ -93,4 +104,11 @@ def _arrow_file(f: Path) -> list[Doc]:
     column = next((c for c in TEXT_FIELDS if c in table.column_names), None)
     if column is None:
         raise GlyphpressError(f"{f}: no text column ({', '.join(TEXT_FIELDS)})")
-    return [Doc(f"{f.name}#{i + 1}", t) for i, t in enumerate(table.column(column).to_pylist()) if t]
+    return _column_docs(f, table, column)
+
+
+def _column_docs(f: Path, table, column: str) -> list[Doc]:
+    values = table.column(column).to_pylist()
+    if any(v is not None and not isinstance(v, str) for v in values):
+        raise GlyphpressError(f"{f}: the {column} column holds values that are not text")
+    return [Doc(f"{f.name}#{i + 1}", t) for i, t in enumerate(values) if t]

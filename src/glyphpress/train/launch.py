@@ -23,16 +23,19 @@ def deepspeed_config(stage: int) -> dict:
 
 
 def write_launch(out: str | Path, gpus: int, machines: int = 1, deepspeed: str | None = None,
-                 mixed_precision: str = "bf16") -> list[Path]:
-    """``accelerate.yaml`` (and ``deepspeed.json`` with ``deepspeed`` zero2 or zero3) in ``out``."""
+                 mixed_precision: str = "bf16", main_ip: str | None = None) -> list[Path]:
+    """``accelerate.yaml`` (one machine) or ``accelerate-machine-K.yaml`` for each machine K (several, with the
+    first machine's address), and ``deepspeed.json`` with ``deepspeed`` zero2 or zero3, in ``out``."""
     if gpus < 1 or machines < 1:
         raise GlyphpressError("--gpus and --machines must be at least 1")
+    if machines > 1 and not main_ip:
+        raise GlyphpressError("several machines need --main-ip: the address of the first one")
     if deepspeed not in (None, "zero2", "zero3"):
         raise GlyphpressError(f"--deepspeed is zero2 or zero3, not {deepspeed!r}")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["compute_environment: LOCAL_MACHINE", f"num_machines: {machines}", f"num_processes: {gpus * machines}",
-             "machine_rank: 0", "main_training_function: main", f"mixed_precision: {mixed_precision}",
+             "main_training_function: main", f"mixed_precision: {mixed_precision}",
              "rdzv_backend: static", "same_network: true", "use_cpu: false"]
     written = []
     if deepspeed:
@@ -43,8 +46,14 @@ def write_launch(out: str | Path, gpus: int, machines: int = 1, deepspeed: str |
                   "  zero3_init_flag: " + ("true" if deepspeed == "zero3" else "false")]
     else:
         lines.append("distributed_type: " + ("MULTI_GPU" if gpus * machines > 1 else "NO"))
-    if machines > 1:
-        lines += ["main_process_ip: MAIN_NODE_IP  # set to the first machine's address", "main_process_port: 29500"]
-    path = folder / "accelerate.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return [path] + written
+    if machines == 1:
+        path = folder / "accelerate.yaml"
+        path.write_text("\n".join(lines + ["machine_rank: 0"]) + "\n")
+        return [path] + written
+    paths = []
+    for rank in range(machines):
+        path = folder / f"accelerate-machine-{rank}.yaml"
+        path.write_text("\n".join(lines + [f"machine_rank: {rank}", f"main_process_ip: {main_ip}",
+                                           "main_process_port: 29500"]) + "\n")
+        paths.append(path)
+    return paths + written

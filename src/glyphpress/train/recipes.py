@@ -49,6 +49,7 @@ class SFTRecipe:
 @dataclass
 class GRPORecipe(SFTRecipe):
     learning_rate: float = 1e-6
+    gradient_accumulation_steps: int = 16  # a generation batch (batch x processes x steps) of 16: one prompt
     num_generations: int = 16
     epsilon: float = 0.2
     epsilon_high: float = 0.28
@@ -160,9 +161,18 @@ def train_grpo(recipe: GRPORecipe):
         from trl import GRPOConfig, GRPOTrainer
     except ImportError:
         raise GlyphpressError("training needs TRL: pip install 'glyphpress[ml,train]'") from None
+    import os
+
     from ..vlm.local import load_processor
     from .rewards import REWARDS
 
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    batch = recipe.per_device_train_batch_size * world * recipe.gradient_accumulation_steps
+    if recipe.num_generations < 2 or batch % recipe.num_generations:
+        raise GlyphpressError(f"GRPO groups {recipe.num_generations} completions per prompt: the generation batch "
+                              f"(batch {recipe.per_device_train_batch_size} x {world} processes x accumulation "
+                              f"{recipe.gradient_accumulation_steps} = {batch}) must be a multiple of it, and it "
+                              "at least 2")
     data = _dataset(recipe.data)
     if "prompt" not in data.column_names:
         raise GlyphpressError(f"{recipe.data}: no prompt column (build it with --kind rl)")

@@ -2,7 +2,8 @@
 columns as keyword arguments and returns one float per completion.
 
 - ``accuracy_reward``: the task's own metric (``glyphpress.bench.metrics.score``: LongBench's, RULER's, MRCR's)
-  on the final answer against the record's ``references``, the metric named by its ``metric`` column;
+  on the final answer against the record's ``references``, the metric named by its ``metric`` column with the
+  keywords of its ``extra`` column (a classification's classes, MRCR's prefix);
 - ``format_reward``: 1 for ``<think>…</think>`` (optional) then ``<answer>…</answer>`` with nothing else
   around them, 0.5 for a plain answer without tags, 0 for anything else (unclosed or repeated tags, empty);
 - ``ocr_reward``: the normalised edit similarity of the completion to the record's ``answer`` (1 - the
@@ -40,13 +41,18 @@ def final_answer(text: str) -> str:
     return text.split("</think>")[-1].strip()
 
 
-def accuracy_reward(prompts, completions, references=None, metric=None, **kwargs) -> list[float]:
+def accuracy_reward(prompts, completions, references=None, metric=None, extra=None, **kwargs) -> list[float]:
+    import json
+
     from ..bench.metrics import score
 
     out = []
     for i, c in enumerate(completions):
         refs = references[i] if references is not None else [kwargs["answer"][i]]
-        out.append(float(score(metric[i] if metric is not None else "hotpotqa", final_answer(text_of(c)), refs)))
+        keywords = extra[i] if extra is not None else {}
+        keywords = json.loads(keywords) if isinstance(keywords, str) else keywords or {}
+        out.append(float(score(metric[i] if metric is not None else "hotpotqa", final_answer(text_of(c)), refs,
+                               **keywords)))
     return out
 
 

@@ -2,8 +2,9 @@
 
 - ``parquet/NAME.parquet``: TRL's conversational vision layout, readable by ``datasets`` (features stored
   with the file): ``images`` (a list of images), ``messages`` (the prompt, then the answer; SFT and
-  pre-training) or ``prompt`` (RL: the answer is for the reward functions), ``answer``, ``references`` and
-  ``metric`` (what the reward functions score with), ``id``, ``task``, ``theta`` and ``meta`` (JSON);
+  pre-training) or ``prompt`` (RL: the answer is for the reward functions), ``answer``, ``references``,
+  ``metric`` and ``extra`` (what the reward functions score with: the metric's keywords as JSON), ``id``,
+  ``task``, ``theta`` and ``meta`` (JSON);
 - ``jsonl/NAME.jsonl`` with ``jsonl/images/``: ms-swift's and LLaMA-Factory's layout, ``messages`` with one
   ``<image>`` per page in the user's text and ``images`` as paths relative to the JSON lines file's folder.
 
@@ -26,7 +27,7 @@ def features(rl: bool):
     turn = List({"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})})
     cols = {"id": Value("string"), "task": Value("string"), "images": List(Image()),
             ("prompt" if rl else "messages"): turn, "answer": Value("string"), "references": List(Value("string")),
-            "metric": Value("string"), "theta": Value("string"), "meta": Value("string")}
+            "metric": Value("string"), "extra": Value("string"), "theta": Value("string"), "meta": Value("string")}
     return Features(cols)
 
 
@@ -54,7 +55,7 @@ def write(out: Path, name: str, records: list[Record], rl: bool) -> None:
         line = {"id": r.id, "task": r.task, "messages": [{"role": "user", "content": text}], "images": paths}
         if rl:
             line.update({"solution": r.answer, "references": r.meta.get("references", [r.answer]),
-                         "metric": r.meta.get("metric", r.task)})
+                         "metric": r.meta.get("metric", r.task), "extra": r.meta.get("extra", {})})
         else:
             line["messages"].append({"role": "assistant", "content": r.answer})
         lines.append(json.dumps(line, ensure_ascii=False))
@@ -65,6 +66,7 @@ def write(out: Path, name: str, records: list[Record], rl: bool) -> None:
                "answer": [r.answer for r in records],
                "references": [list(r.meta.get("references", [r.answer])) for r in records],
                "metric": [r.meta.get("metric", r.task) for r in records],
+               "extra": [json.dumps(r.meta.get("extra", {}), ensure_ascii=False) for r in records],
                "theta": [json.dumps(r.theta, sort_keys=True) for r in records],
                "meta": [json.dumps(r.meta, ensure_ascii=False, sort_keys=True) for r in records]}
     tmp = out / "parquet" / f".{name}.parquet.tmp"

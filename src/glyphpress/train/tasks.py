@@ -84,8 +84,14 @@ def _snap(text: str, at: int) -> int:
     return ws + 1 if ws >= 0 and at - ws < 40 else at
 
 
+def plain(text: str) -> str:
+    """Text with its line ends as the renderer reads them (CRLF and CR as LF), so page ranges index it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def chunk(text: str, rng: random.Random, size: int) -> tuple[int, str]:
     """A passage of about ``size`` characters starting at a word (the whole text when shorter)."""
+    text = plain(text)
     if len(text) <= size:
         return 0, text
     start = _snap(text, rng.randrange(0, len(text) - size))
@@ -107,14 +113,16 @@ def pretrain(task: str, text: str, cfg: RenderConfig, rng: random.Random, rid: s
     if task == "interleaved":
         before_len = rng.randint(300, 1200)
         at, passage = chunk(text, rng, before_len + 9000)
-        cut = _snap(passage, before_len)
+        cut = _snap(passage, min(before_len, len(passage) // 3))
         before, rest = passage[:cut], passage[cut:]
+        if len(before.strip()) < 100 or len(rest.strip()) < 400:
+            return None  # too short to give text, pages and a continuation
         r = _render(rest, cfg, model)
         k = min(len(r.pages) - 1, rng.randint(1, 2))
         if k < 1:
             return None
         end = r.pages[k - 1].source_range[1]
-        answer = rest[end:end + rng.randint(200, 800)]
+        answer = r.source[end:end + rng.randint(200, 800)]  # page ranges index the text as rendered
         if not answer.strip():
             return None
         images = [_png(p.image) for p in r.pages[:k]]
@@ -134,15 +142,15 @@ def pretrain(task: str, text: str, cfg: RenderConfig, rng: random.Random, rid: s
         if task == "ocr":
             k = min(len(r.pages), rng.randint(1, 2))
             a, b = r.pages[0].source_range[0], r.pages[k - 1].source_range[1]
-            answer, shown = passage[a:b], (0, k)
+            answer, shown = r.source[a:b], (0, k)
         elif task == "next-page":
             if len(r.pages) < 2:
                 return None
             k = rng.randint(1, min(3, len(r.pages) - 1))
             a, b = r.pages[k].source_range
-            answer, shown = passage[a:b], (0, k)
+            answer, shown = r.source[a:b], (0, k)
         else:  # masked: the page that shows the mask
-            i = next((i for i, p in enumerate(r.pages) if "[MASK]" in passage[slice(*p.source_range)]), None)
+            i = next((i for i, p in enumerate(r.pages) if "[MASK]" in r.source[slice(*p.source_range)]), None)
             if i is None:
                 return None
             answer, shown = masked, (i, i + 1)
@@ -162,7 +170,7 @@ def qa(sample, cfg: RenderConfig, rid: str, model: str, kind: str = "sft", metri
     prompt = _user(([before] if before else []) + [None] * len(images) + ([after] if after else []))
     meta = _pages_meta(r, 0, len(r.pages), model)
     meta.update({"source": sample.id, "references": list(sample.references), "metric": metric or sample.task,
-                 "language": language(sample.context)})
+                 "extra": dict(sample.extra), "language": language(sample.context)})
     return Record(rid, kind, images, prompt, sample.references[0] if sample.references else "", cfg.to_dict(), meta)
 
 
@@ -174,5 +182,5 @@ def ocr_of(record: Record, context: str, cfg: RenderConfig, rng: random.Random, 
     lang = language(context)
     meta = _pages_meta(r, i, i + 1, model)
     meta.update({"source": record.meta.get("source"), "language": lang, "auxiliary": True})
-    return Record(rid, "ocr", [_png(r.pages[i].image)], _user([None, PROMPTS[lang]["ocr"]]), context[a:b].strip(),
+    return Record(rid, "ocr", [_png(r.pages[i].image)], _user([None, PROMPTS[lang]["ocr"]]), r.source[a:b].strip(),
                   cfg.to_dict(), meta)

@@ -100,10 +100,12 @@ def grpo_cmd(model: str = MODEL, data: str = DATA, out: str = OUT, config: Path 
 @train_app.command("launch-config")
 def launch_cmd(out: Path = typer.Option(..., "--out", "-o"), gpus: int = typer.Option(8, "--gpus"),
                machines: int = typer.Option(1, "--machines"),
-               deepspeed: str | None = typer.Option(None, "--deepspeed", help="zero2 or zero3.")):
+               deepspeed: str | None = typer.Option(None, "--deepspeed", help="zero2 or zero3."),
+               main_ip: str | None = typer.Option(None, "--main-ip", help="With several machines: the first one's "
+                                                  "address (one config file per machine is written).")):
     """Write accelerate (and DeepSpeed) configs for several GPUs: accelerate launch --config_file ... -m
     glyphpress train sft ..."""
     from .launch import write_launch
 
-    for path in write_launch(out, gpus, machines, deepspeed):
+    for path in write_launch(out, gpus, machines, deepspeed, main_ip=main_ip):
         print(path)
