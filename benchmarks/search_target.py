@@ -84,7 +84,8 @@ def main() -> None:
     print(f"corpus {args.corpus}: {len(text):,} characters; space {space.name} over {space.base}, "
           f"newline {newline!r}; {args.pages} pages read per candidate; limit {args.minutes:g} min", flush=True)
     search = Search(space, fit, f"ocr/{args.model}/{args.pages}/target-{args.corpus}", out, settings, progress,
-                    references=references, after_generation=lambda s: write_report(s, text))
+                    references=references, after_generation=lambda s: write_report(s, text),
+                    about={"model": args.model, "corpus": [args.corpus]})
     found = search.run()
     gens = [g for g in _generations(out) if g["generation"] >= 0]
     wall = sum(g["wall_s"] for g in gens)

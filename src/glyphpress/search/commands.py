@@ -106,14 +106,10 @@ def search_cmd(
         from .proposer import Proposer
 
         proposer = Proposer(llm_url, llm_model, os.environ.get("OPENAI_API_KEY"), llm_proposals)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "run.json").write_text(json.dumps({
-        "fitness": key, "model": model, "space": the_space.to_dict(), "corpus": [str(p) for p in corpus or []],
-        "settings": {"population": population, "generations": generations, "seed": seed, "floor": the_floor,
-                     "weight": weight, "screen": not no_screen, "minutes": minutes}, "references": references,
-        "llm": {"url": llm_url, "model": llm_model} if llm_url else None}, indent=2, ensure_ascii=False) + "\n")
     run = Search(the_space, fit, key, out, settings, progress, proposer, references,
-                 after_generation=lambda s: write_report(s, text))
+                 after_generation=lambda s: write_report(s, text),
+                 about={"model": model, "corpus": [str(p) for p in corpus or []],
+                        "llm": {"url": llm_url, "model": llm_model} if llm_url else None})
     found = run.run()
     if run.stopped:
         print(f"stopped: {run.stopped}", file=sys.stderr)

@@ -145,25 +145,37 @@ def _pareto_plot(r: dict, cands: list[dict]) -> Plot:
     rated = [c for c in cands if c["quality"] is not None]
     if not rated:
         return Plot(name, title, None, "this fitness measures no quality (compression alone), so there is no front.")
+    floor = next((g["floor"] for g in reversed(r["generations"]) if g.get("floor") is not None), None)
+    qs = [c["quality"] for c in rated]
+    top = max(qs + ([floor] if floor is not None else []))
+    # the axis shows the region that matters: from a little under the floor (or the lowest quality) up;
+    # candidates that read far worse sit on its bottom edge as triangles
+    bottom = min(qs) - 0.005 if floor is None else max(min(min(qs), floor - 0.02), floor - 0.05)
+    bottom = max(0.0, bottom)
     fig, ax = figure()
     for origin in ORIGINS:
         pts = [c for c in rated if c["origin"] == origin]
-        if pts:
-            ax.scatter([c["rho"] for c in pts], [c["quality"] for c in pts], s=22, alpha=0.8, color=COLOURS[origin],
-                       label=f"{origin} ({len(pts)})")
+        inside = [c for c in pts if c["quality"] >= bottom]
+        below = [c for c in pts if c["quality"] < bottom]
+        if inside:
+            ax.scatter([c["rho"] for c in inside], [c["quality"] for c in inside], s=22, alpha=0.8,
+                       color=COLOURS[origin], label=f"{origin} ({len(pts)})")
+        if below:
+            ax.scatter([c["rho"] for c in below], [bottom] * len(below), s=26, marker="v", alpha=0.8,
+                       color=COLOURS[origin], label=None if inside else f"{origin} ({len(pts)})")
     front = sorted((rated[i] for i in pareto([(c["rho"], c["quality"]) for c in rated])), key=lambda c: c["rho"])
-    ax.plot([c["rho"] for c in front], [c["quality"] for c in front], color="#6b7280", linewidth=1.2,
-            drawstyle="steps-post", label="Pareto front")
+    ax.plot([c["rho"] for c in front], [max(bottom, c["quality"]) for c in front], color="#6b7280",
+            linewidth=1.2, drawstyle="steps-post", label="Pareto front")
     for label, h in r["references"].items():
         if h["quality"] is not None:
-            ax.scatter([h["rho"]], [h["quality"]], marker="*", s=120, color=COLOURS["reference"], zorder=5)
-            ax.annotate(label, (h["rho"], h["quality"]), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    floor = next((g["floor"] for g in reversed(r["generations"]) if g.get("floor") is not None), None)
+            y = max(bottom, h["quality"])
+            ax.scatter([h["rho"]], [y], marker="*", s=120, color=COLOURS["reference"], zorder=5)
+            ax.annotate(label, (h["rho"], y), textcoords="offset points", xytext=(6, 4), fontsize=7, rotation=20)
     if floor is not None:
         ax.axhline(floor, color="#b91c1c", linestyle=":", linewidth=1, label=f"floor {floor:.4f}")
-    qs = [c["quality"] for c in rated] + ([floor] if floor is not None else [])
-    top = max(qs)
-    ax.set_ylim(max(0.0, min(qs) - 0.01) if top - min(qs) < 0.2 else 0.0, min(1.0, top + 0.005))
+    ax.set_ylim(bottom - 0.002, min(1.0, top + 0.004) if top < 1.0 else 1.002)
+    if any(c["quality"] < bottom for c in rated):
+        ax.text(0.01, 0.02, f"▼ read worse than {bottom:.3f}", transform=ax.transAxes, fontsize=7, color="#57606a")
     ax.set_xlabel("ρ (text tokens per vision token)")
     ax.set_ylabel("quality (1 - CER, or the task's score)")
     return Plot(name, title, png(fig, ax, title))

@@ -131,7 +131,7 @@ class Search:
     def __init__(self, space: Space, fitness: Callable, fitness_key: str, out: str | Path,
                  settings: Settings | None = None, progress: Callable[[int, list[Candidate]], None] | None = None,
                  proposer: Proposer | None = None, references: dict[str, dict[str, Any]] | None = None,
-                 after_generation: Callable[[Search], None] | None = None):
+                 after_generation: Callable[[Search], None] | None = None, about: dict[str, Any] | None = None):
         self.space, self.fitness, self.settings = space, fitness, settings or Settings()
         self.references = {"base": {}} | dict(references or {})  # name -> keys over the base θ
         self.after_generation = after_generation
@@ -143,6 +143,10 @@ class Search:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.out / "journal.log", fitness_key)
+        # run.json: what a report says of the run (``about`` adds the model, the corpus ... as the caller knows)
+        (self.out / "run.json").write_text(json.dumps({
+            "fitness": fitness_key, "space": space.to_dict(), "references": self.references,
+            "settings": asdict(self.settings)} | dict(about or {}), indent=2, ensure_ascii=False, default=str) + "\n")
         self.progress = progress
         self.evaluated = 0  # evaluations run by this process (cache hits excluded)
         self.reference: list[Candidate] = []  # the references, evaluated
