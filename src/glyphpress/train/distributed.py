@@ -43,7 +43,7 @@ def build_on_ray(spec, out: Path, todo: list[int], address: str, progress: Calla
         n = actors or max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))))
         ds = ray.data.from_items([{"shard": k} for k in todo])
         results = []
-        for row in ds.map_batches(Writer, batch_size=1, concurrency=n).iter_rows():
+        for row in ds.map_batches(Writer, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n)).iter_rows():
             r = {"shard": row["shard"], "records": int(row["records"]), "pages": int(row["pages"]),
                  "skipped": bool(row["skipped"])}
             results.append(r)
