@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=8)
     ap.add_argument("--population", type=int, default=6)
     ap.add_argument("--generations", type=int, default=100, help="at most (the time limit ends the run)")
+    ap.add_argument("--crossover", type=float, default=Settings.crossover, help="share of children with two parents")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="qwen2.5-vl")
     ap.add_argument("--knob", action="append", help="a single-knob reference key=value (default: the corpus's)")
@@ -73,7 +74,7 @@ def main() -> None:
             references[k] = {key: value}
     fit = Legibility(text, args.model, args.pages)
     settings = Settings(population=args.population, generations=args.generations, seed=args.seed, floor="base",
-                        minutes=args.minutes)
+                        minutes=args.minutes, crossover=args.crossover)
     started = time.perf_counter()
 
     def progress(g, everyone):
