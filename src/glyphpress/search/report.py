@@ -197,9 +197,10 @@ def _generations_section(doc: Doc, r: dict) -> None:
                      NONE if q is None else f"{q:.4f}", f"{g['wall_s']:.0f}"])
     doc.table(Table(["generation", "candidates", "evaluated", "screened out", "best", "best so far",
                      "ρ of best so far", "quality", "seconds"], [True] * 9, rows))
-    doc.para("Screened out: children whose ρ, counted without drawing, could not beat the elite even at perfect "
-             "quality, so their pages were never read. Seconds: the generation's wall time in the process that ran "
-             "it (a generation finished from the journal on resume takes little).", note=True)
+    doc.para("Screened out: candidates whose ρ, counted without drawing, could not beat the best so far (in "
+             "generation 0: the base) even at perfect quality, so their pages were never read. Seconds: the "
+             "generation's wall time in the process that ran it (a generation finished from the journal on resume "
+             "takes little).", note=True)
     fig, ax = figure()
     xs = [g["generation"] for g in gens]
     ax.plot(xs, [g["best"] for g in gens], marker="o", label="best of the generation")
