@@ -39,6 +39,20 @@ def config(tiny: bool):
         video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653, **text)
 
 
+def page_inputs(text: str, cfg, proc, device, dtype):
+    """glyph-en's pages of ``text`` as a Qwen2.5-VL input: (pages, the token ids of the pages, each image's
+    placeholders between its start and end tokens, and the vision tensors on ``device``)."""
+    from glyphpress import render
+
+    pages = render(text, "glyph-en", model="qwen2.5-vl", count_text=False).pages
+    feats = proc(images=[p.image for p in pages], return_tensors="pt")
+    ids: list[int] = []
+    for p in pages:
+        ids += [cfg.vision_start_token_id] + [cfg.image_token_id] * p.image_tokens + [cfg.vision_end_token_id]
+    return pages, ids, {"pixel_values": feats["pixel_values"].to(device, dtype),
+                        "image_grid_thw": feats["image_grid_thw"].to(device)}
+
+
 def sync(device):
     import torch
 
@@ -85,7 +99,6 @@ def main() -> None:
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
 
-    from glyphpress import render
     from glyphpress.tokens.text import text_tokenizer
 
     device = torch.device(args.device)
@@ -103,16 +116,9 @@ def main() -> None:
         ids = (ids_all * (n // len(ids_all) + 1))[:n]
         text_inputs = {"input_ids": torch.tensor([ids], device=device)}
         text_inputs["attention_mask"] = torch.ones_like(text_inputs["input_ids"])
-        text = tok._enc.decode(ids)
-        pages = render(text, "glyph-en", model="qwen2.5-vl", count_text=False).pages
-        feats = proc(images=[p.image for p in pages], return_tensors="pt")
-        seq: list[int] = []
-        for p in pages:
-            seq += [cfg.vision_start_token_id] + [cfg.image_token_id] * p.image_tokens + [cfg.vision_end_token_id]
-        seq += ids[:16]  # a question
-        vis_inputs = {"input_ids": torch.tensor([seq], device=device),
-                      "pixel_values": feats["pixel_values"].to(device, dtype),
-                      "image_grid_thw": feats["image_grid_thw"].to(device)}
+        pages, vis, vis_inputs = page_inputs(tok._enc.decode(ids), cfg, proc, device, dtype)
+        seq = vis + ids[:16]  # a question
+        vis_inputs["input_ids"] = torch.tensor([seq], device=device)
         vis_inputs["attention_mask"] = torch.ones_like(vis_inputs["input_ids"])
         timed(model, {k: v[:, :64] if k in ("input_ids", "attention_mask") else v for k, v in text_inputs.items()},
               device, 2)  # warm-up

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import essays  # noqa: E402
-from gpu_prefill_decode import config, sync  # noqa: E402
+from gpu_prefill_decode import config, page_inputs, sync  # noqa: E402
 
 
 def step(model, optimizer, inputs, device, repeats: int) -> float:
@@ -51,7 +51,6 @@ def main() -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
 
-    from glyphpress import render
     from glyphpress.tokens.text import text_tokenizer
 
     device = torch.device(args.device)
@@ -75,15 +74,9 @@ def main() -> None:
         seq = ids + answer
         labels = [-100] * len(ids) + answer
         text_inputs = {"input_ids": torch.tensor([seq], device=device), "labels": torch.tensor([labels], device=device)}
-        pages = render(tok._enc.decode(ids), "glyph-en", model="qwen2.5-vl", count_text=False).pages
-        feats = proc(images=[p.image for p in pages], return_tensors="pt")
-        vis: list[int] = []
-        for p in pages:
-            vis += [cfg.vision_start_token_id] + [cfg.image_token_id] * p.image_tokens + [cfg.vision_end_token_id]
-        vis_inputs = {"input_ids": torch.tensor([vis + answer], device=device),
-                      "labels": torch.tensor([[-100] * len(vis) + answer], device=device),
-                      "pixel_values": feats["pixel_values"].to(device, dtype),
-                      "image_grid_thw": feats["image_grid_thw"].to(device)}
+        pages, vis, vis_inputs = page_inputs(tok._enc.decode(ids), cfg, proc, device, dtype)
+        vis_inputs["input_ids"] = torch.tensor([vis + answer], device=device)
+        vis_inputs["labels"] = torch.tensor([[-100] * len(vis) + answer], device=device)
         ts = step(model, optimizer, text_inputs, device, args.repeats)
         vs = step(model, optimizer, vis_inputs, device, args.repeats)
         print(f"{n:>7,} text tokens: text step {ts:.3f} s | {len(pages)} pages, {len(vis):,} tokens: step {vs:.3f} s | "

@@ -18,7 +18,6 @@ and report.md/report.html (with the comparison and sample pages).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import chinese, code, essays  # noqa: E402
 
+from glyphpress.config import parse_set_value  # noqa: E402
 from glyphpress.search.fitness import Legibility  # noqa: E402
 from glyphpress.search.report import write_report  # noqa: E402
 from glyphpress.search.run import Search, Settings  # noqa: E402
@@ -65,13 +65,7 @@ def main() -> None:
     if (out / "journal.log").exists():
         raise SystemExit(f"{out} holds a run; choose another -o")
     knobs = args.knob or KNOBS.get(preset, KNOBS["en"])
-    references = {}
-    for k in knobs:
-        key, _, value = k.partition("=")
-        try:
-            references[k] = {key: json.loads(value)}
-        except ValueError:
-            references[k] = {key: value}
+    references = {k: {k.partition("=")[0]: parse_set_value(k.partition("=")[2])} for k in knobs}
     fit = Legibility(text, args.model, args.pages)
     settings = Settings(population=args.population, generations=args.generations, seed=args.seed, floor="base",
                         minutes=args.minutes, crossover=args.crossover)
@@ -88,7 +82,7 @@ def main() -> None:
                     references=references, after_generation=lambda s: write_report(s, text),
                     about={"model": args.model, "corpus": [args.corpus]})
     found = search.run()
-    gens = [g for g in _generations(out) if g["generation"] >= 0]
+    gens = [g for g in load(out)["generations"] if g["generation"] >= 0]
     wall = sum(g["wall_s"] for g in gens)
     evaluated = sum(g["evaluated"] for g in gens)
     base = next(c for c in search.reference if c.label == "base")
@@ -116,14 +110,6 @@ def main() -> None:
           f"({best.evaluation.rho / b_rho:.3f}x); beats every single knob that reads as well "
           f"(best {best_knob / b_rho:.3f}x): {'yes' if meets and best.evaluation.rho > best_knob else 'no'}")
     print(f"report: {out / 'report.html'}")
-
-
-def _generations(out: Path) -> list[dict]:
-    rows = {}
-    for raw in (out / "generations.jsonl").read_text().splitlines():
-        g = json.loads(raw)
-        rows[g["generation"]] = g
-    return [rows[k] for k in sorted(rows)]
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ class RenderConfig:
             if "=" not in pair:
                 raise ConfigError(f"--set expects key=value, got {pair!r}")
             key, value = pair.split("=", 1)
-            data[key.strip()] = _parse_cli_value(value)
+            data[key.strip()] = parse_set_value(value)
         return RenderConfig.from_dict(data, base=self)
 
     # ---- derived values ------------------------------------------------------------------
@@ -164,7 +164,7 @@ def _field_name(key: str) -> str:
     return name
 
 
-def _parse_cli_value(text: str) -> Any:
+def parse_set_value(text: str) -> Any:
     """A ``--set`` value: JSON if it parses (numbers, true/false, null, lists), else a string."""
     try:
         return json.loads(text)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import typer
 
+from ..config import parse_set_value
 from ..errors import GlyphpressError
 
 
@@ -146,11 +146,7 @@ def _keys(spec: str) -> dict:
         k, sep, v = part.partition("=")
         if not sep or not k.strip():
             raise GlyphpressError(f"--reference expects key=value;key=value, got {spec!r}")
-        v = v.strip()
-        try:
-            out[k.strip()] = json.loads(v)
-        except ValueError:
-            out[k.strip()] = v
+        out[k.strip()] = parse_set_value(v.strip())
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import GlyphpressError
 from . import shards
-from .corpus import Doc, read_corpus
+from .corpus import Doc, json_lines, read_corpus
 from .tasks import PRETRAIN, Record, ocr_of, pretrain, qa
 
 KINDS = ("pretrain", "sft", "rl")
@@ -73,25 +73,30 @@ class Spec:
     @classmethod
     def load(cls, path: str | Path) -> Spec:
         """A spec file: JSON (or YAML) with the same fields as the command's options."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise GlyphpressError(f"{path}: cannot read the spec ({e.__class__.__name__})") from None
-        try:
-            if str(path).endswith((".yaml", ".yml")):
-                import yaml
+        return cls(**read_fields(path, cls, "spec"))
 
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except Exception as e:  # noqa: BLE001 - any parse error is the file's
-            raise GlyphpressError(f"{path}: not a valid spec ({str(e).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise GlyphpressError(f"{path}: a spec is an object of fields")
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise GlyphpressError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
-        return cls(**data)
+
+def read_fields(path: str | Path, cls, what: str) -> dict[str, Any]:
+    """A JSON (or YAML) file of some of dataclass ``cls``'s fields (a spec, a recipe), or a one-line error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise GlyphpressError(f"{path}: cannot read the {what} ({e.__class__.__name__})") from None
+    try:
+        if str(path).endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as e:  # noqa: BLE001 - any parse error (or no PyYAML) is the file's
+        raise GlyphpressError(f"{path}: not a valid {what} ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise GlyphpressError(f"{path}: a {what} is an object of fields")
+    unknown = set(data) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise GlyphpressError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    return data
 
 
 class Maker:
@@ -168,17 +173,7 @@ def load_samples(spec: Spec) -> list:
     from .tasks import language
 
     out = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise GlyphpressError(f"{path}: not UTF-8 text") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise GlyphpressError(f"{path}: line {n} is not JSON") from None
+    for n, row in json_lines(path):
         answers = row.get("answers", row.get("answer")) if isinstance(row, dict) else None
         answers = [answers] if isinstance(answers, (str, int, float)) and not isinstance(answers, bool) else answers
         if not (isinstance(row, dict) and isinstance(row.get("context"), str) and row["context"].strip()

@@ -54,17 +54,10 @@ def _read(f: Path) -> list[Doc]:
     suffix = f.suffix.lower()
     if suffix == ".jsonl":
         out = []
-        with f.open(encoding="utf-8") as lines:
-            for i, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    raise GlyphpressError(f"{f}: line {i + 1} is not JSON") from None
-                text = _text_of(row) if isinstance(row, dict) else row if isinstance(row, str) else None
-                if text is not None:
-                    out.append(Doc(f"{f.name}#{i + 1}", text))
+        for n, row in json_lines(f):
+            text = _text_of(row) if isinstance(row, dict) else row if isinstance(row, str) else None
+            if text is not None:
+                out.append(Doc(f"{f.name}#{n}", text))
         return out
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -80,6 +73,21 @@ def _read(f: Path) -> list[Doc]:
         return [Doc(f.name, f.read_text(encoding="utf-8"))]
     except UnicodeDecodeError:
         return []  # a binary file in a folder of texts
+
+
+def json_lines(path: Path):
+    """(line number, value) of each non-blank line of a JSON lines file, or a one-line error."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise GlyphpressError(f"{path}: not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except ValueError:
+            raise GlyphpressError(f"{path}: line {n} is not JSON") from None
 
 
 def _text_of(row: dict) -> str | None:

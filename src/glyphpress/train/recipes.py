@@ -122,33 +122,48 @@ def _plain(messages: list[dict]) -> list[dict]:
 def train_sft(recipe: SFTRecipe):
     """Run TRL's SFTTrainer as ``recipe`` says; the trainer (its ``state.log_history`` holds the losses)."""
     try:
-        from transformers import AutoModelForImageTextToText
         from trl import SFTConfig, SFTTrainer
     except ImportError:
         raise GlyphpressError("training needs TRL: pip install 'glyphpress[ml,train]'") from None
-    from ..vlm.local import load_processor
 
     data = _dataset(recipe.data)
     if "messages" not in data.column_names:
         raise GlyphpressError(f"{recipe.data}: no messages column (RL data is for train grpo)")
-    processor = load_processor(recipe.model)
-    model = AutoModelForImageTextToText.from_pretrained(recipe.model)
-    peft_config = None
-    if recipe.lora:
-        try:
-            from peft import LoraConfig
-        except ImportError:
-            raise GlyphpressError("LoRA needs peft: pip install peft (or train with --full)") from None
-        peft_config = LoraConfig(r=recipe.lora_r, lora_alpha=recipe.lora_alpha, target_modules="all-linear",
-                                 task_type="CAUSAL_LM")
-    fields = {k: v for k, v in asdict(recipe).items() if k not in ("model", "data", "lora", "lora_r", "lora_alpha",
-                                                                     "resume", "extra")}
-    args = SFTConfig(**fields, max_length=None, remove_unused_columns=False, report_to=[],
+    model, processor, peft_config = _model(recipe)
+    args = SFTConfig(**_trainer_fields(recipe), max_length=None, remove_unused_columns=False, report_to=[],
                      dataset_kwargs={"skip_prepare_dataset": True}, **recipe.extra)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, data_collator=Collator(processor),
                          processing_class=processor, peft_config=peft_config)
-    last = _last_checkpoint(recipe.output_dir) if recipe.resume else None
-    trainer.train(resume_from_checkpoint=last)
+    return _train(trainer, recipe)
+
+
+def _model(recipe: SFTRecipe):
+    """The model, its processor, and the LoRA config (None for full fine-tuning)."""
+    from transformers import AutoModelForImageTextToText
+
+    from ..vlm.local import load_processor
+
+    processor = load_processor(recipe.model)
+    model = AutoModelForImageTextToText.from_pretrained(recipe.model)
+    if not recipe.lora:
+        return model, processor, None
+    try:
+        from peft import LoraConfig
+    except ImportError:
+        raise GlyphpressError("LoRA needs peft: pip install peft (or train with --full)") from None
+    return model, processor, LoraConfig(r=recipe.lora_r, lora_alpha=recipe.lora_alpha, target_modules="all-linear",
+                                        task_type="CAUSAL_LM")
+
+
+def _trainer_fields(recipe: SFTRecipe) -> dict[str, Any]:
+    """The recipe's fields that are TRL config fields too."""
+    own = ("model", "data", "lora", "lora_r", "lora_alpha", "resume", "extra", "rewards")
+    return {k: v for k, v in asdict(recipe).items() if k not in own}
+
+
+def _train(trainer, recipe: SFTRecipe):
+    """Train (from the output folder's last checkpoint, where resuming and there is one), save, return."""
+    trainer.train(resume_from_checkpoint=_last_checkpoint(recipe.output_dir) if recipe.resume else None)
     trainer.save_model(recipe.output_dir)
     return trainer
 
@@ -157,13 +172,11 @@ def train_grpo(recipe: GRPORecipe):
     """Run TRL's GRPOTrainer on RL data (``prompt``, ``images``, ``references``, ``metric``, ``answer``) with
     ``recipe.rewards``; the trainer."""
     try:
-        from transformers import AutoModelForImageTextToText
         from trl import GRPOConfig, GRPOTrainer
     except ImportError:
         raise GlyphpressError("training needs TRL: pip install 'glyphpress[ml,train]'") from None
     import os
 
-    from ..vlm.local import load_processor
     from .rewards import REWARDS
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -180,20 +193,8 @@ def train_grpo(recipe: GRPORecipe):
     if unknown:
         raise GlyphpressError(f"unknown reward(s) {', '.join(unknown)}; rewards: {', '.join(REWARDS)}")
     data = data.map(lambda ex: {"prompt": _plain(ex["prompt"])})
-    processor = load_processor(recipe.model)
-    model = AutoModelForImageTextToText.from_pretrained(recipe.model)
-    peft_config = None
-    if recipe.lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=recipe.lora_r, lora_alpha=recipe.lora_alpha, target_modules="all-linear",
-                                 task_type="CAUSAL_LM")
-    skip = ("model", "data", "lora", "lora_r", "lora_alpha", "resume", "extra", "rewards")
-    fields = {k: v for k, v in asdict(recipe).items() if k not in skip}
-    args = GRPOConfig(**fields, remove_unused_columns=False, report_to=[], **recipe.extra)
+    model, processor, peft_config = _model(recipe)
+    args = GRPOConfig(**_trainer_fields(recipe), remove_unused_columns=False, report_to=[], **recipe.extra)
     trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[r] for r in recipe.rewards], args=args,
                           train_dataset=data, processing_class=processor, peft_config=peft_config)
-    last = _last_checkpoint(recipe.output_dir) if recipe.resume else None
-    trainer.train(resume_from_checkpoint=last)
-    trainer.save_model(recipe.output_dir)
-    return trainer
+    return _train(trainer, recipe)

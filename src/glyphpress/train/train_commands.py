@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import fields
 from pathlib import Path
 
 import typer
@@ -14,24 +12,9 @@ train_app = typer.Typer(help="Train a VLM to read rendered pages: SFT and GRPO o
 
 
 def _recipe(cls, config: Path | None, values: dict):
-    data: dict = {}
-    if config is not None:
-        try:
-            text = config.read_text(encoding="utf-8")
-            if config.suffix in (".yaml", ".yml"):
-                import yaml
+    from .build import read_fields
 
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except Exception as e:  # noqa: BLE001 - any read or parse error is the file's
-            raise GlyphpressError(f"{config}: not a readable recipe ({str(e).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise GlyphpressError(f"{config}: a recipe is an object of fields")
-    known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise GlyphpressError(f"{config}: unknown field(s) {', '.join(sorted(unknown))}")
+    data = read_fields(config, cls, "recipe") if config is not None else {}
     data |= {k: v for k, v in values.items() if v is not None}
     missing = [k for k in ("model", "data", "output_dir") if not data.get(k)]
     if missing:
@@ -52,15 +35,21 @@ MODEL = typer.Option(None, "--model", "-m", help="A hub id or a folder (Qwen2-VL
 DATA = typer.Option(None, "--data", help="A folder of glyphpress data build (or a .parquet file).")
 OUT = typer.Option(None, "--out", "-o", help="Checkpoints and the trained model; a run there resumes.")
 CONFIG = typer.Option(None, "--config", "-c", help="A JSON/YAML recipe (the options here override it).")
+LR = typer.Option(None, "--lr")
+STEPS = typer.Option(None, "--max-steps")
+EPOCHS = typer.Option(None, "--epochs")
+BATCH = typer.Option(None, "--batch")
+ACCUMULATION = typer.Option(None, "--grad-accum")
+FULL = typer.Option(False, "--full", help="Full fine-tuning instead of LoRA.")
+BF16 = typer.Option(False, "--bf16")
+SAVE_STEPS = typer.Option(None, "--save-steps")
 
 
 @train_app.command("sft")
 def sft_cmd(model: str = MODEL, data: str = DATA, out: str = OUT, config: Path | None = CONFIG,
-            lr: float | None = typer.Option(None, "--lr"), steps: int | None = typer.Option(None, "--max-steps"),
-            epochs: float | None = typer.Option(None, "--epochs"), batch: int | None = typer.Option(None, "--batch"),
-            accumulation: int | None = typer.Option(None, "--grad-accum"),
-            full: bool = typer.Option(False, "--full", help="Full fine-tuning instead of LoRA."),
-            bf16: bool = typer.Option(False, "--bf16"), save_steps: int | None = typer.Option(None, "--save-steps")):
+            lr: float | None = LR, steps: int | None = STEPS, epochs: float | None = EPOCHS, batch: int | None = BATCH,
+            accumulation: int | None = ACCUMULATION, full: bool = FULL, bf16: bool = BF16,
+            save_steps: int | None = SAVE_STEPS):
     """Supervised fine-tuning on pages (TRL's SFTTrainer; LoRA by default; the loss on answers only)."""
     from .recipes import SFTRecipe, train_sft
 
@@ -76,11 +65,9 @@ def sft_cmd(model: str = MODEL, data: str = DATA, out: str = OUT, config: Path |
 
 @train_app.command("grpo")
 def grpo_cmd(model: str = MODEL, data: str = DATA, out: str = OUT, config: Path | None = CONFIG,
-             lr: float | None = typer.Option(None, "--lr"), steps: int | None = typer.Option(None, "--max-steps"),
-             epochs: float | None = typer.Option(None, "--epochs"), batch: int | None = typer.Option(None, "--batch"),
-             accumulation: int | None = typer.Option(None, "--grad-accum"),
-             full: bool = typer.Option(False, "--full", help="Full fine-tuning instead of LoRA."),
-             bf16: bool = typer.Option(False, "--bf16"), save_steps: int | None = typer.Option(None, "--save-steps"),
+             lr: float | None = LR, steps: int | None = STEPS, epochs: float | None = EPOCHS,
+             batch: int | None = BATCH, accumulation: int | None = ACCUMULATION, full: bool = FULL, bf16: bool = BF16,
+             save_steps: int | None = SAVE_STEPS,
              generations: int | None = typer.Option(None, "--generations", help="Completions per prompt (16)."),
              rewards: str | None = typer.Option(None, "--rewards", help="accuracy,format,ocr (default: "
                                                 "accuracy,format)."),
