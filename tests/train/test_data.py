@@ -287,3 +287,12 @@ def test_rewards_score_tasks_whose_metric_needs_keywords(tmp_path):
     assert json.loads(row["extra"]) == {"all_classes": ["Location", "Person"]}
     assert accuracy_reward(None, ["<answer>Location</answer>"], references=[row["references"]],
                            metric=[row["metric"]], extra=[row["extra"]]) == [1.0]
+
+
+def test_without_the_train_extra_a_build_says_what_to_install(tmp_path, corpus, monkeypatch):
+    from glyphpress.errors import GlyphpressError
+
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as on a core install
+    with pytest.raises(GlyphpressError, match=r"pip install 'glyphpress\[train\]'"):
+        build(Spec("pretrain", [str(corpus)], samples=1), tmp_path / "d")
+    assert not (tmp_path / "d").exists()

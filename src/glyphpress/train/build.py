@@ -236,6 +236,12 @@ def build(spec: Spec, out: str | Path, workers: int = 1, ray_address: str | None
     """Every shard of ``spec`` into ``out`` (those already there are skipped), locally over ``workers``
     processes or on Ray (``ray_address``: "local" for a cluster on this machine, or a cluster's address);
     then the dataset card. One line per shard: its name, records and pages, or that it was skipped."""
+    try:
+        import datasets  # noqa: F401 - the shards are written with it
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise GlyphpressError("building training data needs datasets and pyarrow: pip install 'glyphpress[train]'"
+                              ) from None
     maker = Maker(spec)  # the spec checked, the corpus and samples read: a bad source is an error before any work
     out = Path(out)
     _spec_file(out, spec)
