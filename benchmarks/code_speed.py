@@ -1,6 +1,6 @@
 """Code at text speed: a real codebase rendered as highlighted code against the same files as plain text.
 
-    python benchmarks/code_speed.py [--package rich] [--repeat 3] [--config code]
+    python benchmarks/code_speed.py [--package rich] [--repeat 3] [--config code] [--numpy]
 
 The files are the Python sources of an installed package (rich by default: about a hundred real
 modules). Each file is rendered on its own, warm (fonts and glyph atlas ready), in memory:
@@ -9,7 +9,8 @@ modules). Each file is rendered on its own, warm (fonts and glyph atlas ready), 
 * plain: layout and drawing of the same files' text, unstyled;
 * highlighting: Pygments' tokens and the flattening into a styled flow, which the code route adds.
 
-Prints the best of ``--repeat`` for each, and the ratios code/plain without and with highlighting.
+Prints the best of ``--repeat`` rounds for each (the three take turns in each round), whether the
+raster's native pixel loops are built, and the ratios code/plain without and with highlighting.
 Target: drawing code pages at most 2x the time of plain pages.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from glyphpress import document, load_config
 from glyphpress.document.flatten import to_flow
 from glyphpress.pipeline import renderer_for
+from glyphpress.raster import draw
 from glyphpress.tokens.vision import vision_model
 
 
@@ -34,13 +36,16 @@ def sources(package: str) -> list[tuple[str, str]]:
     return [(str(f.relative_to(root)), f.read_text(encoding="utf-8")) for f in sorted(root.rglob("*.py"))]
 
 
-def best(fn, repeat: int) -> float:
-    times = []
+def best(fns, repeat: int) -> list[float]:
+    """The best time of each function over ``repeat`` rounds, the functions taking turns in each round (so
+    that a slow spell of the machine falls on all of them alike)."""
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for fn, ts in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return [min(ts) for ts in times]
 
 
 def main() -> None:
@@ -48,7 +53,11 @@ def main() -> None:
     ap.add_argument("--package", default="rich")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--config", default="code")
+    ap.add_argument("--numpy", action="store_true",
+                    help="draw without the native pixel loops, as where they are not built")
     args = ap.parse_args()
+    if args.numpy:
+        draw.native = None
     files = sources(args.package)
     cfg = load_config(args.config)
     r, vm = renderer_for(cfg), vision_model(None)
@@ -66,9 +75,10 @@ def main() -> None:
         return sum(1 for t in texts for _ in r.pages(t, vm))
 
     pages_code, pages_plain = draw_code(), draw_plain()  # warm: fonts, atlas
-    t_code, t_plain, t_hl = best(draw_code, args.repeat), best(draw_plain, args.repeat), best(highlight, args.repeat)
+    t_code, t_plain, t_hl = best([draw_code, draw_plain, highlight], args.repeat)
     chars = sum(len(t) for t in texts)
-    print(f"{args.package}: {len(files)} files, {chars:,} characters, θ {args.config}")
+    print(f"{args.package}: {len(files)} files, {chars:,} characters, θ {args.config}, native pixel loops "
+          f"{'built' if draw.native is not None else 'missing (NumPy draws)'}")
     print(f"code pages   {pages_code:5d}  layout+drawing {t_code:6.3f} s")
     print(f"plain pages  {pages_plain:5d}  layout+drawing {t_plain:6.3f} s")
     print(f"highlighting (Pygments + flattening)  {t_hl:6.3f} s")

@@ -89,9 +89,12 @@ class Renderer:
             return out
         starts, ends = lay.line_start.astype(np.int64), lay.line_end.astype(np.int64)
         if flow is not None and flow.source is not None:
-            last = flow.to_source(len(flow.text))
-            src = np.append(flow.source.astype(np.int64), last)
-            starts, ends = src[np.minimum(starts, len(flow.text))], src[np.minimum(ends, len(flow.text))]
+            n_text, last = len(flow.text), flow.to_source(len(flow.text))
+            if n_text:  # display -> source indices, the text's end -> the source's (no copy of the whole map)
+                starts, ends = (np.where(i < n_text, flow.source[np.minimum(i, n_text - 1)], last).astype(np.int64)
+                                for i in (starts, ends))
+            else:
+                starts, ends = np.full(n, last, dtype=np.int64), np.full(n, last, dtype=np.int64)
         px = self.config.px(self.config.font_size)
         s = self.config.horizontal_scale
         w, h = size

@@ -2,6 +2,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glyphpress import preset
 from glyphpress.layout import engine as engine_mod
@@ -183,3 +185,57 @@ def test_layouts_travel_to_another_engine(changes):
         travelled = dataclasses.replace(lay, gid=there.engine.glyphs.own(here.engine.glyphs.portable(lay.gid)))
         assert not np.array_equal(travelled.gid, lay.gid)  # each engine numbers glyphs its own way
         assert there.raster.draw(travelled).tobytes() == here.raster.draw(lay).tobytes()
+
+
+def line_by_line(heights, before, after, y, col, page, col_h, columns):
+    """Each line below the last, the space before it (none at the top of a column) and after it added; to
+    the next column (and page) when it would overflow a column it does not open: (page, column, top) per
+    line, and where the next line would go."""
+    out = []
+    for h, b, a in zip(heights, before, after):
+        b = b if y > 0 else 0.0
+        if y > 0 and y + b + h > col_h + 1e-6:
+            col, y, b = col + 1, 0.0, 0.0
+            if col == columns:
+                col, page = 0, page + 1
+        y += b
+        out.append((page, col, y))
+        y += h + a
+    return out, y
+
+
+lengths = st.floats(0.05, 900.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.tuples(st.one_of(st.sampled_from([10.0, 12.5, 7.3, 0.1]), lengths),
+                                st.sampled_from([0.0, 0.0, 2.0, 3.5]), st.one_of(st.just(0.0), lengths)),
+                      min_size=1, max_size=400),
+       start=st.floats(0.0, 800.0), columns=st.integers(1, 3), col=st.integers(0, 2))
+def test_stacked_lines_go_where_line_by_line_puts_them(lines, start, columns, col):
+    """Lines without padding, tables or breaks (code) are stacked a column at a time: the same pages,
+    columns and tops, to the last bit, as placing them one by one."""
+    from glyphpress.layout.paginate import TightPaginator
+
+    heights, before, after = (list(v) for v in zip(*lines))
+    eng = LayoutEngine(preset("code").replace(columns=columns))
+    pag = TightPaginator(eng.document("x"), 1)
+    pag.y, pag.col, pag.page = start, min(col, columns - 1), 3
+    want, end = line_by_line(heights, before, after, pag.y, pag.col, pag.page, pag.geo.col_h, columns)
+    page, column, top = pag._stack(np.array(heights), np.array(before), np.array(after))
+    assert list(zip(page.tolist(), column.tolist(), top.tolist())) == want
+    assert pag.y == end
+
+
+@pytest.mark.parametrize("spacing", [{}, {"space_after": 6}, {"space_before": 6}])
+def test_paragraph_spacing_keeps_code_lines_apart(spacing):
+    """Each line of code is a paragraph: θ's spacing before or after one goes between every two lines
+    (stacking whole columns at once is only for lines without it)."""
+    from glyphpress.document import load_document
+    from glyphpress.document.flatten import to_flow
+
+    cfg = preset("code").replace(**spacing)
+    code = "".join(f"def f{i}(x):\n    return {i}\n" for i in range(40))
+    page = next(LayoutEngine(cfg).pages(to_flow(load_document(code, "x.py", "code"), cfg)))
+    steps = set(np.diff(page.line_base).tolist())
+    assert steps == {round(cfg.px(cfg.line_height) + cfg.px(sum(spacing.values())))}

@@ -8,6 +8,7 @@ from PIL import Image, ImageColor
 
 from glyphpress import preset, render
 from glyphpress.layout.engine import LayoutEngine
+from glyphpress.raster import draw as draw_module
 from glyphpress.raster.draw import Rasterizer
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -175,24 +176,42 @@ CODE = "".join(f"def f{i}(x: int = {i}) -> str:  # the {i}th, jg|\n    return 'v
                for i in range(80))
 
 
+@pytest.fixture(params=["native", "numpy"])
+def pixel_loops(request, monkeypatch):
+    """Each drawing test twice: with the native pixel loops (which the test install builds) and with the
+    NumPy code that draws where they are not built."""
+    if request.param == "native":
+        assert draw_module.native is not None  # setup.py's extension: pip install -e . builds it
+    else:
+        monkeypatch.setattr(draw_module, "native", None)
+    return request.param
+
+
 @pytest.mark.parametrize("changes", [{}, {"line_height": 7}, {"line_height": 6, "letter_spacing": -0.8},
-                                     {"line_height": 7, "margin_y": 3.5}])
-def test_colour_pages_equal_one_image_per_colour(changes):
+                                     {"line_height": 7, "margin_y": 3.5}, {"line_height": 4},
+                                     {"line_height": 5, "columns": 2, "margin_y": 0},
+                                     {"preset": "glyph-en"}, {"preset": "glyph-en", "line_height": 7}])
+def test_colour_pages_equal_one_image_per_colour(changes, pixel_loops):
     """Highlighted code is drawn in one pass; it equals an image per colour (glyph by glyph) blended over
     the page in turn, where ink of different colours meets (close lines, overlapping glyphs) as well."""
     from glyphpress.document import load_document
     from glyphpress.document.flatten import to_flow
 
-    cfg = preset("code").replace(**changes)
+    changes = dict(changes)
+    cfg = preset(changes.pop("preset", "code")).replace(**changes)
     eng = LayoutEngine(cfg)
     r = Rasterizer(eng)
+
+    def blend(v):  # v / 255 rounded: to nearest (tight layout), as poppler's Splash does (glyph layout)
+        return (v + (v >> 8) + 0x80) >> 8 if eng.published else (v + 127) // 255
+
     for page in list(eng.pages(to_flow(load_document(CODE, "x.py", "code"), cfg)))[:2]:
         colour = eng.glyphs.per_gid("colour_of_gid")[page.gid]
         out = np.full((page.size[1], page.size[0], 3), 255, dtype=np.int64)
         for ci in np.unique(colour).tolist():
             a = naive_coverage(r, page, colour == ci).astype(np.int64)[..., None]
             rgb = np.array(ImageColor.getrgb(eng.glyphs.palette[ci]), dtype=np.int64)
-            out = (out * (255 - a) + rgb * a + 127) // 255
+            out = blend(out * (255 - a) + rgb * a)
         got = np.asarray(r.draw(page))
         assert len(np.unique(colour)) >= 4 and got.ndim == 3
         assert np.array_equal(got, out[: got.shape[0], : got.shape[1]].astype(np.uint8))
@@ -228,3 +247,24 @@ def test_the_atlas_keeps_every_glyph_whole():
         key = int(shapes[gid]) * 4
         col, w = int(r.entry_col[key]), int(r.entry_w[key])
         assert int(r.atlas[col: col + w].astype(np.int64).sum()) == int(np.asarray(img).astype(np.int64).sum()), chr(cp)
+
+
+@pytest.mark.parametrize("name", ["code", "glyph-en"])
+def test_native_loops_draw_the_numpy_pixels_where_many_lines_overlap(name, monkeypatch):
+    """Lines 4 px apart: each pixel under the ink of three or four lines of several colours, merged in the
+    same order either way (poppler's "over" rounds, so the order shows)."""
+    from glyphpress.document import load_document
+    from glyphpress.document.flatten import to_flow
+
+    assert draw_module.native is not None
+    cfg = preset(name).replace(line_height=4)
+    flow = to_flow(load_document(CODE, "x.py", "code"), cfg)
+
+    def pages():
+        eng = LayoutEngine(cfg)
+        r = Rasterizer(eng)
+        return [np.asarray(r.draw(page)) for page in eng.pages(flow)]
+
+    native = pages()
+    monkeypatch.setattr(draw_module, "native", None)
+    assert all(np.array_equal(a, b) for a, b in zip(native, pages(), strict=True))

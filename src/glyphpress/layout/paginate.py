@@ -146,6 +146,9 @@ class TightPaginator(_Pages):
             table, header, brk = paras.table[b.para_id], paras.header[b.para_id], paras.brk[b.para_id]
         else:
             table, header, brk = np.full(n, -1), np.zeros(n, bool), np.zeros(n, bool)
+        if (not pad and not brk.any() and not header.any() and (table < 0).all() and b.height.min() > 0
+                and np.min(sb) >= 0 and np.min(sa) >= 0):  # code, plain paragraphs: a column at a time
+            return self._stack(b.height, np.where(b.para_first, sb, 0.0), np.where(b.para_last, sa, 0.0))
         rows = zip(b.para_first.tolist(), b.para_last.tolist(), b.height.tolist(), np.broadcast_to(sb, n).tolist(),
                    np.broadcast_to(sa, n).tolist(), table.tolist(), header.tolist(), brk.tolist())
         for i, (pf, pl, lh, sb_i, sa_i, t, head, new_page) in enumerate(rows):
@@ -166,6 +169,38 @@ class TightPaginator(_Pages):
             self.y += before
             page[i], col[i], top[i] = self.page, self.col, self.y
             self.y += lh + ((sa_i + pad) if pl else 0.0)
+        return page, col, top
+
+    def _stack(self, heights: np.ndarray, before: np.ndarray, after: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_assign`` for lines of positive height without padding, tables or page breaks, with the space
+        each has ``before`` it (none at the top of a column) and ``after`` it: each line goes below the
+        last, or to the next column where it would overflow. A column's worth of lines at a time; the tops
+        are the same sums in the same order as line by line, so the same floats."""
+        col_h, columns = self.geo.col_h, self.doc.engine.cfg.columns
+        n = len(heights)
+        page = np.empty(n, dtype=np.int64)
+        col = np.empty(n, dtype=np.int64)
+        top = np.empty(n)
+        step = heights + after
+        window = int((col_h + _EPS) / float(heights.min())) + 2  # more lines than a column holds
+        i = 0
+        while i < n:
+            k = min(n, i + window)
+            adds = np.empty(2 * (k - i))  # y grows by the space before a line, then by the line and after it
+            adds[0::2], adds[1::2] = before[i:k], step[i:k]
+            if self.y == 0:
+                adds[0] = 0.0
+            y = np.cumsum(np.r_[self.y, adds])  # y[2m]: y before line i + m; y[2m + 1]: its top
+            over = (y[0:-1:2] > 0) & (y[1::2] + heights[i:k] > col_h + _EPS)
+            j = int(np.argmax(over)) if over.any() else k - i
+            page[i:i + j], col[i:i + j], top[i:i + j] = self.page, self.col, y[1:2 * j:2]
+            self.y = float(y[2 * j])
+            i += j
+            if over.any():  # line i opens the next column
+                self.col, self.y = self.col + 1, 0.0
+                if self.col == columns:
+                    self.col, self.page = 0, self.page + 1
         return page, col, top
 
     def add(self, b: LineBlock) -> Iterator[PageLayout]:

@@ -145,16 +145,24 @@ class TightRules:
             gid = np.full(n, -1, dtype=np.int32)
             adv = np.empty(n)
             tab = np.empty(n)
-            missing = np.zeros(n, dtype=bool)
-            for st in np.unique(sty).tolist():
-                m = sty == st
-                chain = g.chains[int(style_spaces.chain[st])]
-                chain.prepare(slot[m], cps[m])
-                adv[m] = chain.advance.values[slot[m]]
-                missing[m] = chain.missing.values[slot[m]]
-                tab[m] = chain.face(0).advance_px(32) * c.tab_size
-                md = m & drawn
-                gid[md] = g.gids(int(style_spaces.space[st]), slot[md], cps[md])
+            missing = np.empty(n, dtype=bool)
+            order = np.argsort(sty, kind="stable")  # each style's characters together: one slice a style
+            by_style = sty[order]
+            cuts = np.flatnonzero(by_style[1:] != by_style[:-1]) + 1
+            tabs_of: dict[int, float] = {}  # chain -> its tab width
+            for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()):
+                st, at = int(by_style[a]), order[a:b]
+                s, p = slot[at], cps[at]
+                k = int(style_spaces.chain[st])
+                chain = g.chains[k]
+                chain.prepare(s, p)
+                adv[at] = chain.advance.values[s]
+                missing[at] = chain.missing.values[s]
+                if k not in tabs_of:
+                    tabs_of[k] = chain.face(0).advance_px(32) * c.tab_size
+                tab[at] = tabs_of[k]
+                ink = drawn[at]
+                gid[at[ink]] = g.gids(int(style_spaces.space[st]), s[ink], p[ink])
         adv[(flags & INVISIBLE) != 0] = 0.0
         if c.letter_spacing:
             adv = adv + np.where((flags & INVISIBLE) == 0, c.px(c.letter_spacing), 0.0)

@@ -24,6 +24,11 @@ from ..layout.place import ragged_arange
 from .crop import MIN_SIDE, published_crop
 from .glyphs import SUBPIXEL, PillowGlyphs, PopplerGlyphs
 
+try:  # the native pixel loops (setup.py builds them where a C compiler is found)
+    from . import native
+except ImportError:  # NumPy draws the same pixels
+    native = None
+
 
 def _rgb(color: str) -> tuple[int, int, int]:
     return ImageColor.getrgb(color)[:3]
@@ -32,6 +37,20 @@ def _rgb(color: str) -> tuple[int, int, int]:
 def _div255(v: np.ndarray) -> np.ndarray:
     """v / 255 rounded as poppler's Splash rounds it."""
     return (v + (v >> 8) + 0x80) >> 8
+
+
+def _lookup(table: np.ndarray, cov: np.ndarray, own: np.ndarray | None, w: int, h: int,
+            out: np.ndarray) -> np.ndarray:
+    """The first ``h`` rows and ``w`` columns of a page through ``table`` (256 entries a colour), indexed by
+    each pixel's colour (``own``; None: colour 0) and coverage: a flat array of ``table``'s items (in
+    ``out``, ``w * h`` of them, where the native loops do it)."""
+    if native is not None:
+        native.lookup(out, cov, own, table, w, h, cov.shape[1])
+        return out
+    index = cov[:h, :w].reshape(-1)
+    if own is not None:
+        index = (own[:h, :w].astype(np.uint16) << 8).reshape(-1) | index
+    return table.take(index)
 
 
 def _over(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -99,6 +118,7 @@ class Rasterizer:
         self.glyphs = PopplerGlyphs() if eng.published else PillowGlyphs()
         self._shaping_fonts: dict[tuple[str, bool], ImageFont.FreeTypeFont] = {}
         self._buffers: dict[str, np.ndarray] = {}
+        self._tables: dict[tuple, np.ndarray] = {}  # a page's colours -> its composite look-up table
 
     # ---- atlas ------------------------------------------------------------------------------
     def _grow_rows(self, top: int, bottom: int) -> None:
@@ -257,7 +277,18 @@ class Rasterizer:
             strips[r, c] = self._merge(strips[r, c], self.atlas[a])
         owner = owner.reshape(n_rows, width)
         mark = conflicts.marked
-        if grid:
+        if native is not None:  # one pass over the strips' ink, in the order the views below take them
+            if grid:
+                k = -(-h // pitch)
+                at = np.concatenate([np.arange(j, n_rows, k) for j in range(min(k, n_rows))])
+                order = np.stack([at, lo_y + at * pitch], axis=1)
+            else:
+                order = np.stack([np.arange(n_rows), y0], axis=1)
+            made = np.frombuffer(native.place(cov, own, mark, W, strips, owner, order.astype(np.int64), width,
+                                              stored, h, self._merge is not np.maximum), dtype=np.int64)
+            made = made.reshape(-1, 3)
+            conflicts.add(made[:, 0], made[:, 1], made[:, 2])
+        elif grid:
             # the page is empty before the first group of slots, and in each slot, rows h - pitch to pitch are
             # reached by no other slot: there ink and colour are copied; elsewhere ink may meet ink
             k = -(-h // pitch)
@@ -461,10 +492,10 @@ class Rasterizer:
         colour = self.eng.glyphs.per_gid("colour_of_gid")[page.gid]
         if not len(colour):
             colours = []
-        elif colour.min() == colour.max():  # one colour (most pages): no sort
+        elif colour.min() == colour.max():  # one colour (most pages)
             colours = [int(colour[0])]
-        else:
-            colours = np.unique(colour).tolist()
+        else:  # palette indices are small: counted, not sorted
+            colours = np.flatnonzero(np.bincount(colour)).tolist()
         if not colours or ((page.shaped or page.objects) and 0 not in colours):
             colours = [0, *colours]
         cov = self._scratch("cov", H * W, np.uint8).reshape(H, W)
@@ -562,18 +593,20 @@ class Rasterizer:
         blend = _div255 if self.eng.published else (lambda v: (v + 127) // 255)
         if not page.boxes and (fill == (W, H) or self.bg == (255, 255, 255)):
             # one page colour under the ink: every pixel is a table look-up by (colour, coverage)
-            levels = np.arange(256, dtype=np.uint16)[None, :, None]
             bg = np.array(self.bg[:channels], dtype=np.uint16)
-            table = blend(bg * (255 - levels) + colours[:, None, :] * levels).astype(np.uint8)  # (colour, a, ch)
+            table = self._tables.get(tuple(rgbs))
+            if table is None:  # (colour, coverage) -> pixel; the same few palettes come back page after page
+                levels = np.arange(256, dtype=np.uint16)[None, :, None]
+                table = blend(bg * (255 - levels) + colours[:, None, :] * levels).astype(np.uint8)  # (colour, a, ch)
+                if not gray:  # four bytes a pixel, as Pillow keeps RGB
+                    quad = np.zeros((table.shape[0] * 256, 4), dtype=np.uint8)
+                    quad[:, :3] = table.reshape(-1, 3)
+                    table = quad.view(np.uint32)
+                if len(self._tables) >= 256:
+                    self._tables.clear()
+                table = self._tables[tuple(rgbs)] = table.reshape(-1)
             W, H = crop or (W, H)
-            cov = cov[:H, :W].reshape(-1)
-            index = cov if own is None else (own[:H, :W].astype(np.uint16) << 8).reshape(-1) | cov
-            if gray:
-                out = table.reshape(-1).take(index)
-            else:  # four bytes a pixel, as Pillow keeps RGB
-                quad = np.zeros((table.shape[0] * 256, 4), dtype=np.uint8)
-                quad[:, :3] = table.reshape(-1, 3)
-                out = quad.view(np.uint32).reshape(-1).take(index)
+            out = _lookup(table, cov, own, W, H, self._scratch(f"page{table.dtype}", W * H, table.dtype))
             if conflicts is not None:
                 pix, shares = conflicts.shares(len(rgbs))
                 if crop is not None:  # pixel numbers on the cropped page
@@ -581,7 +614,7 @@ class Rasterizer:
                     inside = (y < H) & (x < W)
                     pix, shares = (y * W + x)[inside], shares[inside]
                 mix = np.broadcast_to(bg, (len(pix), channels))
-                for i in range(len(rgbs)):
+                for i in np.flatnonzero(shares.any(axis=0)).tolist():  # a colour with no share leaves mix be
                     a = shares[:, i].astype(np.uint16)[:, None]
                     mix = blend(mix * (255 - a) + colours[i] * a)
                 if gray:
@@ -592,7 +625,9 @@ class Rasterizer:
                     out[pix] = q.view(np.uint32).reshape(-1)
             if gray:
                 return Image.fromarray(out.reshape(H, W), "L")
-            return Image.frombytes("RGB", (W, H), out, "raw", "RGBX")
+            img = Image.new("RGB", (W, H), None)  # not filled first: every pixel is written next
+            img.frombytes(out, "raw", "RGBX")
+            return img
         canvas = Image.new("RGB", (W, H), (255, 255, 255) if fill != (W, H) else self.bg)
         if fill != (W, H):  # the page colour stops short of the bitmap's last row or column: paper shows
             canvas.paste(self.bg, (0, 0, *fill))
