@@ -1,11 +1,12 @@
 """What a θ candidate is worth: ρ from exact accounting, OCR legibility of pages spread over the text, the
 objective, the Pareto front."""
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glyphpress import count, load_config
+from glyphpress import count, load_config, render
 from glyphpress.errors import GlyphpressError
 from glyphpress.search import Compression, Evaluation, Legibility, TaskAccuracy, bound, objective, pareto, spread
 
@@ -38,6 +39,29 @@ def test_legibility_reads_pages_spread_over_the_text_and_sees_small_print():
     assert sharp.quality > 0.9 and blurry.quality < sharp.quality
     assert blurry.rho > sharp.rho
     assert list(sharp.info["pages_read"]) == [1, sharp.pages] and sharp.info["reading"]["angle"] is False
+
+
+@needs.package("rapidocr")
+def test_legibility_stops_reading_once_a_candidate_is_under_the_floor():
+    """The errors of the pages read already exceed what the floor allows over all of them: the rest are not
+    read, and reading them would not have lifted the candidate over the floor."""
+    cfg = load_config("glyph-en").replace(page_size=(260.0, 120.0))
+    fit = Legibility(TEXT[:3000], "qwen2.5-vl", pages=4)
+    blurry = cfg.replace(dpi=60)  # about 5% of errors on a page: the floor is lost after a few pages
+    full, stopped = fit(blurry), fit(blurry, floor=0.975)
+    assert full.quality < 0.975 and "stopped" not in full.info and len(full.info["pages_read"]) == 4
+    assert "stopped" in stopped.info and stopped.quality < 0.975
+    pages = render(TEXT[:3000], blurry, model="qwen2.5-vl").pages
+    sizes = [pages[n - 1].source_range[1] - pages[n - 1].source_range[0] for n in full.info["pages_read"]]
+    made = np.cumsum([rate * size for rate, size in zip(full.info["pages_read"].values(), sizes)])
+    first_over = int(np.argmax(made > 0.025 * sum(sizes))) + 1  # the first page after which the floor is lost
+    assert len(stopped.info["pages_read"]) == first_over < 4
+    first = next(iter(full.info["pages_read"]))
+    assert stopped.info["pages_read"][first] == full.info["pages_read"][first]
+    fair = cfg.replace(dpi=50)  # just over the floor, errors on every page: every page read, nothing changed
+    whole = fit(fair)
+    kept = fit(fair, floor=whole.quality - 1e-9)
+    assert "stopped" not in kept.info and kept.quality == whole.quality and len(kept.info["pages_read"]) == 4
 
 
 def test_objective_floor_and_weight():

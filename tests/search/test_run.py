@@ -228,6 +228,32 @@ def test_the_floor_at_the_base_and_children_screened_by_rho(tmp_path, screen):
     assert (screened > 0) == screen and (hopeless > 0) != screen
 
 
+class StopsEarly(Sharpness):
+    """Sharpness that takes the quality floor, as OCR does, and keeps the floors it was given."""
+
+    stops_early = True
+
+    def __init__(self):
+        super().__init__()
+        self.floors = []
+
+    def __call__(self, cfg, floor=None):
+        self.floors.append(floor)
+        return super().__call__(cfg)
+
+
+@needs_optuna
+@pytest.mark.parametrize("weight", [None, 0.5])
+def test_the_fitness_is_given_the_floor_once_the_base_has_set_it(tmp_path, weight):
+    space = Space({"dpi": Param("choice", options=(60, 72, 96)), "font-size": Param("float", low=7, high=12, step=1)},
+                  base="glyph-en")
+    fit = StopsEarly()
+    Search(space, fit, "sharpness", tmp_path, Settings(population=4, generations=2, seed=2, floor="base",
+                                                       weight=weight)).run()
+    assert fit.floors[0] is None and len(fit.floors) > 2  # the base: read whole, it sets the floor
+    assert set(fit.floors[1:]) == ({1.0} if weight is None else {None})  # a weighted score has no floor
+
+
 @needs_optuna
 def test_the_report_shows_the_front_the_generations_the_origins_and_sample_pages(tmp_path):
     from PIL import Image

@@ -59,34 +59,44 @@ class Compression:
 
 class Legibility(Compression):
     """ρ and how well RapidOCR reads ``pages`` pages spread over the document (the rest are counted, not
-    read): quality is 1 - the character error rate over the characters of the pages read."""
+    read): quality is 1 - the character error rate over the characters of the pages read.
+
+    Given a quality ``floor``, reading stops as soon as the errors already made exceed what the floor allows
+    over all the chosen pages' characters: the candidate is under the floor whatever the other pages hold,
+    so the outcome a search acts on is exact. Its quality is then that of the pages read (also under the
+    floor), and ``info["stopped"]`` says after how many."""
 
     name = "ocr"
     rated = True
+    stops_early = True  # takes a quality floor (a search passes its own)
 
     def __init__(self, text: str, model: str | None = None, pages: int = 8):
         self.text, self.model, self.pages = text, model, pages
 
-    def __call__(self, cfg: RenderConfig) -> Evaluation:
+    def __call__(self, cfg: RenderConfig, floor: float | None = None) -> Evaluation:
         from ..evaluate.legibility import cer, ocr, reading_for
         from ..pipeline import render
 
         r = render(self.text, cfg, model=self.model)
         reading = reading_for(cfg)
         chosen = spread(len(r.pages), self.pages)
+        ranges = [r.pages[i].source_range for i in chosen]
+        allowed = None if floor is None else (1 - floor) * sum(b - a for a, b in ranges)  # errors, at most
         errors = chars = 0.0
-        per_page = {}
-        for i in chosen:
-            page = r.pages[i]
-            a, b = page.source_range
-            rate = cer(ocr(page.image, reading=reading), self.text[a:b])
+        per_page, info = {}, {}
+        for n, (i, (a, b)) in enumerate(zip(chosen, ranges), 1):
+            rate = cer(ocr(r.pages[i].image, reading=reading), self.text[a:b])
             per_page[i + 1] = round(rate, 4)
             errors += rate * (b - a)
             chars += b - a
+            if allowed is not None and errors > allowed and n < len(chosen):
+                info["stopped"] = f"under the quality floor after {n} of {len(chosen)} pages"
+                break
         quality = 1 - errors / chars if chars else 0.0
         return Evaluation(r.ratio or 0.0, quality, len(r.pages), r.text_tokens or 0, r.vision_tokens,
-                          {"pages_read": per_page, "reading": {"upscale": reading.upscale, "angle": reading.angle,
-                                                               "max_side": reading.max_side}})
+                          {"pages_read": per_page, **info,
+                           "reading": {"upscale": reading.upscale, "angle": reading.angle,
+                                       "max_side": reading.max_side}})
 
 
 class TaskAccuracy:

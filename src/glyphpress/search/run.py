@@ -118,9 +118,12 @@ class Ledger:
         self.study.tell(number, c.score)
 
 
-def _evaluate(fitness: Callable, space: Space, theta: dict[str, Any]) -> Evaluation:
+def _evaluate(fitness: Callable, space: Space, theta: dict[str, Any], floor: float | None = None) -> Evaluation:
+    """``fitness`` of θ, timed; a fitness that can stop reading once a candidate is under the quality floor
+    (``stops_early``) is given the floor."""
     start = time.perf_counter()
-    e = fitness(space.config(theta))
+    cfg = space.config(theta)
+    e = fitness(cfg, floor=floor) if floor is not None and getattr(fitness, "stops_early", False) else fitness(cfg)
     e.info["seconds"] = round(time.perf_counter() - start, 3)
     return e
 
@@ -271,12 +274,13 @@ class Search:
             else:
                 todo.append(c)
         numbers = {id(c): self.ledger.start(c) for c in todo}
+        floor = self.floor if self.settings.weight is None else None  # where the objective has a floor
         if self.settings.workers > 1 and len(todo) > 1:
             with ProcessPoolExecutor(self.settings.workers) as pool:
                 results = list(pool.map(_evaluate, [self.fitness] * len(todo), [self.space] * len(todo),
-                                        [c.theta for c in todo]))
+                                        [c.theta for c in todo], [floor] * len(todo)))
         else:
-            results = [_evaluate(self.fitness, self.space, c.theta) for c in todo]
+            results = [_evaluate(self.fitness, self.space, c.theta, floor) for c in todo]
         for c, e in zip(todo, results):
             c.evaluation = e
             c.score = objective(e, self.floor, self.settings.weight)
