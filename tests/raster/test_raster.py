@@ -268,3 +268,23 @@ def test_native_loops_draw_the_numpy_pixels_where_many_lines_overlap(name, monke
     native = pages()
     monkeypatch.setattr(draw_module, "native", None)
     assert all(np.array_equal(a, b) for a, b in zip(native, pages(), strict=True))
+
+
+def test_grey_pages_in_several_greys_keep_their_own_pixels(pixel_loops):
+    """Pages in two greys come out as ``L`` images; each keeps its pixels after the next page is drawn (the
+    page drawn into a buffer kept for the next page must not be what the image holds)."""
+    from glyphpress.document import load_document
+    from glyphpress.document.flatten import to_flow
+
+    cfg = preset("code")
+    code = "".join(f"alpha{i} = {i} + {i * 7} * beta{' - 1' * (i % 7)}\n" for i in range(400))
+    flow = to_flow(load_document(code, "x.py", "code"), cfg)  # names black, numbers and operators grey
+
+    def drawn(keep_images: bool):
+        eng = LayoutEngine(cfg)
+        r = Rasterizer(eng)
+        return [r.draw(page) if keep_images else np.array(r.draw(page)) for page in eng.pages(flow)]
+
+    kept, copied = drawn(True), drawn(False)  # images kept till the end; copied as soon as drawn
+    assert len(kept) >= 3 and all(img.mode == "L" for img in kept)
+    assert all(np.array_equal(np.asarray(img), c) for img, c in zip(kept, copied, strict=True))

@@ -623,10 +623,9 @@ class Rasterizer:
                     q = np.zeros((len(pix), 4), dtype=np.uint8)
                     q[:, :3] = mix
                     out[pix] = q.view(np.uint32).reshape(-1)
-            if gray:
-                return Image.fromarray(out.reshape(H, W), "L")
-            img = Image.new("RGB", (W, H), None)  # not filled first: every pixel is written next
-            img.frombytes(out, "raw", "RGBX")
+            # copied into the image: ``out`` may be a buffer the next page is drawn into
+            img = Image.new("L" if gray else "RGB", (W, H), None)  # not filled first: every pixel is written next
+            img.frombytes(out, "raw", "L" if gray else "RGBX")
             return img
         canvas = Image.new("RGB", (W, H), (255, 255, 255) if fill != (W, H) else self.bg)
         if fill != (W, H):  # the page colour stops short of the bitmap's last row or column: paper shows
