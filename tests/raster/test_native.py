@@ -75,17 +75,18 @@ def place_reference(H, W, strips, owner, order, height, over):
     return cov, own, mark, records
 
 
-@pytest.mark.parametrize("over", [False, True])
-def test_place_puts_coloured_strips_and_records_where_colours_meet(native, over):
+@pytest.mark.parametrize("over, stored", [(False, 16), (True, 16), (False, 13)])  # 13: no 8-row words
+def test_place_puts_coloured_strips_and_records_where_colours_meet(native, over, stored):
     rng = np.random.default_rng(7 + over)
-    H, W, rows, width, stored, height = 30, 25, 6, 20, 16, 12
+    H, W, rows, width, height = 30, 25, 6, 20, 12
     strips = np.zeros((rows, width, stored), dtype=np.uint8)
     ink = rng.random((rows, width, height)) < 0.4
     strips[:, :, :height][ink] = rng.integers(1, 256, int(ink.sum()))
     strips[1, 3:9] = 0  # columns without ink
     owner = rng.integers(0, 4, (rows, width), dtype=np.uint8)
-    # overlapping lines, one partly above the page, one partly below it, one strip twice
-    order = np.array([[0, 0], [2, 8], [1, 4], [3, -5], [4, 22], [5, 10], [2, 14]], dtype=np.int64)
+    # overlapping lines, one partly above the page, one partly below it, one strip twice, two wholly off it
+    order = np.array([[0, 0], [2, 8], [1, 4], [3, -5], [4, 22], [5, 10], [2, 14], [1, -2**63], [0, 2**62]],
+                     dtype=np.int64)
     cov, own, mark = (np.zeros((H, W), dtype=np.uint8) for _ in range(3))
     made = native.place(cov, own, mark, W, strips, owner, order, width, stored, height, over)
     made = np.frombuffer(made, dtype=np.int64).reshape(-1, 3)
@@ -110,3 +111,15 @@ def test_place_refuses_buffers_that_do_not_fit(native, bad):
         height = 9
     with pytest.raises(ValueError):
         native.place(cov, own, mark, 8, strips, owner, order, 8, 8, height, False)
+
+
+def test_sizes_whose_products_overflow_are_refused(native):
+    """Products of hostile sizes would wrap around and pass a length check: they are refused first."""
+    with pytest.raises(ValueError):
+        native.lookup(bytearray(4), bytes(4), None, bytes(256), 2**62 + 1, 4, 2**62 + 1)
+    with pytest.raises(ValueError):
+        native.lookup(bytearray(4), bytes(4), None, bytes(256), 1, 2**62 + 1, 4)
+    page = np.zeros((4, 4), dtype=np.uint8)
+    with pytest.raises(ValueError):
+        native.place(page, page.copy(), page.copy(), 4, bytes(16), bytes(4), np.zeros(2, np.int64), 2**32, 2**32, 1,
+                     False)

@@ -42,15 +42,21 @@ static PyObject *lookup(PyObject *self, PyObject *args) {
     int has_own = own_obj != Py_None;
     if (has_own && PyObject_GetBuffer(own_obj, &own, PyBUF_SIMPLE) < 0)
         goto done_noown;
-    Py_ssize_t n = width * height;
-    if (width < 0 || height < 0 || stride < width || (height && cov.len < (height - 1) * stride + width)
-        || (has_own && own.len < cov.len) || n == 0 || (out.len != n && out.len != 4 * n)) {
+    /* sizes checked before any product is formed: none of them can overflow */
+    if (width <= 0 || height <= 0 || stride < width || height - 1 > (PY_SSIZE_T_MAX - width) / stride
+        || width > PY_SSIZE_T_MAX / 4 / height || cov.len < (height - 1) * stride + width
+        || (has_own && own.len < cov.len) || (out.len != width * height && out.len != 4 * width * height)) {
         PyErr_SetString(PyExc_ValueError, "lookup: buffer sizes do not match the page");
         goto done;
     }
+    Py_ssize_t n = width * height;
     Py_ssize_t item = out.len / n;
     if (table.len == 0 || table.len % (256 * item)) {
         PyErr_SetString(PyExc_ValueError, "lookup: the table is not 256 items per colour");
+        goto done;
+    }
+    if (item == 4 && ((uintptr_t)out.buf % 4 || (uintptr_t)table.buf % 4)) {
+        PyErr_SetString(PyExc_ValueError, "lookup: four-byte items need four-byte aligned buffers");
         goto done;
     }
     Py_ssize_t entries = table.len / item;
@@ -118,11 +124,17 @@ static PyObject *place(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Records rec = {0};
     Py_ssize_t pairs = order.len / (Py_ssize_t)(2 * sizeof(int64_t));
-    Py_ssize_t rows = width > 0 && stored > 0 ? strips.len / (width * stored) : 0;
-    Py_ssize_t page_height = page_width > 0 ? cov.len / page_width : 0;
-    if (page_width <= 0 || width < 0 || width > page_width || height < 0 || height > stored
-        || own.len != cov.len || mark.len != cov.len || owner.len < rows * width) {
+    /* sizes checked before any product is formed: none of them can overflow */
+    if (page_width <= 0 || width <= 0 || width > page_width || stored <= 0 || stored > PY_SSIZE_T_MAX / width
+        || height < 0 || height > stored || own.len != cov.len || mark.len != cov.len) {
         PyErr_SetString(PyExc_ValueError, "place: buffer sizes do not match the strips and page");
+        goto done;
+    }
+    Py_ssize_t rows = strips.len / (width * stored), page_height = cov.len / page_width;
+    if (owner.len / width < rows)
+        rows = owner.len / width;  /* a strip needs its colours too */
+    if ((uintptr_t)order.buf % sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "place: the order needs eight-byte aligned int64 pairs");
         goto done;
     }
     const int64_t *pair = order.buf;
@@ -138,7 +150,10 @@ static PyObject *place(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < pairs && !failed; i++) {
         const uint8_t *strip = s + pair[2 * i] * width * stored, *colours = ow + pair[2 * i] * width;
         int64_t top = pair[2 * i + 1];
-        Py_ssize_t y0 = top < 0 ? -top : 0, y1 = page_height - top < height ? page_height - top : height;
+        if (top <= -(int64_t)height || top >= (int64_t)page_height)
+            continue;  /* no row of it on the page */
+        Py_ssize_t y0 = top < 0 ? (Py_ssize_t)-top : 0;
+        Py_ssize_t y1 = (int64_t)page_height - top < height ? (Py_ssize_t)((int64_t)page_height - top) : height;
         Py_ssize_t words = stored % 8 ? 0 : stored / 8;
         for (Py_ssize_t x = 0; x < width && !failed; x++) {
             const uint8_t *column = strip + x * stored;
@@ -157,7 +172,7 @@ static PyObject *place(PyObject *self, PyObject *args) {
                 unsigned v = column[y];
                 if (!v)
                     continue;
-                Py_ssize_t p = (Py_ssize_t)(top + y) * page_width + x;
+                Py_ssize_t p = ((Py_ssize_t)top + y) * page_width + x;
                 unsigned d = c[p];
                 if (d) {
                     if (o[p] != k || m[p]) {
