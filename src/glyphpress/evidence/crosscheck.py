@@ -6,11 +6,11 @@ word is shown as not found."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..vlm.replies import first_json
 from .locate import Citation, find, place
 
 FORMAT = ('Answer with a JSON array only, one object per disagreement: {"topic": "...", "sides": [{"document": '
@@ -54,7 +54,7 @@ def parse(reply: str, names: list[str]) -> list[Disagreement]:
     """Disagreements from a reply: its JSON array (code fences and words around it allowed), else the rows of
     a Markdown table (topic, then one column per document). Sides name their documents by name, by letter
     (A, B, ...) or by a part of the name; a side whose document is not one of ``names`` keeps its words."""
-    rows = _json_rows(reply)
+    rows = first_json(reply, "[", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
     if rows is None:
         rows = _table_rows(reply, names)
     out = []
@@ -75,19 +75,6 @@ def parse(reply: str, names: list[str]) -> list[Disagreement]:
 
 def _letter(i: int) -> str:
     return chr(65 + i) if i < 26 else f"D{i + 1}"
-
-
-def _json_rows(reply: str) -> list[dict] | None:
-    for k, m in enumerate(re.finditer(r"\[", reply)):
-        if k >= 50:  # a reply of brackets: no list in it worth the time
-            break
-        try:
-            data, _ = json.JSONDecoder().raw_decode(reply[m.start():])
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(data, list) and all(isinstance(x, dict) for x in data):
-            return data
-    return None
 
 
 def _table_rows(reply: str, names: list[str]) -> list[dict]:

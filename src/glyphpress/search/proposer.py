@@ -7,10 +7,10 @@ endpoint that fails, gives no proposals and an error to record: the search goes 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vlm.replies import first_json
 from .space import Space
 
 SYSTEM = ("You tune the rendering parameters θ that turn long text into page images for a vision-language model. "
@@ -60,14 +60,8 @@ class Proposer:
 def parse(reply: str, space: Space, history: list[dict[str, Any]], count: int) -> Proposal:
     """Candidates from a reply (the first JSON object in it, code fences allowed), over the best θ so far,
     repaired into the space; nothing usable: an error."""
-    data = None
-    for match in re.finditer(r"\{", reply):
-        try:
-            data, _ = json.JSONDecoder().raw_decode(reply[match.start():])
-            break
-        except ValueError:
-            continue
-    if not isinstance(data, dict) or not isinstance(data.get("candidates"), list):
+    data = first_json(reply, "{", lambda v: isinstance(v, dict) and isinstance(v.get("candidates"), list))
+    if data is None:
         return Proposal(error="no JSON object with a candidates list in the reply", analysis=reply[:500])
     base = dict(max(history, key=lambda h: h["score"])["theta"]) if history else {}
     out = []
