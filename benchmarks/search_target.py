@@ -27,7 +27,7 @@ from corpus import chinese, code, essays  # noqa: E402
 
 from glyphpress.config import parse_set_value  # noqa: E402
 from glyphpress.search.fitness import Legibility  # noqa: E402
-from glyphpress.search.report import write_report  # noqa: E402
+from glyphpress.search.report import load, write_report  # noqa: E402
 from glyphpress.search.run import Search, Settings  # noqa: E402
 from glyphpress.search.space import load_space  # noqa: E402
 
@@ -54,8 +54,8 @@ def main() -> None:
     ap.add_argument("-o", "--out", type=Path)
     args = ap.parse_args()
     if args.corpus in CORPORA:
-        load, preset = CORPORA[args.corpus]
-        text = load()
+        read, preset = CORPORA[args.corpus]
+        text = read()
     else:
         text, preset = Path(args.corpus).read_text(encoding="utf-8"), "en"
     space = load_space(args.space or preset)
