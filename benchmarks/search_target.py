@@ -3,7 +3,7 @@ over the whole document, a search of at most ``--minutes`` on this machine, agai
 single-knob changes one would try by hand.
 
     python benchmarks/search_target.py [--corpus essays|code|zh|PATH] [--minutes 30] [--pages 8]
-                                       [--population 6] [--seed 0] [-o runs/target-essays]
+                                       [--population 6] [--seed 0] [--knob "key=value ..."] [-o runs/target-essays]
 
 The space is the corpus's preset space (``en`` over glyph-en for the essays, ``code`` over code, ``zh`` over
 glyph-zh) with the newline mode frozen at the base's, so the comparison keeps it. The base θ is evaluated
@@ -50,7 +50,8 @@ def main() -> None:
     ap.add_argument("--crossover", type=float, default=Settings.crossover, help="share of children with two parents")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="qwen2.5-vl")
-    ap.add_argument("--knob", action="append", help="a single-knob reference key=value (default: the corpus's)")
+    ap.add_argument("--knob", action="append",
+                    help="a reference: key=value (a single knob; default: the corpus's), or several, space-separated")
     ap.add_argument("-o", "--out", type=Path)
     args = ap.parse_args()
     if args.corpus in CORPORA:
@@ -65,7 +66,7 @@ def main() -> None:
     if (out / "journal.log").exists():
         raise SystemExit(f"{out} holds a run; choose another -o")
     knobs = args.knob or KNOBS.get(preset, KNOBS["en"])
-    references = {k: {k.partition("=")[0]: parse_set_value(k.partition("=")[2])} for k in knobs}
+    references = {k: {kv.partition("=")[0]: parse_set_value(kv.partition("=")[2]) for kv in k.split()} for k in knobs}
     fit = Legibility(text, args.model, args.pages)
     settings = Settings(population=args.population, generations=args.generations, seed=args.seed, floor="base",
                         minutes=args.minutes, crossover=args.crossover)
