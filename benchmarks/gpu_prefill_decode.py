@@ -16,6 +16,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import essays  # noqa: E402
@@ -89,13 +90,17 @@ def timed(model, inputs, device, decode_tokens: int) -> tuple[float, float]:
     return prefill, decode
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(ap: argparse.ArgumentParser) -> None:
+    """The options every GPU timing script takes: the architecture's size, the device, the text-token sizes."""
     ap.add_argument("--tiny", action="store_true", help="a tiny architecture (smoke test)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--contexts", default=None, help="text-token sizes, e.g. 8192,32768,131072")
-    ap.add_argument("--decode-tokens", type=int, default=32)
-    args = ap.parse_args()
+
+
+def prepare(args: argparse.Namespace) -> SimpleNamespace:
+    """What the GPU timing scripts start from, for ``options``: device and dtype, the text-token sizes, the
+    architecture's config and a model of it with random weights on the device, the Qwen tokenizer, the
+    essays' tokens, the image processor, and ``ids(n)``: the first n text tokens (the essays repeated)."""
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
 
@@ -106,14 +111,27 @@ def main() -> None:
     contexts = [int(c) for c in (args.contexts or ("512,2048" if args.tiny else "8192,32768,131072")).split(",")]
     cfg = config(args.tiny)
     with torch.device(device):
-        model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype).eval()
-    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}")
+        model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
     tok = text_tokenizer("qwen2.5")
-    corpus = essays()
-    ids_all = tok.encode(corpus)
+    ids_all = tok.encode(essays())
     proc = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384)
-    for n in contexts:
-        ids = (ids_all * (n // len(ids_all) + 1))[:n]
+    return SimpleNamespace(device=device, dtype=dtype, contexts=contexts, cfg=cfg, model=model, tok=tok,
+                           ids_all=ids_all, proc=proc, ids=lambda n: (ids_all * (n // len(ids_all) + 1))[:n])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options(ap)
+    ap.add_argument("--decode-tokens", type=int, default=32)
+    args = ap.parse_args()
+    import torch
+
+    s = prepare(args)
+    device, dtype, cfg, tok, proc = s.device, s.dtype, s.cfg, s.tok, s.proc
+    model = s.model.eval()
+    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}")
+    for n in s.contexts:
+        ids = s.ids(n)
         text_inputs = {"input_ids": torch.tensor([ids], device=device)}
         text_inputs["attention_mask"] = torch.ones_like(text_inputs["input_ids"])
         pages, vis, vis_inputs = page_inputs(tok._enc.decode(ids), cfg, proc, device, dtype)

@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import essays  # noqa: E402
-from gpu_prefill_decode import config, page_inputs, sync  # noqa: E402
+from gpu_prefill_decode import options, page_inputs, prepare, sync  # noqa: E402
 
 
 def step(model, optimizer, inputs, device, repeats: int) -> float:
@@ -42,35 +41,23 @@ def step(model, optimizer, inputs, device, repeats: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tiny", action="store_true", help="a tiny architecture (smoke test)")
-    ap.add_argument("--device", default="cuda")
-    ap.add_argument("--contexts", default=None, help="text-token sizes, e.g. 8192,32768,131072")
+    options(ap)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
 
-    from glyphpress.tokens.text import text_tokenizer
-
-    device = torch.device(args.device)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    contexts = [int(c) for c in (args.contexts or ("512,2048" if args.tiny else "8192,32768,131072")).split(",")]
-    cfg = config(args.tiny)
-    with torch.device(device):
-        base = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
+    s = prepare(args)
+    device, dtype, cfg, tok, proc, ids_all, base = s.device, s.dtype, s.cfg, s.tok, s.proc, s.ids_all, s.model
     base.gradient_checkpointing_enable()
     base.enable_input_require_grads()
     model = get_peft_model(base, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear"))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}, "
           "LoRA r=16 on every linear layer, gradient checkpointing")
-    tok = text_tokenizer("qwen2.5")
-    ids_all = tok.encode(essays())
-    proc = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384)
     answer = ids_all[:64]
-    for n in contexts:
-        ids = (ids_all * (n // len(ids_all) + 1))[:n]
+    for n in s.contexts:
+        ids = s.ids(n)
         seq = ids + answer
         labels = [-100] * len(ids) + answer
         text_inputs = {"input_ids": torch.tensor([seq], device=device), "labels": torch.tensor([labels], device=device)}
