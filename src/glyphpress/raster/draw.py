@@ -228,6 +228,7 @@ class Rasterizer:
         # a slot holds every glyph whose line has that top row, and strided views draw all slots at once
         lo_y = int(y0.min())
         pitch = int(np.gcd.reduce(y0 - lo_y)) or h  # 0: every line on one row
+        k = -(-h // pitch)  # slots j, j + k, j + 2k... never overlap
         n_slots = (int(y0.max()) - lo_y) // pitch + 1
         grid = n_slots <= 2 * len(lines) + 8 and lo_y >= 0 and int(y0.max()) + h <= H
         if grid:
@@ -279,7 +280,6 @@ class Rasterizer:
         mark = conflicts.marked
         if native is not None:  # one pass over the strips' ink, in the order the views below take them
             if grid:
-                k = -(-h // pitch)
                 at = np.concatenate([np.arange(j, n_rows, k) for j in range(min(k, n_rows))])
                 order = np.stack([at, lo_y + at * pitch], axis=1)
             else:
@@ -291,7 +291,6 @@ class Rasterizer:
         elif grid:
             # the page is empty before the first group of slots, and in each slot, rows h - pitch to pitch are
             # reached by no other slot: there ink and colour are copied; elsewhere ink may meet ink
-            k = -(-h // pitch)
             alone = (h - pitch, pitch) if h - pitch < pitch else (0, 0)
             for j in range(min(k, n_rows)):
                 slots = len(range(j, n_rows, k))

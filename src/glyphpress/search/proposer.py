@@ -58,8 +58,8 @@ class Proposer:
 
 
 def parse(reply: str, space: Space, history: list[dict[str, Any]], count: int) -> Proposal:
-    """Candidates from a reply (the first JSON object in it, code fences allowed), over the best θ so far,
-    repaired into the space; nothing usable: an error."""
+    """Candidates from a reply (the first JSON object in it with a candidates list, code fences allowed), over
+    the best θ so far, repaired into the space; nothing usable: an error."""
     data = first_json(reply, "{", lambda v: isinstance(v, dict) and isinstance(v.get("candidates"), list))
     if data is None:
         return Proposal(error="no JSON object with a candidates list in the reply", analysis=reply[:500])
