@@ -13,7 +13,7 @@ import pytest
 
 from glyphpress import count, load_config
 from glyphpress.search import Evaluation, Legibility, Param, Space
-from glyphpress.search.run import Search, Settings
+from glyphpress.search.run import Candidate, Search, Settings
 
 from .. import needs
 
@@ -48,6 +48,9 @@ def test_search_from_the_command_line_writes_a_loadable_best_and_resumes(tmp_pat
         elites = {line["key"] for line in lines if line["generation"] == g and line["origin"] == "elite"}
         assert elites == {line["key"] for line in before[:2]}
     assert max(line["score"] for line in lines) == pytest.approx(max(line["rho"] for line in lines))
+    for g in (1, 2):  # no generation holds a θ an earlier one held, but its elite
+        earlier = {line["key"] for line in lines if 0 <= line["generation"] < g}
+        assert not earlier & {line["key"] for line in lines if line["generation"] == g and line["origin"] != "elite"}
     assert best.dpi in (45, 50, 60, 66, 72, 80, 96, 100, 110, 120)
     again = cli(*args)
     assert again.returncode == 2 and "--resume" in again.stderr and again.stderr.count("\n") == 1
@@ -226,6 +229,55 @@ def test_the_floor_at_the_base_and_children_screened_by_rho(tmp_path, screen):
         hopeless += low
     screened = sum(g["screened"] for g in gens)
     assert (screened > 0) == screen and (hopeless > 0) != screen
+
+
+@needs_optuna
+@pytest.mark.parametrize("screen", [True, False])
+def test_a_step_that_paid_off_is_taken_again(tmp_path, screen):
+    space = Space({"dpi": Param("choice", options=(50, 60, 66, 72, 96)),
+                   "horizontal-scale": Param("float", low=0.7, high=1.0, step=0.01),
+                   "font-size": Param("float", low=7, high=12, step=0.5)}, base="glyph-en")
+    search = Search(space, Sharpness(), "sharpness", tmp_path, Settings(population=8, elite=1, seed=1, screen=screen))
+    base = {"dpi": 72, "horizontal-scale": 1.0, "font-size": 9.0}
+
+    def evaluated(theta, origin, gain=None, **kw):  # scored at its ρ; ``gain``: over the θ its step left
+        c = Candidate(base | theta, origin, 0, **kw)
+        c.score = search.rho(c)
+        c.evaluation = Evaluation(c.score, 1.0, 1, 1, 1)
+        c.before = None if gain is None else c.score - gain
+        search.record(c)
+        return c
+
+    ranked = sorted([
+        evaluated({}, "base"),
+        evaluated({"horizontal-scale": 0.9}, "child", 0.1, step={"horizontal-scale": (0.95, 0.9)}),
+        evaluated({"dpi": 66}, "stride", 0.1, step={"dpi": (72, 66)}, strides=1),  # a stride that paid off
+        evaluated({"font-size": 8.0}, "child", -0.1, step={"font-size": (8.5, 8.0)}),  # did not pay
+        evaluated({"horizontal-scale": 0.99}, "child", 0.1, step={"font-size": (9.5, 9.0)}),  # leads to a θ held
+        evaluated({"horizontal-scale": 0.97}, "mutant"),  # no parent measured
+    ], key=lambda c: -c.score)
+    evaluated({"horizontal-scale": 0.99, "font-size": 8.5}, "child")  # the θ an earlier generation held
+    assert ranked[0].theta["dpi"] == 66  # the best so far: its ρ is the bar
+    made = search.next(ranked, 1)
+    strides = [({k: v for k, v in c.theta.items() if base[k] != v}, c.step, c.strides)
+               for c in made if c.origin == "stride"]
+    narrower = ({"horizontal-scale": 0.85}, {"horizontal-scale": (0.9, 0.85)}, 1)
+    lower = ({"dpi": 50}, {"dpi": (66, 50)}, 2)  # twice as far after a stride
+    # screened by ρ: the narrower scale is not as dense as 66 dpi
+    assert strides == ([lower] if screen else [lower, narrower])  # best first
+    paid = {c.origin: c.score for c in ranked if c.theta["dpi"] == 66 or c.theta["horizontal-scale"] == 0.9}
+    assert [c.before for c in made if c.origin == "stride"] == [paid["stride"], paid["child"]][:len(strides)]
+    assert [c.origin for c in made[:1 + len(strides)]] == ["elite"] + ["stride"] * len(strides) and len(made) == 8
+    held = {c.key for c in ranked} | {Candidate(base | {"horizontal-scale": 0.99, "font-size": 8.5}, "", 0).key}
+    assert not {c.key for c in made[1:]} & held  # nothing an earlier generation held, but the elite
+    children = [c for c in made if c.origin == "child"]
+    assert children and all(c.step and c.before is not None for c in children)
+    for c in children:
+        assert all(c.theta[k] == new for k, (_, new) in c.step.items())
+    offers = iter([Candidate(c.theta, "child", 2) for c in ranked[:3]] + [
+        Candidate(base | {"font-size": 7.0 + k / 2}, "child", 2) for k in range(20)])
+    filled = search.fill([], lambda: next(offers), None, 2)
+    assert [c.theta["font-size"] for c in filled] == [7.0, 7.5, 8.5, 9.5, 10.0, 10.5, 11.0, 11.5]  # none held before
 
 
 class StopsEarly(Sharpness):

@@ -152,3 +152,36 @@ def test_ordered_options_mutate_mostly_to_their_neighbours():
     assert 0.7 < near < 0.85 and 72 not in moves and set(moves) == set(p.options) - {72}  # far ones now and then
     names = Param("choice", options=("LEFT", "JUSTIFY", "RIGHT"))
     assert {names.mutate("LEFT", rng) for _ in range(200)} == {"JUSTIFY", "RIGHT"}
+
+
+def test_a_stride_takes_the_same_step_again():
+    hs = Param("float", low=0.75, high=1.0, step=0.01)
+    assert hs.stride(0.92, 0.89) == 0.86 and hs.stride(0.92, 0.89, factor=2) == 0.83
+    assert hs.stride(0.89, 0.92) == 0.95 and hs.stride(0.78, 0.76) == 0.75  # up too; the range's end at most
+    assert hs.stride(0.80, 0.80) == 0.80
+    dpi = Param("choice", options=(45, 50, 60, 66, 72, 80, 96))
+    assert dpi.stride(72, 66) == 60 and dpi.stride(72, 66, factor=2) == 50 and dpi.stride(66, 72) == 80
+    assert dpi.stride(50, 45) == 45 and dpi.stride(80, 72, factor=9) == 45  # the last option at most
+    assert Param("choice", options=("420,595", "595,842")).stride("595,842", "420,595") == "420,595"  # no order
+    assert Param("fixed", value=3).stride(2, 3) == 3
+    space = load_space("en")
+    theta = space.project(space.base_config().to_dict()) | {"horizontal-scale": 0.9, "dpi": 66}
+    moved = space.stride(theta, {"horizontal-scale": (0.93, 0.9), "dpi": (72, 66), "gone": (1, 2)})
+    assert moved == theta | {"horizontal-scale": 0.87, "dpi": 60}
+    # a key the θ no longer has at the step's end (a crossover took another value) is left as it is
+    assert space.stride(theta, {"horizontal-scale": (0.95, 0.92)}) == theta
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, factor=st.integers(1, 3))
+def test_strides_keep_candidates_valid_and_follow_the_step(seed, factor):
+    space = load_space("en")
+    rng = random.Random(seed)
+    before = space.sample(rng)
+    after = space.mutate(before, rng, rate=0.5, strength=0.5)
+    step = {k: (before[k], v) for k, v in after.items() if before[k] != v}
+    moved = space.stride(after, step, factor)
+    assert space.problems(moved) == []
+    for k, (old, new) in step.items():
+        if space.params[k].kind == "float" and k not in ("line-height", "margin-x", "margin-y"):  # not repaired
+            assert (moved[k] - new) * (new - old) >= 0  # onwards, or held at the range's end

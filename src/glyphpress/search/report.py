@@ -23,9 +23,9 @@ from ..reporting import Doc, Picture, Plot, Table, figure, png
 from .fitness import pareto, spread
 from .space import Space
 
-ORIGINS = ("base", "mutant", "random", "child", "elite", "llm")
-COLOURS = {"base": "#1f77b4", "mutant": "#9467bd", "random": "#9ca3af", "child": "#2ca02c", "elite": "#ff7f0e",
-           "llm": "#d62728", "reference": "#111827"}
+ORIGINS = ("base", "mutant", "random", "child", "stride", "elite", "llm")
+COLOURS = {"base": "#1f77b4", "mutant": "#9467bd", "random": "#9ca3af", "child": "#2ca02c", "stride": "#17becf",
+           "elite": "#ff7f0e", "llm": "#d62728", "reference": "#111827"}
 NONE = "—"
 
 

@@ -10,10 +10,13 @@ evaluated for comparison and are never parents. The quality floor may be the bas
 (``floor="base"``): then the search looks for a denser θ that reads as well. Where quality is measured, a
 candidate whose ρ could not beat the best so far (in generation 0: the base θ) even at perfect quality
 (``bound``) is screened out by counting alone, before its pages are drawn or read. Mutation changes one key in
-the space's free keys on average (at least one), by small steps; a time limit stops the run before a
-generation that would end after it. Outputs in the run's folder: the best θ (``best.json``, a config
-``glyphpress render -c`` loads), the Pareto front of (ρ, quality) as configs, the history as JSON lines, a
-line per generation (``generations.jsonl``), the journal, and the report (report.py)."""
+the space's free keys on average (at least one), by small steps; a step that beat the θ it was taken from is
+taken again from where it led (a stride; twice as far after a stride that paid off), so a direction found is
+followed without waiting for mutation to pick the same key again. A generation never holds a θ an earlier one
+held (but for its elite). A time limit stops the run before a generation that would end after it. Outputs in
+the run's folder: the best θ (``best.json``, a config ``glyphpress render -c`` loads), the Pareto front of (ρ,
+quality) as configs, the history as JSON lines, a line per generation (``generations.jsonl``), the journal, and
+the report (report.py)."""
 
 from __future__ import annotations
 
@@ -55,9 +58,13 @@ class Settings:
 @dataclass
 class Candidate:
     theta: dict[str, Any]
-    origin: str  # "base", "mutant" (of the base), "random", "elite", "llm" (the guiding LLM's), "child"; "reference"
+    origin: str  # "base", "mutant" (of the base), "random", "elite", "llm" (the guiding LLM's), "child", "stride"
+    # (a step that paid off, taken again); "reference"
     generation: int
     label: str | None = None  # a reference's name
+    step: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # what its mutation (or stride) changed
+    before: float | None = None  # the score of the θ that step was taken from, where it was evaluated
+    strides: int = 0  # strides in a row that led here
     evaluation: Evaluation | None = None
     score: float | None = None
     cached: bool = False
@@ -142,6 +149,7 @@ class Search:
         self.made: dict[int, tuple[int, int]] = {}  # per generation: candidates screened out by ρ, and how many
         # of them were put back because too few others came to fill it
         self._rho: dict[str, float] = {}
+        self.known: set[str] = set()  # θ the generations so far held (references aside)
         self.proposer = proposer
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -176,14 +184,15 @@ class Search:
         def draw() -> Candidate:
             made[0] += 1
             if made[0] % 2:
-                return Candidate(self.space.mutate(start, rng, rate=self.mutation_rate()), "mutant", 0)
+                return self.mutant(start, "mutant", 0, rng, base.score if base is not None else None)
             return Candidate(self.space.sample(rng), "random", 0)
 
         return self.fill(out, draw, base.score if base is not None else None, 0)
 
     def next(self, ranked: list[Candidate], generation: int, everyone: list[Candidate] | None = None
              ) -> list[Candidate]:
-        """The next generation: the elite, the LLM's proposals (where there is a proposer), then children."""
+        """The next generation: the elite, the LLM's proposals (where there is a proposer), strides (each step
+        that paid off in the generation before, taken again: up to half the places left), then children."""
         s = self.settings
         rng = random.Random(f"{s.seed}/{generation}")
         out = [Candidate(c.theta, "elite", generation) for c in ranked[: s.elite]]
@@ -194,6 +203,14 @@ class Search:
                 if c.key not in seen and len(out) < s.population:
                     seen.add(c.key)
                     out.append(c)
+        bar = ranked[0].score if ranked else None
+        room = len(out) + (s.population - len(out) + 1) // 2
+        for c in self.strides(ranked, generation, bar):
+            if len(out) >= room:
+                break
+            if c.key not in seen:
+                seen.add(c.key)
+                out.append(c)
 
         def child() -> Candidate:
             a = self.tournament(ranked, rng)
@@ -202,27 +219,58 @@ class Search:
                 better, worse = (a, b) if (a.score or 0) >= (b.score or 0) else (b, a)
                 theta = self.space.crossover(better.theta, worse.theta, rng, s.bias)
             else:
-                theta = dict(a.theta)
-            return Candidate(self.space.mutate(theta, rng, rate=self.mutation_rate()), "child", generation)
+                better, theta = a, dict(a.theta)
+            return self.mutant(theta, "child", generation, rng, better.score)
 
-        return self.fill(out, child, ranked[0].score if ranked else None, generation)
+        return self.fill(out, child, bar, generation)
+
+    def mutant(self, theta: dict[str, Any], origin: str, generation: int, rng: random.Random,
+               before: float | None) -> Candidate:
+        """θ mutated, with the step the mutation took and the score of the parent it is measured against."""
+        new = self.space.mutate(theta, rng, rate=self.mutation_rate())
+        step = {k: (theta.get(k), v) for k, v in new.items() if theta.get(k) != v}
+        return Candidate(new, origin, generation, step=step, before=before)
+
+    def strides(self, ranked: list[Candidate], generation: int, bar: float | None) -> list[Candidate]:
+        """For each candidate of the generation before whose step beat the θ it was taken from (best first):
+        the same step taken again from it (twice as far where it was a stride itself that paid off), where that
+        is a new θ that could beat ``bar`` (the best so far) at perfect quality. A search that found the way
+        to go keeps going that way instead of waiting for mutation to pick the same key again."""
+        out = []
+        for c in ranked:
+            if not c.step or c.before is None or c.score is None or c.score <= c.before:
+                continue
+            theta = self.space.stride(c.theta, c.step, 2 if c.strides else 1)
+            step = {k: (c.theta.get(k), v) for k, v in theta.items() if c.theta.get(k) != v}
+            new = Candidate(theta, "stride", generation, step=step, before=c.score, strides=c.strides + 1)
+            if not step or new.key in self.known:
+                continue
+            screened = self.rated_screen() and bar is not None
+            if screened and bound(self.rho(new), self.floor, self.settings.weight) <= bar:
+                continue
+            out.append(new)
+        return out
+
+    def rated_screen(self) -> bool:
+        """Whether candidates are screened by their ρ before they are evaluated (see ``fill``)."""
+        return self.settings.screen and getattr(self.fitness, "rated", False) and hasattr(self.fitness, "rho")
 
     def fill(self, out: list[Candidate], make: Callable[[], Candidate], bar: float | None, generation: int
              ) -> list[Candidate]:
         """``out`` filled up to the population with new candidates from ``make``. Where quality is measured and
         screening is on, a candidate whose score could not beat ``bar`` (the best so far) even at perfect quality
         (its ρ counted, nothing drawn) is screened out: it could never be the answer; the generation is still
-        filled, with the best of those, when too few others come."""
+        filled, with the best of those, when too few others come. A θ an earlier generation already holds is
+        not made again (its place goes to a new one)."""
         s = self.settings
         seen = {c.key for c in out}
-        screening = s.screen and bar is not None and getattr(self.fitness, "rated", False) and hasattr(
-            self.fitness, "rho")
+        screening = bar is not None and self.rated_screen()
         screened: list[tuple[float, Candidate]] = []
         for _ in range(s.population * 40):
             if len(out) >= s.population:
                 break
             c = make()
-            if c.key in seen:
+            if c.key in seen or c.key in self.known:
                 continue
             seen.add(c.key)
             if screening:
@@ -290,6 +338,8 @@ class Search:
         return sorted(generation, key=lambda c: -c.score)
 
     def record(self, c: Candidate) -> None:
+        if c.origin != "reference":
+            self.known.add(c.key)
         line = {"generation": c.generation, "origin": c.origin, "key": c.key, "score": c.score, "cached": c.cached,
                 **asdict(c.evaluation), "theta": c.theta}
         if c.label:

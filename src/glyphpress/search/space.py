@@ -2,7 +2,8 @@
 ranges and the priors the Glyph paper sampled them with (its Table 8), the rules that keep a θ valid
 (line height at least the font size, margins and indents that leave room for text on the page), and keys
 frozen at one value. A space is a small JSON (or YAML) file a user can edit; ``en``, ``zh`` and ``code``
-are presets. The genetic operators a search needs live here too: sample, mutate, cross over, repair."""
+are presets. The genetic operators a search needs live here too: sample, mutate, cross over, stride (move on
+along a step that paid off), repair."""
 
 from __future__ import annotations
 
@@ -102,6 +103,24 @@ class Param:
             delta = math.copysign(self.step, delta or 1)
         return self.snap((value if isinstance(value, (int, float)) else self.low) + delta)
 
+    def stride(self, old: Any, new: Any, factor: int = 1) -> Any:
+        """The value ``factor`` more steps of ``old`` -> ``new`` on from ``new``: a number moved by ``factor``
+        times the difference (snapped into the range), an option of numbers ``factor`` options further on in the
+        same direction (the last one at most); ``new`` itself where the step has no direction (unordered options,
+        an unchanged value, a fixed key)."""
+        if self.kind == "fixed" or old == new:
+            return new
+        if self.kind == "choice":
+            ordinal = all(isinstance(o, (int, float)) and not isinstance(o, bool) for o in self.options)
+            if not ordinal or old not in self.options or new not in self.options:
+                return new
+            ranked = sorted(self.options)
+            i, j = ranked.index(old), ranked.index(new)
+            return ranked[min(max(j + factor * (j - i), 0), len(ranked) - 1)]
+        if not isinstance(old, (int, float)) or not isinstance(new, (int, float)):
+            return new
+        return self.snap(new + factor * (new - old))
+
     # ---- files ---------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         if self.kind == "fixed":
@@ -176,6 +195,15 @@ class Space:
         chosen = [k for k in free if rng.random() < rate] or ([rng.choice(free)] if free else [])
         for k in chosen:
             out[k] = self.params[k].mutate(out.get(k), rng, strength)
+        return self.repair(out)
+
+    def stride(self, theta: dict[str, Any], step: dict[str, tuple[Any, Any]], factor: int = 1) -> dict[str, Any]:
+        """θ moved on along a step that led to it (``{key: (before, after)}``), ``factor`` times as far again
+        (Param.stride per key), then repaired: the pattern move that follows a step which paid off."""
+        out = dict(theta)
+        for k, (old, new) in step.items():
+            if k in self.params and out.get(k) == new:
+                out[k] = self.params[k].stride(old, new, factor)
         return self.repair(out)
 
     def crossover(self, a: dict[str, Any], b: dict[str, Any], rng: random.Random, bias: float = 0.5
