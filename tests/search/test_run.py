@@ -318,11 +318,11 @@ def test_the_report_shows_the_front_the_generations_the_origins_and_sample_pages
                    "horizontal-scale": Param("float", low=0.7, high=1.0, step=0.05)}, base="glyph-en")
     out = tmp_path / "run"
     search = Search(space, Sharpness(), "sharpness", out, Settings(population=5, generations=3, seed=1,
-                                                                   floor="base"),
+                                                                   floor=0.8),
                     references={"narrow": {"horizontal-scale": 0.75}})
     found = search.run()
     (out / "run.json").write_text(json.dumps({"fitness": "sharpness", "model": "qwen2.5-vl", "space": space.to_dict(),
-                                              "corpus": [str(corpus)], "settings": {"floor": "base"}}))
+                                              "corpus": [str(corpus)], "settings": {"floor": 0.8}}))
     md, page = write_report(out)
     text = md.read_text()
     for heading in ("## The best θ", "## Pareto front", "## Best score per generation", "## Where candidates came",
@@ -336,6 +336,14 @@ def test_the_report_shows_the_front_the_generations_the_origins_and_sample_pages
     assert f"{found[0].evaluation.rho:.3f}" in best_row
     gen_rows = [line for line in text.splitlines() if line.startswith("| 0 |") or line.startswith("| 2 |")]
     assert len(gen_rows) == 2
+    first = {}  # each θ's origin where the search first made it
+    for h in map(json.loads, (out / "history.jsonl").read_text().splitlines()):
+        if h["origin"] != "reference":
+            first.setdefault(h["key"], h["origin"])
+    assert "stride" in first.values()
+    for origin in set(first.values()):  # a row per origin, with its count
+        assert any(line.startswith(f"| {origin} | {list(first.values()).count(origin)} |")
+                   for line in text.splitlines())
     assert (out / "search-pareto.png").stat().st_size > 1000 and (out / "search-generations.png").is_file()
     from glyphpress import render
 

@@ -99,9 +99,8 @@ def _run_section(doc: Doc, r: dict) -> None:
         f"{sum(1 for p in space.get('keys', {}).values() if 'fixed' not in p)} free keys",
         f"Generations: {len(gens)} of {s.get('generations', NONE)}, population {s.get('population', NONE)}, "
         f"seed {s.get('seed', NONE)}",
-        f"Candidates evaluated: {len(r['candidates'])} (and {len(r['references'])} references); evaluations run "
-        f"in the generations on record: {evaluated}"
-        + (f", {evaluated / wall * 60:.2f} per minute" if wall else ""),
+        f"Candidates: {len(r['candidates'])} θ (and {len(r['references'])} references); evaluations run, the "
+        f"references' included: {evaluated}" + (f", {evaluated / wall * 60:.2f} per minute evaluating" if wall else ""),
         "Score: " + (f"ρ while quality stays at or above {floor:.4f}" + (" (the base θ's own quality)"
                                                                          if s.get("floor") == "base" else "")
                      if floor is not None else f"weight {s['weight']} x quality + (1 - weight) x ρ/(1+ρ)"
@@ -236,8 +235,8 @@ def _origins_section(doc: Doc, r: dict, cands: list[dict]) -> None:
     doc.table(Table(["origin", "candidates", "mean score", "best score", "mean ρ", "meet the floor",
                      "best so far (generations)"], [False] + [True] * 6, rows))
     doc.para("Origins: base (the space's base θ, in generation 0), mutant (of the base, in generation 0), random "
-             "(drawn from the priors), child (crossover and mutation of tournament winners), elite (carried over: "
-             "counted where first seen), llm (proposed by the guiding LLM). Best so far: in how many generations "
+             "(drawn from the priors), child (crossover and mutation of tournament winners), stride (a step that "
+             "beat the θ it was taken from, taken again), elite (carried over: counted where first seen), llm (proposed by the guiding LLM). Best so far: in how many generations "
              "the best θ so far had this origin.", note=True)
     if r["llm"]:
         errors = [x for x in r["llm"] if x.get("error")]
