@@ -12,7 +12,7 @@ import time
 import pytest
 
 from glyphpress import count, load_config
-from glyphpress.search import Evaluation, Legibility, Param, Space
+from glyphpress.search import Evaluation, Legibility, Param, Space, load_space
 from glyphpress.search.run import Candidate, Search, Settings
 
 from .. import needs
@@ -278,6 +278,32 @@ def test_a_step_that_paid_off_is_taken_again(tmp_path, screen):
         Candidate(base | {"font-size": 7.0 + k / 2}, "child", 2) for k in range(20)])
     filled = search.fill([], lambda: next(offers), None, 2)
     assert [c.theta["font-size"] for c in filled] == [7.0, 7.5, 8.5, 9.5, 10.0, 10.5, 11.0, 11.5]  # none held before
+
+
+class Slow:
+    """A fitness that takes a known time: ρ from the θ's dpi and font size, each evaluation 0.3 s."""
+
+    name = "slow"
+    rated = False
+
+    def __call__(self, cfg):
+        time.sleep(0.3)
+        return Evaluation(1000 / (cfg.dpi * cfg.font_size), None, 1, 1, 1)
+
+
+@needs_optuna
+def test_the_time_limit_counts_whole_generations(tmp_path):
+    # each generation: 4 evaluations (0.3 s each) and its report (1 s, after_generation): 2.2 s. A limit of 6 s
+    # has room for two; a third would end at 6.6 s. Judged by the evaluations alone (1.2 s), it would start.
+    search = Search(load_space("en"), Slow(), "slow", tmp_path, Settings(population=5, elite=1, generations=9,
+                                                                         minutes=0.1, seed=4),
+                    after_generation=lambda s: time.sleep(1.0))
+    start = time.perf_counter()
+    search.run()
+    gens = [json.loads(line) for line in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    assert [g["generation"] for g in gens] == [-1, 0, 1] and [g["evaluated"] for g in gens] == [1, 4, 4]
+    assert time.perf_counter() - start - gens[0]["wall_s"] < 6.0  # the references are not counted
+    assert search.stopped == "time limit: generation 3 would end after 0.1 minutes"
 
 
 class StopsEarly(Sharpness):

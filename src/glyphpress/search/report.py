@@ -236,8 +236,9 @@ def _origins_section(doc: Doc, r: dict, cands: list[dict]) -> None:
                      "best so far (generations)"], [False] + [True] * 6, rows))
     doc.para("Origins: base (the space's base θ, in generation 0), mutant (of the base, in generation 0), random "
              "(drawn from the priors), child (crossover and mutation of tournament winners), stride (a step that "
-             "beat the θ it was taken from, taken again), elite (carried over: counted where first seen), llm (proposed by the guiding LLM). Best so far: in how many generations "
-             "the best θ so far had this origin.", note=True)
+             "beat the θ it was taken from, taken again), elite (carried over: counted where first seen), llm "
+             "(proposed by the guiding LLM). Best so far: in how many generations the best θ so far had this "
+             "origin.", note=True)
     if r["llm"]:
         errors = [x for x in r["llm"] if x.get("error")]
         last = next((x for x in reversed(r["llm"]) if x.get("analysis")), None)

@@ -365,8 +365,8 @@ class Search:
                 c.cached = True
                 self.record(c)
         self.log_generation(-1, len(self.reference), start)
+        run_start, last = time.perf_counter(), 0.0  # the time limit counts the generations, not the references
         generation = self.first()
-        run_start, last = time.perf_counter(), 0.0  # the time limit counts the generations
         for g in range(self.settings.generations):
             limit = self.settings.minutes
             if limit is not None and g > 0 and time.perf_counter() - run_start + last > limit * 60:
@@ -379,7 +379,6 @@ class Search:
                     seen[c.key] = c
             everyone = sorted(seen.values(), key=lambda c: -c.score)
             self.log_generation(g, len(generation), start, ranked, everyone, before)
-            last = time.perf_counter() - start
             if self.progress:
                 self.progress(g, everyone)
             self.write(everyone)
@@ -387,6 +386,7 @@ class Search:
                 self.after_generation(self)
             if g + 1 < self.settings.generations:
                 generation = self.next(ranked, g + 1, everyone)
+            last = time.perf_counter() - start  # the whole generation: evaluated, written, the next one made
         return sorted(seen.values(), key=lambda c: -c.score)
 
     def log_generation(self, g: int, size: int, start: float, ranked: list[Candidate] | None = None,
