@@ -24,7 +24,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import GlyphpressError
 from .fitness import Evaluation, bound, objective, pareto
 from .proposer import Proposer
-from .space import Space
+from .space import Space, step
 
 STUDY = "glyphpress-search"
 
@@ -178,16 +178,16 @@ class Search:
         rng = random.Random(f"{self.settings.seed}/0")
         start = self.base_theta()
         out: list[Candidate] = [Candidate(start, "base", 0)]
-        base = next((c for c in self.reference if c.label == "base"), None)
+        base = next((c.score for c in self.reference if c.label == "base"), None)
         made = [0]
 
         def draw() -> Candidate:
             made[0] += 1
             if made[0] % 2:
-                return self.mutant(start, "mutant", 0, rng, base.score if base is not None else None)
+                return self.mutant(start, "mutant", 0, rng, base)
             return Candidate(self.space.sample(rng), "random", 0)
 
-        return self.fill(out, draw, base.score if base is not None else None, 0)
+        return self.fill(out, draw, base, 0)
 
     def next(self, ranked: list[Candidate], generation: int, everyone: list[Candidate] | None = None
              ) -> list[Candidate]:
@@ -228,32 +228,31 @@ class Search:
                before: float | None) -> Candidate:
         """θ mutated, with the step the mutation took and the score of the parent it is measured against."""
         new = self.space.mutate(theta, rng, rate=self.mutation_rate())
-        step = {k: (theta.get(k), v) for k, v in new.items() if theta.get(k) != v}
-        return Candidate(new, origin, generation, step=step, before=before)
+        return Candidate(new, origin, generation, step=step(theta, new), before=before)
 
-    def strides(self, ranked: list[Candidate], generation: int, bar: float | None) -> list[Candidate]:
+    def strides(self, ranked: list[Candidate], generation: int, bar: float | None) -> Iterator[Candidate]:
         """For each candidate of the generation before whose step beat the θ it was taken from (best first):
         the same step taken again from it (twice as far where it was a stride itself that paid off), where that
         is a new θ that could beat ``bar`` (the best so far) at perfect quality. A search that found the way
-        to go keeps going that way instead of waiting for mutation to pick the same key again."""
-        out = []
+        to go keeps going that way instead of waiting for mutation to pick the same key again. Made one at a
+        time, so no ρ is counted for a stride there is no place for."""
+        screening = bar is not None and self.rated_screen()
         for c in ranked:
             if not c.step or c.before is None or c.score is None or c.score <= c.before:
                 continue
             theta = self.space.stride(c.theta, c.step, 2 if c.strides else 1)
-            step = {k: (c.theta.get(k), v) for k, v in theta.items() if c.theta.get(k) != v}
-            new = Candidate(theta, "stride", generation, step=step, before=c.score, strides=c.strides + 1)
-            if not step or new.key in self.known:
-                continue
-            screened = self.rated_screen() and bar is not None
-            if screened and bound(self.rho(new), self.floor, self.settings.weight) <= bar:
-                continue
-            out.append(new)
-        return out
+            new = Candidate(theta, "stride", generation, step=step(c.theta, theta), before=c.score,
+                            strides=c.strides + 1)
+            if new.step and new.key not in self.known and not (screening and self.top(new) <= bar):
+                yield new
 
     def rated_screen(self) -> bool:
         """Whether candidates are screened by their ρ before they are evaluated (see ``fill``)."""
         return self.settings.screen and getattr(self.fitness, "rated", False) and hasattr(self.fitness, "rho")
+
+    def top(self, c: Candidate) -> float:
+        """The highest score ``c`` could get (its ρ counted, at perfect quality): what screening compares."""
+        return bound(self.rho(c), self.floor, self.settings.weight)
 
     def fill(self, out: list[Candidate], make: Callable[[], Candidate], bar: float | None, generation: int
              ) -> list[Candidate]:
@@ -274,7 +273,7 @@ class Search:
                 continue
             seen.add(c.key)
             if screening:
-                top = bound(self.rho(c), self.floor, s.weight)
+                top = self.top(c)
                 if top <= bar:
                     screened.append((top, c))
                     continue

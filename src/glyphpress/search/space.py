@@ -324,6 +324,11 @@ class Space:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def step(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The keys ``after`` changed from ``before``, each as (before, after): what ``Space.stride`` takes again."""
+    return {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+
+
 def expand(theta: dict[str, Any]) -> dict[str, Any]:
     """θ keys, with a grouped value (``{"colours": {"font-color": ..., "page-bg-color": ...}}``) spread into its
     keys."""
