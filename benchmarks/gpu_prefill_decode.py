@@ -4,7 +4,7 @@
     python benchmarks/gpu_prefill_decode.py --tiny --device cpu   # a smoke test of this script
 
 Speed does not depend on the weights, so the model is a real-size architecture with random weights
-(no download). The text route feeds N text tokens; the visual route feeds the pages glyph-en makes of
+(no download). The text route feeds N text tokens; the visual route feeds the pages θ makes (glyph-en, or -c) of
 the same text (the essays corpus, repeated to N Qwen tokens), through the vision encoder. Prints
 prefill seconds, decode milliseconds per token and the speedups (the Glyph paper reports up to 4.8x
 prefill and 4.4x decode at 128K).
@@ -40,12 +40,12 @@ def config(tiny: bool):
         video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653, **text)
 
 
-def page_inputs(text: str, cfg, proc, device, dtype):
-    """glyph-en's pages of ``text`` as a Qwen2.5-VL input: (pages, the token ids of the pages, each image's
+def page_inputs(text: str, theta, cfg, proc, device, dtype):
+    """The pages θ makes of ``text`` as a Qwen2.5-VL input: (pages, the token ids of the pages, each image's
     placeholders between its start and end tokens, and the vision tensors on ``device``)."""
     from glyphpress import render
 
-    pages = render(text, "glyph-en", model="qwen2.5-vl", count_text=False).pages
+    pages = render(text, theta, model="qwen2.5-vl", count_text=False).pages
     feats = proc(images=[p.image for p in pages], return_tensors="pt")
     ids: list[int] = []
     for p in pages:
@@ -95,27 +95,39 @@ def options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--tiny", action="store_true", help="a tiny architecture (smoke test)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--contexts", default=None, help="text-token sizes, e.g. 8192,32768,131072")
+    ap.add_argument("-c", "--config", default="glyph-en", help="θ of the pages: a preset or a JSON file")
+    ap.add_argument("--text", type=Path, default=None, help="the text repeated to N tokens (default: the essays)")
+    ap.add_argument("--vision-attention", choices=("stock", "grouped"), default="stock",
+                    help="the vision tower's window attention: transformers' loop over windows, or one call per "
+                         "window size (grouped_vision_attention.py)")
 
 
 def prepare(args: argparse.Namespace) -> SimpleNamespace:
-    """What the GPU timing scripts start from, for ``options``: device and dtype, the text-token sizes, the
+    """What the GPU timing scripts start from, for ``options``: device and dtype, the text-token sizes, θ, the
     architecture's config and a model of it with random weights on the device, the Qwen tokenizer, the
-    essays' tokens, the image processor, and ``ids(n)``: the first n text tokens (the essays repeated)."""
+    tokens of the text (the essays, or ``--text``), the image processor, and ``ids(n)``: the first n of those
+    tokens, the text repeated as needed."""
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessor
 
+    from glyphpress.config import load_config
     from glyphpress.tokens.text import text_tokenizer
 
     device = torch.device(args.device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     contexts = [int(c) for c in (args.contexts or ("512,2048" if args.tiny else "8192,32768,131072")).split(",")]
+    theta = load_config(args.config)  # before the model: a bad θ fails at once
+    if args.vision_attention == "grouped":
+        from grouped_vision_attention import install
+
+        install()
     cfg = config(args.tiny)
     with torch.device(device):
         model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
     tok = text_tokenizer("qwen2.5")
-    ids_all = tok.encode(essays())
+    ids_all = tok.encode(args.text.read_text(encoding="utf-8") if args.text else essays())
     proc = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384)
-    return SimpleNamespace(device=device, dtype=dtype, contexts=contexts, cfg=cfg, model=model, tok=tok,
+    return SimpleNamespace(device=device, dtype=dtype, contexts=contexts, theta=theta, cfg=cfg, model=model, tok=tok,
                            ids_all=ids_all, proc=proc, ids=lambda n: (ids_all * (n // len(ids_all) + 1))[:n])
 
 
@@ -129,12 +141,13 @@ def main() -> None:
     s = prepare(args)
     device, dtype, cfg, tok, proc = s.device, s.dtype, s.cfg, s.tok, s.proc
     model = s.model.eval()
-    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}")
+    print(f"model: Qwen2.5-VL {'tiny' if args.tiny else '7B'} architecture, random weights, {dtype}, {device}; "
+          f"pages: {args.config}; vision attention: {args.vision_attention}")
     for n in s.contexts:
         ids = s.ids(n)
         text_inputs = {"input_ids": torch.tensor([ids], device=device)}
         text_inputs["attention_mask"] = torch.ones_like(text_inputs["input_ids"])
-        pages, vis, vis_inputs = page_inputs(tok._enc.decode(ids), cfg, proc, device, dtype)
+        pages, vis, vis_inputs = page_inputs(tok._enc.decode(ids), s.theta, cfg, proc, device, dtype)
         seq = vis + ids[:16]  # a question
         vis_inputs["input_ids"] = torch.tensor([seq], device=device)
         vis_inputs["attention_mask"] = torch.ones_like(vis_inputs["input_ids"])

@@ -50,3 +50,51 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(GlyphpressError, match="cannot load model"):
         TransformersBackend(str(tmp_path / "nothing-here"), device="cpu")
+
+
+@needs_torch
+def test_the_streamer_hands_on_every_token_and_no_broken_character(tiny):
+    import torch
+    from transformers import AutoTokenizer
+
+    from glyphpress.vlm.local import _token_streamer
+
+    tok = AutoTokenizer.from_pretrained(tiny)
+    text = "answer: forty-two, déjà vu 你好\nnext line"
+    ids = tok.encode(text)
+    streamer = _token_streamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=5)
+    streamer.put(torch.tensor([tok.encode("What is the secret number?")]))  # the prompt: skipped
+    assert streamer.text_queue.empty()
+    pieces = []
+    for i in ids:
+        streamer.put(torch.tensor([i]))
+        got = []
+        while not streamer.text_queue.empty():
+            got.append(streamer.text_queue.get())
+        pieces.append("".join(got))
+    streamer.end()
+    assert pieces[0] == tok.decode(ids[:1]) != ""  # the first token at once, not at the first space
+    assert not any("\ufffd" in p for p in pieces)
+    assert "".join(pieces) == text
+    # a token that ends mid-character hands on nothing; the next one completes it
+    split = [k for k in range(len(ids)) if "\ufffd" in tok.decode(ids[: k + 1])[-1:]]
+    assert split and all(pieces[k] == "" for k in split)
+
+
+@needs_torch
+def test_a_model_in_memory_is_wrapped_and_streams(tiny):
+    from transformers import AutoModelForImageTextToText
+
+    from glyphpress.vlm.local import load_processor
+
+    net = AutoModelForImageTextToText.from_pretrained(tiny)
+    be = TransformersBackend.wrap(net, load_processor(tiny), "tiny-in-memory")
+    assert be.model == "tiny-in-memory" and str(be.device) == "cpu"
+
+    async def run():
+        return [p async for p in be.stream(Request("What is the number?", text="The number is 42.",
+                                                   gen=Generation(max_tokens=5)))]
+
+    pieces = asyncio.run(run())
+    assert "".join(p.text for p in pieces).strip()
+    assert pieces[-1].usage is not None and 1 <= pieces[-1].usage.completion_tokens <= 5

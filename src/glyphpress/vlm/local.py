@@ -1,5 +1,6 @@
 """A local VLM through transformers (``AutoProcessor`` + ``AutoModelForImageTextToText``), from a hub id
-or a local folder, on CUDA, MPS or CPU, streaming with ``TextIteratorStreamer``. Needs the ``ml`` extra."""
+or a local folder (or a model already in memory), on CUDA, MPS or CPU, streaming token by token. Needs the ``ml``
+extra."""
 
 from __future__ import annotations
 
@@ -100,8 +101,48 @@ def load_processor(model: str, trust_remote_code: bool = False):
                               AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code))
 
 
+def _token_streamer(tokenizer, **kwargs):
+    """A ``TextIteratorStreamer`` that hands on the text of every token as it comes, not word by word (the
+    stock streamer holds a word back until its space), keeping back only an unfinished UTF-8 character: the
+    first piece then marks the first token, so the time to it is the prefill's."""
+    from transformers import TextIteratorStreamer
+
+    class TokenStreamer(TextIteratorStreamer):
+        def put(self, value):
+            if len(value.shape) > 1:
+                if value.shape[0] > 1:
+                    raise ValueError("streaming takes one sequence at a time")
+                value = value[0]
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            self.token_cache.extend(value.tolist())
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if text.endswith("\ufffd"):  # a character split across tokens: wait for the rest
+                return
+            piece = text[self.print_len:]
+            if text.endswith("\n"):  # a line done: decode from here on, not the whole answer again
+                self.token_cache, self.print_len = [], 0
+            else:
+                self.print_len = len(text)
+            if piece:
+                self.on_finalized_text(piece)
+
+    return TokenStreamer(tokenizer, **kwargs)
+
+
 class TransformersBackend:
     name = "transformers"
+
+    @classmethod
+    def wrap(cls, net, processor, model: str) -> TransformersBackend:
+        """A backend around a model already in memory (one just trained, or built from a config), on the
+        device it is on; ``model`` names it in results."""
+        self = cls.__new__(cls)
+        self.model, self.processor, self.net = model, processor, net.eval()
+        self.device = next(net.parameters()).device
+        self._lock = threading.Lock()
+        return self
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False):
         try:
@@ -133,11 +174,10 @@ class TransformersBackend:
 
     async def stream(self, request: Request) -> AsyncIterator[Piece]:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList
 
         inputs = await asyncio.to_thread(self.inputs, request)  # pages decoded off the event loop
-        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                        timeout=600)
+        streamer = _token_streamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
         gen = request.gen
         stopped = threading.Event()  # the caller went away: generation ends at its next token
 
