@@ -23,22 +23,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gpu_prefill_decode import options, page_inputs, prepare, sync  # noqa: E402
 
 
-def step(model, optimizer, inputs, device, repeats: int) -> float:
-    """Seconds per training step, the mean of ``repeats``. The loss is taken on the answer's logits alone
-    (``logits_to_keep``): the context's logits over a 152K vocabulary would take 40 GB at 128K tokens, and
-    trainers avoid them (fused or chunked losses) on either route."""
+def step(model, optimizer, inputs, device, repeats: int) -> tuple[float, int]:
+    """(seconds per training step, the mean of ``repeats``; how many of the vision blocks' parameters got a
+    gradient in the last step). The loss is taken on the answer's logits alone (``logits_to_keep``): the
+    context's logits over a 152K vocabulary would take 40 GB at 128K tokens, and trainers avoid them (fused
+    or chunked losses) on either route."""
     keep = inputs["labels"].shape[1]
     times = []
     for _ in range(repeats):
+        optimizer.zero_grad(set_to_none=True)
         sync(device)
         t = time.perf_counter()
         loss = model(**inputs, logits_to_keep=keep).loss
         loss.backward()
         optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
         sync(device)
         times.append(time.perf_counter() - t)
-    return sum(times) / len(times)
+    vision = sum(1 for name, p in model.named_parameters()
+                 if ".visual.blocks." in name and p.grad is not None and bool(p.grad.any()))
+    return sum(times) / len(times), vision
 
 
 def main() -> None:
@@ -59,7 +62,7 @@ def main() -> None:
           f"LoRA r=16 on every linear layer, gradient checkpointing; pages: {args.config}; vision attention: "
           f"{args.vision_attention}")
     answer = ids_all[:64]
-    labels = torch.tensor([[-100] + answer], device=device)  # what the last 65 positions predict
+    labels = torch.tensor([[-100] + answer], device=device)  # the last 65 tokens: each is predicted from the one before
     for i, n in enumerate(s.contexts):
         ids = s.ids(n)
         text_inputs = {"input_ids": torch.tensor([ids + answer], device=device), "labels": labels}
@@ -69,10 +72,10 @@ def main() -> None:
         if i == 0:  # warm-up: kernels chosen and memory pools grown once, outside the timings
             step(model, optimizer, vis_inputs, device, 1)
             step(model, optimizer, text_inputs, device, 1)
-        ts = step(model, optimizer, text_inputs, device, args.repeats)
-        vs = step(model, optimizer, vis_inputs, device, args.repeats)
+        ts, _ = step(model, optimizer, text_inputs, device, args.repeats)
+        vs, trained = step(model, optimizer, vis_inputs, device, args.repeats)
         print(f"{n:>7,} text tokens: text step {ts:.3f} s | {len(pages)} pages, {len(vis):,} tokens: step {vs:.3f} s | "
-              f"speedup {ts / vs:.2f}x")
+              f"speedup {ts / vs:.2f}x | vision-block tensors with a gradient: {trained}")
         del text_inputs, vis_inputs
         if device.type == "cuda":
             torch.cuda.empty_cache()

@@ -36,11 +36,12 @@ def test_sft_step_times_both_routes_with_grouped_windows(prose):
                "--text", prose)
     assert "vision attention: grouped" in out
     rows = re.findall(r"([\d,]+) text tokens: text step ([\d.]+) s \| (\d+) pages, ([\d,]+) tokens: step ([\d.]+) s "
-                      r"\| speedup ([\d.]+)x", out)
+                      r"\| speedup ([\d.]+)x \| vision-block tensors with a gradient: (\d+)", out)
     assert [r[0] for r in rows] == ["1,024", "2,048"]
-    for _, text_s, pages, _, pages_s, speedup in rows:
+    for _, text_s, pages, _, pages_s, speedup, trained in rows:
         assert int(pages) >= 1 and float(text_s) > 0 and float(pages_s) > 0
         assert abs(float(speedup) - float(text_s) / float(pages_s)) < 0.02
+        assert int(trained) > 0  # the vision blocks' adapters train on pages
 
 
 @needs_ml

@@ -73,6 +73,7 @@ def test_the_streamer_hands_on_every_token_and_no_broken_character(tiny):
             got.append(streamer.text_queue.get())
         pieces.append("".join(got))
     streamer.end()
+    assert streamer.text_queue.get() == "" and streamer.text_queue.get() is streamer.stop_signal  # nothing twice
     assert pieces[0] == tok.decode(ids[:1]) != ""  # the first token at once, not at the first space
     assert not any("\ufffd" in p for p in pieces)
     assert "".join(pieces) == text
@@ -98,3 +99,23 @@ def test_a_model_in_memory_is_wrapped_and_streams(tiny):
     pieces = asyncio.run(run())
     assert "".join(p.text for p in pieces).strip()
     assert pieces[-1].usage is not None and 1 <= pieces[-1].usage.completion_tokens <= 5
+
+
+@needs_torch
+def test_a_stream_stopped_inside_a_character_ends_without_losing_what_came(tiny):
+    import torch
+    from transformers import AutoTokenizer
+
+    from glyphpress.vlm.local import _token_streamer
+
+    tok = AutoTokenizer.from_pretrained(tiny)
+    ids = tok.encode("ok 你")
+    cut = next(k for k in range(len(ids)) if tok.decode(ids[: k + 1]).endswith("\ufffd"))
+    streamer = _token_streamer(tok, skip_prompt=False, timeout=5)
+    for i in ids[: cut + 1]:
+        streamer.put(torch.tensor([i]))
+    streamer.end()
+    got = []
+    while (piece := streamer.text_queue.get()) is not streamer.stop_signal:
+        got.append(piece)
+    assert "".join(got).startswith("ok ") and got[0] == tok.decode(ids[:1])

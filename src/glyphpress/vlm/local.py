@@ -137,7 +137,8 @@ class TransformersBackend:
     @classmethod
     def wrap(cls, net, processor, model: str) -> TransformersBackend:
         """A backend around a model already in memory (one just trained, or built from a config), on the
-        device it is on; ``model`` names it in results."""
+        device it is on, put in eval mode (call ``.train()`` on it to train again); ``model`` names it in
+        results."""
         self = cls.__new__(cls)
         self.model, self.processor, self.net = model, processor, net.eval()
         self.device = next(net.parameters()).device
