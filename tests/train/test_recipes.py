@@ -147,3 +147,42 @@ def test_grpo_batches_that_cannot_hold_whole_groups_are_refused(tmp_path):
     recipe.gradient_accumulation_steps = 8  # 8 completions a step, groups of 16
     with pytest.raises(GlyphpressError, match="must be a multiple of it"):
         train_grpo(recipe)
+
+
+@needs_train
+@needs.package("peft")
+@pytest.mark.parametrize("reentrant", [None, True])
+def test_lora_trains_the_vision_blocks_under_gradient_checkpointing(tmp_path, qa, tiny_vlm25, reentrant):
+    """The Glyph recipe trains the vision side too. With reentrant checkpointing the vision blocks' inputs
+    (pixels) need no gradient, so their adapters would silently get none: the recipe must not end up there."""
+    from glyphpress.train.recipes import SFTRecipe, train_sft
+
+    build(Spec("sft", source=str(qa), samples=2, ocr_rate=0.0, config=_tiny_pages_config(tmp_path)), tmp_path / "d")
+    extra = {} if reentrant is None else {"gradient_checkpointing_kwargs": {"use_reentrant": reentrant}}
+    recipe = SFTRecipe(tiny_vlm25, str(tmp_path / "d"), str(tmp_path / "out"), learning_rate=1e-2, max_steps=2,
+                       per_device_train_batch_size=2, gradient_accumulation_steps=1, gradient_checkpointing=True,
+                       logging_steps=1, save_steps=100, warmup_ratio=0.0, extra=extra)
+    trainer = train_sft(recipe)
+    moved = {n for n, p in trainer.model.named_parameters()
+             if "lora_B" in n and ".visual.blocks." in n and bool(p.detach().abs().sum() > 0)}
+    if reentrant:  # the failure this guards against, shown to happen
+        assert not moved
+    else:
+        assert moved and all(f".visual.blocks.{i}." in " ".join(moved) for i in range(2))
+
+
+@needs_train
+def test_the_attention_kernel_is_chosen_and_a_bad_one_is_one_line(tmp_path, qa, tiny_vlm25):
+    from glyphpress.train.recipes import SFTRecipe, train_sft
+
+    build(Spec("sft", source=str(qa), samples=2, ocr_rate=0.0, config=_tiny_pages_config(tmp_path)), tmp_path / "d")
+    recipe = SFTRecipe(tiny_vlm25, str(tmp_path / "d"), str(tmp_path / "out"), lora=False, max_steps=1,
+                       per_device_train_batch_size=2, gradient_accumulation_steps=1, gradient_checkpointing=False,
+                       save_steps=100, attn_implementation="eager")
+    trainer = train_sft(recipe)
+    assert trainer.model.config._attn_implementation == "eager"
+    assert trainer.model.config.vision_config._attn_implementation == "eager"
+    bad = subprocess.run([sys.executable, "-m", "glyphpress", "train", "sft", "--model", tiny_vlm25, "--data",
+                          str(tmp_path / "d"), "-o", str(tmp_path / "x"), "--attn", "bogus"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "bogus" in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr[-800:]

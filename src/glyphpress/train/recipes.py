@@ -3,8 +3,9 @@ function that runs it.
 
 - ``SFTRecipe`` / ``train_sft``: TRL's ``SFTTrainer`` on a data folder of ``glyphpress data build`` (its
   ``messages`` and ``images``), LoRA (peft) or full fine-tuning, the loss on the answers only (prompt, page
-  and padding tokens masked), ``max_length=None`` so no image token is ever cut, gradient checkpointing and
-  bf16 where asked, checkpoints every ``save_steps`` and resuming from the last one.
+  and padding tokens masked), ``max_length=None`` so no image token is ever cut, gradient checkpointing
+  (non-reentrant, so the vision tower's adapters train too) and bf16 where asked, checkpoints every
+  ``save_steps`` and resuming from the last one.
 - ``GRPORecipe``: the paper's GRPO settings (16 generations per prompt, clip ε 0.2 and ε_high 0.28) with the
   reward functions of ``rewards.py``, for ``glyphpress train grpo``.
 
@@ -43,7 +44,8 @@ class SFTRecipe:
     logging_steps: int = 10
     seed: int = 0
     resume: bool = True  # from the output folder's last checkpoint, where there is one
-    extra: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig field
+    attn_implementation: str | None = None  # sdpa (transformers' default), eager, flash_attention_2, ...
+    extra: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig field, or one set here to change
 
 
 @dataclass
@@ -130,8 +132,8 @@ def train_sft(recipe: SFTRecipe):
     if "messages" not in data.column_names:
         raise GlyphpressError(f"{recipe.data}: no messages column (RL data is for train grpo)")
     model, processor, peft_config = _model(recipe)
-    args = SFTConfig(**_trainer_fields(recipe), max_length=None, remove_unused_columns=False, report_to=[],
-                     dataset_kwargs={"skip_prepare_dataset": True}, **recipe.extra)
+    args = SFTConfig(**{"max_length": None, "remove_unused_columns": False, "report_to": [],
+                        "dataset_kwargs": {"skip_prepare_dataset": True}, **_trainer_fields(recipe)})
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, data_collator=Collator(processor),
                          processing_class=processor, peft_config=peft_config)
     return _train(trainer, recipe)
@@ -143,8 +145,12 @@ def _model(recipe: SFTRecipe):
 
     from ..vlm.local import load_processor
 
+    kwargs = {"attn_implementation": recipe.attn_implementation} if recipe.attn_implementation else {}
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(recipe.model, **kwargs)
+    except (ImportError, ValueError) as e:  # an unknown attention kernel, or one whose package is missing
+        raise GlyphpressError(f"cannot load {recipe.model}: {str(e).splitlines()[0]}") from None
     processor = load_processor(recipe.model)
-    model = AutoModelForImageTextToText.from_pretrained(recipe.model)
     if not recipe.lora:
         return model, processor, None
     try:
@@ -156,9 +162,13 @@ def _model(recipe: SFTRecipe):
 
 
 def _trainer_fields(recipe: SFTRecipe) -> dict[str, Any]:
-    """The recipe's fields that are TRL config fields too."""
-    own = ("model", "data", "lora", "lora_r", "lora_alpha", "resume", "extra", "rewards")
-    return {k: v for k, v in asdict(recipe).items() if k not in own}
+    """The recipe's fields that are TRL config fields too, then its ``extra`` fields. Gradient checkpointing
+    is non-reentrant unless ``extra`` says otherwise: reentrant checkpoints pass no gradient to a block whose
+    inputs need none, so the vision blocks, fed pixels, would leave their LoRA adapters untrained."""
+    own = ("model", "data", "lora", "lora_r", "lora_alpha", "resume", "extra", "rewards", "attn_implementation")
+    fields = {k: v for k, v in asdict(recipe).items() if k not in own}
+    fields["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
+    return {**fields, **recipe.extra}
 
 
 def _train(trainer, recipe: SFTRecipe):
@@ -194,7 +204,7 @@ def train_grpo(recipe: GRPORecipe):
         raise GlyphpressError(f"unknown reward(s) {', '.join(unknown)}; rewards: {', '.join(REWARDS)}")
     data = data.map(lambda ex: {"prompt": _plain(ex["prompt"])})
     model, processor, peft_config = _model(recipe)
-    args = GRPOConfig(**_trainer_fields(recipe), remove_unused_columns=False, report_to=[], **recipe.extra)
+    args = GRPOConfig(**{"remove_unused_columns": False, "report_to": [], **_trainer_fields(recipe)})
     trainer = GRPOTrainer(model=model, reward_funcs=[REWARDS[r] for r in recipe.rewards], args=args,
                           train_dataset=data, processing_class=processor, peft_config=peft_config)
     return _train(trainer, recipe)
