@@ -43,9 +43,9 @@ ACCUMULATION = typer.Option(None, "--grad-accum")
 FULL = typer.Option(False, "--full", help="Full fine-tuning instead of LoRA.")
 BF16 = typer.Option(False, "--bf16")
 SAVE_STEPS = typer.Option(None, "--save-steps")
-ATTN = typer.Option(None, "--attn", help="The attention kernel: sdpa (transformers' default), eager, or "
-                    "flash_attention_2 (needs flash-attn; on pages much the fastest, since it runs the vision "
-                    "tower's windows in one call per layer).")
+ATTN = typer.Option(None, "--attn", help="The attention kernel: sdpa (transformers' default; one call per "
+                    "vision window), eager, or flash_attention_2 (needs flash-attn; one call per layer for all the "
+                    "windows).")
 
 
 @train_app.command("sft")
