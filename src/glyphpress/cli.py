@@ -506,6 +506,8 @@ def ask_cmd(
                                            "folder instead of base64 (a local server allowed to read it)."),
     device: str = typer.Option("auto", "--device", help="transformers: auto, cuda, mps or cpu."),
     dtype: str = typer.Option("auto", "--dtype", help="transformers: auto, bfloat16, float16 or float32."),
+    attn: str | None = typer.Option(None, "--attn", help="transformers: the attention kernel, sdpa (default), "
+                                    "eager or flash_attention_2 (needs flash-attn)."),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Keep asking about the same pages."),
     notes: Path | None = typer.Option(None, "--notes", help="Write a Markdown note with questions, answers and "
                                       "the page images next to it."),
@@ -561,7 +563,8 @@ def ask_cmd(
     if cross_check and len(getattr(content, "parts", None) or []) < 2:
         raise GlyphpressError("--cross-check needs two documents or more")
     base_cfg = _load_cfg(config, set_) if (config or set_) else None
-    be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, local_media=local_media)
+    be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, local_media=local_media,
+                      attn=attn)
     baseline = OpenAIBackend(baseline_url, baseline_model or spec.name, api_key=api_key) if baseline_url else None
     loop = asyncio.new_event_loop()
     session = Session(content, be, spec, budget=budget, config=base_cfg, baseline=baseline,

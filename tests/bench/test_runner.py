@@ -261,3 +261,12 @@ def test_a_family_runs_the_tasks_it_can_and_says_which_it_left_out(tmp_path):
                            options=Options(haystack="noise", data=tmp_path / "none"))
         s = asyncio.run(runner.run(plan))
     assert {name for name, _ in s.skipped} == {"qa_1", "qa_2"} and s.answered == 11
+
+
+@needs.package("torch", "transformers")
+def test_bench_run_passes_the_attention_kernel_to_a_local_model(tmp_path, tiny_vlm):
+    bad = subprocess.run([sys.executable, "-m", "glyphpress", "bench", "run", "vt", "-r", "visual", "--n", "1",
+                          "--lengths", "1k", "-o", str(tmp_path / "r"), "--no-cache", "--backend", "transformers",
+                          "--model", tiny_vlm, "--context", "32768", "--vision-model", "qwen2-vl", "--attn", "bogus"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "bogus" in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr[-800:]

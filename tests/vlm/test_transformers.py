@@ -119,3 +119,18 @@ def test_a_stream_stopped_inside_a_character_ends_without_losing_what_came(tiny)
     while (piece := streamer.text_queue.get()) is not streamer.stop_signal:
         got.append(piece)
     assert "".join(got).startswith("ok ") and got[0] == tok.decode(ids[:1])
+
+
+@needs_torch
+def test_the_attention_kernel_is_chosen_and_a_bad_one_is_one_line(tiny, tmp_path):
+    import subprocess
+    import sys
+
+    be = TransformersBackend(tiny, device="cpu", attn="eager")
+    assert be.net.config._attn_implementation == "eager"
+    doc = tmp_path / "doc.txt"
+    doc.write_text("The number is 42.\n" * 20)
+    bad = subprocess.run([sys.executable, "-m", "glyphpress", "ask", str(doc), "-q", "What is the number?",
+                          "--backend", "transformers", "--model", tiny, "--context", "32768", "--vision-model",
+                          "qwen2-vl", "--attn", "bogus"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "bogus" in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr[-800:]

@@ -102,6 +102,8 @@ def run_cmd(
                                   "holding the answers (answers) or every page (all)."),
     device: str = typer.Option("auto", "--device", help="transformers: auto, cuda, mps or cpu."),
     dtype: str = typer.Option("auto", "--dtype", help="transformers: auto, bfloat16, float16 or float32."),
+    attn: str | None = typer.Option(None, "--attn", help="transformers: the attention kernel, sdpa (default), "
+                                    "eager or flash_attention_2 (needs flash-attn)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run tasks through routes; results are appended per item, so a re-run resumes."""
@@ -120,7 +122,7 @@ def run_cmd(
     visual = text = None
     if model:
         spec = model_spec(model, context=context, vision=vision)
-        be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype)
+        be = make_backend(backend, spec.name, base_url, api_key, device=device, dtype=dtype, attn=attn)
         visual = routes.Engine(be, spec, base_url or "transformers", spec.context)
     if text_model:
         url = text_base_url or base_url

@@ -176,7 +176,7 @@ def rendered_source(content) -> str:
 
 def make_backend(kind: str, model: str, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 300.0, device: str = "auto", dtype: str = "auto",
-                 local_media: str | None = None) -> Backend:
+                 local_media: str | None = None, attn: str | None = None) -> Backend:
     if kind == "openai":
         if not base_url:
             raise GlyphpressError("the openai backend needs --base-url (for example http://127.0.0.1:8000/v1)")
@@ -186,7 +186,7 @@ def make_backend(kind: str, model: str, base_url: str | None = None, api_key: st
     if kind == "transformers":
         from .local import TransformersBackend
 
-        return TransformersBackend(model, device=device, dtype=dtype)
+        return TransformersBackend(model, device=device, dtype=dtype, attn=attn)
     raise GlyphpressError(f"unknown backend {kind!r}; use openai or transformers")
 
 

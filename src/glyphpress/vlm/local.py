@@ -145,7 +145,10 @@ class TransformersBackend:
         self._lock = threading.Lock()
         return self
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False):
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False,
+                 attn: str | None = None):
+        """``attn``: the attention kernel (sdpa, transformers' default; eager; flash_attention_2, which runs
+        Qwen2.5-VL's vision windows in one call per layer where SDPA makes one per window)."""
         try:
             import torch  # noqa: F401
             from transformers import AutoModelForImageTextToText
@@ -156,10 +159,11 @@ class TransformersBackend:
         if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().is_dir():
             raise GlyphpressError(f"cannot load model {model!r}: no such folder")
         try:
-            self.processor = load_processor(model, trust_remote_code)
             self.net = AutoModelForImageTextToText.from_pretrained(
-                model, dtype=_dtype(dtype, self.device), trust_remote_code=trust_remote_code).to(self.device)
-        except (OSError, ValueError) as e:  # missing files, no network for a hub id, bad config
+                model, dtype=_dtype(dtype, self.device), trust_remote_code=trust_remote_code,
+                **({"attn_implementation": attn} if attn else {})).to(self.device)
+            self.processor = load_processor(model, trust_remote_code)
+        except (OSError, ValueError, ImportError) as e:  # missing files, no network, bad config or kernel
             raise GlyphpressError(f"cannot load model {model!r}: {str(e).splitlines()[0]}") from None
         self.net.eval()
         self._lock = threading.Lock()  # one generation at a time on one model
