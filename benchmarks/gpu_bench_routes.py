@@ -23,11 +23,10 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_offline import free_port  # noqa: E402
+from bench_offline import free_port, wait_ready  # noqa: E402
 from corpus import DATA, essays  # noqa: E402
 from gpu_prefill_decode import config as qwen25vl_config  # noqa: E402
 
@@ -129,7 +128,7 @@ def on_vllm(folder: Path, spec, theta, lengths: list[int], args: argparse.Namesp
     proc = serve(folder, port, max(lengths) + 8192, args.gpu_memory, args.out / "vllm.log")
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        _wait(url, proc, args.out / "vllm.log")
+        wait_ready(url, proc, args.out / "vllm.log", "vLLM", 1200)
         engine = routes.Engine(OpenAIBackend(url, spec.name, timeout=1800), spec, "vllm " + url, spec.context)
         measure(engine, theta, lengths, args)
     finally:
@@ -188,21 +187,6 @@ def measure(engine: routes.Engine, theta, lengths: list[int], args: argparse.Nam
     failed = [r for r in rows if r.error is not None]
     for r in failed:
         print(f"failed: {r.route} {r.length // 1024}K: {r.error}")
-
-
-def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 1200
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"vLLM exited ({proc.returncode}); see {log}")
-        try:
-            httpx.get(url + "/models", timeout=2).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(1)
-    sys.exit(f"vLLM did not start within 20 minutes; see {log}")
 
 
 if __name__ == "__main__":

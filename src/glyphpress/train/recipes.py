@@ -141,15 +141,9 @@ def train_sft(recipe: SFTRecipe):
 
 def _model(recipe: SFTRecipe):
     """The model, its processor, and the LoRA config (None for full fine-tuning)."""
-    from transformers import AutoModelForImageTextToText
+    from ..vlm.local import load_model, load_processor
 
-    from ..vlm.local import load_processor
-
-    kwargs = {"attn_implementation": recipe.attn_implementation} if recipe.attn_implementation else {}
-    try:
-        model = AutoModelForImageTextToText.from_pretrained(recipe.model, **kwargs)
-    except (ImportError, ValueError) as e:  # an unknown attention kernel, or one whose package is missing
-        raise GlyphpressError(f"cannot load {recipe.model}: {str(e).splitlines()[0]}") from None
+    model = load_model(recipe.model, attn=recipe.attn_implementation)
     processor = load_processor(recipe.model)
     if not recipe.lora:
         return model, processor, None

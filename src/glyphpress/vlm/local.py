@@ -101,6 +101,21 @@ def load_processor(model: str, trust_remote_code: bool = False):
                               AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code))
 
 
+def load_model(model: str, dtype=None, attn: str | None = None, trust_remote_code: bool = False):
+    """``AutoModelForImageTextToText`` from a hub id or a folder, with the attention kernel ``attn`` where
+    given (sdpa, transformers' default; eager; flash_attention_2); missing files, no network for a hub id, a
+    bad config or an unknown or uninstalled kernel are one-line errors."""
+    from transformers import AutoModelForImageTextToText
+
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    if attn:
+        kwargs["attn_implementation"] = attn
+    try:
+        return AutoModelForImageTextToText.from_pretrained(model, trust_remote_code=trust_remote_code, **kwargs)
+    except (OSError, ValueError, ImportError) as e:
+        raise GlyphpressError(f"cannot load model {model!r}: {str(e).splitlines()[0]}") from None
+
+
 def _token_streamer(tokenizer, **kwargs):
     """A ``TextIteratorStreamer`` that hands on the text of every token as it comes, not word by word (the
     stock streamer holds a word back until its space), keeping back only an unfinished UTF-8 character: the
@@ -151,19 +166,18 @@ class TransformersBackend:
         Qwen2.5-VL's vision windows in one call per layer where SDPA makes one per window)."""
         try:
             import torch  # noqa: F401
-            from transformers import AutoModelForImageTextToText
+            import transformers  # noqa: F401
         except ImportError:
             raise GlyphpressError("the transformers backend needs the ml extra: pip install 'glyphpress[ml]'") from None
         self.model = model
         self.device = _device(device)
         if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().is_dir():
             raise GlyphpressError(f"cannot load model {model!r}: no such folder")
+        self.net = load_model(model, dtype=_dtype(dtype, self.device), attn=attn,
+                              trust_remote_code=trust_remote_code).to(self.device)
         try:
-            self.net = AutoModelForImageTextToText.from_pretrained(
-                model, dtype=_dtype(dtype, self.device), trust_remote_code=trust_remote_code,
-                **({"attn_implementation": attn} if attn else {})).to(self.device)
             self.processor = load_processor(model, trust_remote_code)
-        except (OSError, ValueError, ImportError) as e:  # missing files, no network, bad config or kernel
+        except (OSError, ValueError) as e:  # missing files, bad config
             raise GlyphpressError(f"cannot load model {model!r}: {str(e).splitlines()[0]}") from None
         self.net.eval()
         self._lock = threading.Lock()  # one generation at a time on one model
